@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let optimize: [SwiftSetting] = [
+    // Hot loops are written trap-free (wrapping integer ops, explicit bounds);
+    // exclusivity checks in the inner loops cost more than they protect.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "ssl-dist",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ssl-dist", targets: ["ssl-dist"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - System libraries (Debian packages installed by `make deps`)
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: - Library targets
+        .target(name: "SSLCore", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "SSLData", dependencies: ["SSLCore", "CZlib"], swiftSettings: optimize),
+        .target(name: "SSLDistributed", dependencies: ["CMPI"]),
+        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed"], swiftSettings: optimize),
+        .executableTarget(
+            name: "ssl-dist",
+            dependencies: ["SSLTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", dependencies: ["SSLCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "TestSupport"]),
+        .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
+        .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

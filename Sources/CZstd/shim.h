@@ -1,0 +1,2 @@
+// zstd (Debian: libzstd-dev, pkg-config "libzstd"): checkpoint payload compression.
+#include <zstd.h>

@@ -1,0 +1,98 @@
+// B examples, R rows (see RowMap), O outputs, K classes.
+
+/// The first layer of a network whose input is a concatenation such as [x, y], [a, x, y]
+/// or [x, y, z]: pre = Σ_p W_p·input_p + b, computed part by part so that
+///  - per-example parts (x, a) are multiplied once per example and then gathered to rows,
+///  - the one-hot label part is a row lookup E[y] (E = W_yᵀ, stored (K, O)),
+///  - per-row parts (z) are one gemm over all rows.
+/// With only per-row parts it is an ordinary Linear over concatenated inputs.
+public struct JointLinear {
+    public enum Part: Equatable {
+        case perExample(Int)
+        case perRow(Int)
+        case label(Int)
+    }
+
+    public let parts: [Part]
+    public let weights: [ParamRef]  // one per part; label part: (K, O)
+    public let bias: ParamRef
+    public let outputs: Int
+    let hasPerExample: Bool
+    let hasPerRow: Bool
+
+    public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, Part)], outputs: Int) {
+        self.parts = parts.map(\.1)
+        self.outputs = outputs
+        weights = parts.map { name2, part in
+            switch part {
+            case .perExample(let n), .perRow(let n): return layout.add("\(name).W_\(name2)", [outputs, n])
+            case .label(let k): return layout.add("\(name).E_\(name2)", [k, outputs])
+            }
+        }
+        bias = layout.add("\(name).b", [outputs])
+        hasPerExample = self.parts.contains { if case .perExample = $0 { return true } else { return false } }
+        hasPerRow = self.parts.contains { if case .perRow = $0 { return true } else { return false } }
+    }
+
+    /// out(R×O) = Σ_p part_p + b. `inputs[p]` is the matrix for dense part p (ignored for the label part):
+    /// B rows for per-example parts, R rows for per-row parts. `scratch` is at least B×O.
+    public func forward(_ s: ParameterStore, inputs: [Mat], map: RowMap, out: Mat, scratch: Mat) {
+        let o = outputs
+        let perEx = Mat(scratch.p, map.examples, o)
+        var firstEx = true, firstRow = true
+        for (i, part) in parts.enumerated() {
+            switch part {
+            case .perExample:
+                matmulWT(inputs[i], s.w(weights[i]), out: o, into: perEx, beta: firstEx ? 0 : 1); firstEx = false
+            case .perRow:
+                matmulWT(inputs[i], s.w(weights[i]), out: o, into: out, beta: firstRow ? 0 : 1); firstRow = false
+            case .label: break
+            }
+        }
+        let labelIndex = parts.firstIndex { if case .label = $0 { return true } else { return false } }
+        let b = s.w(bias)
+        map.example.withUnsafeBufferPointer { ex in
+            map.label.withUnsafeBufferPointer { lab in
+                for r in 0..<out.rows {
+                    let d = out.p + r * o
+                    if !hasPerRow { d.update(repeating: 0, count: o) }
+                    if hasPerExample { let src = perEx.p + Int(ex[r]) * o; for j in 0..<o { d[j] += src[j] } }
+                    if let li = labelIndex { let e = s.w(weights[li]) + Int(lab[r]) * o; for j in 0..<o { d[j] += e[j] } }
+                    for j in 0..<o { d[j] += b[j] }
+                }
+            }
+        }
+    }
+
+    /// Accumulates parameter gradients from dOut(R×O), and input gradients into `dInputs[p]` where given.
+    /// `scratch` (B×O) is overwritten.
+    public func backward(_ s: ParameterStore, inputs: [Mat], map: RowMap, dOut: Mat, dInputs: [Mat?], scratch: Mat) {
+        let o = outputs
+        accumulateColumnSums(dOut, into: s.g(bias))
+        var dPerEx: Mat? = nil
+        if hasPerExample {
+            let m = Mat(scratch.p, map.examples, o)
+            m.zero()
+            scatterAddRows(dOut, map, into: m)
+            dPerEx = m
+        }
+        for (i, part) in parts.enumerated() {
+            switch part {
+            case .perExample:
+                accumulateWeightGrad(dy: dPerEx!, x: inputs[i], dW: s.g(weights[i]))
+                if let dx = dInputs[i] { accumulateInputGrad(dy: dPerEx!, w: s.w(weights[i]), dx: dx) }
+            case .perRow:
+                accumulateWeightGrad(dy: dOut, x: inputs[i], dW: s.g(weights[i]))
+                if let dx = dInputs[i] { accumulateInputGrad(dy: dOut, w: s.w(weights[i]), dx: dx) }
+            case .label:
+                let dE = s.g(weights[i])
+                map.label.withUnsafeBufferPointer { lab in
+                    for r in 0..<dOut.rows {
+                        let e = dE + Int(lab[r]) * o, g = dOut.p + r * o
+                        for j in 0..<o { e[j] += g[j] }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+// O out, I in, B rows.
+
+/// Fully connected layer: y = x·Wᵀ + b, with W of shape (O, I).
+public struct Linear {
+    public let w: ParamRef
+    public let b: ParamRef
+    public let inputs: Int
+    public let outputs: Int
+
+    public init(_ layout: inout ParameterLayout, _ name: String, inputs: Int, outputs: Int) {
+        self.inputs = inputs
+        self.outputs = outputs
+        w = layout.add("\(name).W", [outputs, inputs])
+        b = layout.add("\(name).b", [outputs])
+    }
+
+    /// y(B×O) = x(B×I)·Wᵀ + b.
+    @inlinable
+    public func forward(_ s: ParameterStore, x: Mat, y: Mat) {
+        matmulWT(x, s.w(w), out: outputs, into: y)
+        addBias(s.w(b), y)
+    }
+
+    /// dW += dyᵀ·x, db += Σ_rows dy, and dx += dy·W when `dx` is given.
+    @inlinable
+    public func backward(_ s: ParameterStore, x: Mat, dy: Mat, dx: Mat?) {
+        accumulateWeightGrad(dy: dy, x: x, dW: s.g(w))
+        accumulateColumnSums(dy, into: s.g(b))
+        if let dx { accumulateInputGrad(dy: dy, w: s.w(w), dx: dx) }
+    }
+}
+
+/// y[r, :] += b for every row.
+@inlinable
+public func addBias(_ b: UnsafePointer<Float>, _ y: Mat) {
+    let c = y.cols
+    for r in 0..<y.rows {
+        let yr = y.p + r * c
+        for j in 0..<c { yr[j] += b[j] }
+    }
+}
+
+/// out[j] += Σ_r m[r, j].
+@inlinable
+public func accumulateColumnSums(_ m: Mat, into out: UnsafeMutablePointer<Float>) {
+    let c = m.cols
+    for r in 0..<m.rows {
+        let mr = m.p + r * c
+        for j in 0..<c { out[j] += mr[j] }
+    }
+}

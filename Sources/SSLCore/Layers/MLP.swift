@@ -1,0 +1,71 @@
+// R rows, H hidden sizes, heads: output sizes.
+
+/// A network: a JointLinear input layer, hidden Linear layers, each followed by the
+/// activation, and one or more linear heads on the last hidden layer (e.g. μ and log σ²).
+/// It owns its cached forward values (pre-activations, activations) and their gradients,
+/// allocated once for `maxRows`.
+public final class MLP {
+    public let first: JointLinear
+    public let hidden: [Linear]
+    public let heads: [Linear]
+    public let activation: Activation
+    /// Forward outputs per head, valid for the rows of the last forward call.
+    public private(set) var out: [Mat]
+    /// Gradients w.r.t. each head's output: the caller fills them before `backward`.
+    public private(set) var dOut: [Mat]
+    public private(set) var pre: [Mat]
+    var act: [Mat]
+    var dAct: [Mat]
+    let scratch: Mat
+    public private(set) var rows = 0
+
+    public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, JointLinear.Part)],
+                hidden sizes: [Int], heads headSpecs: [(String, Int)], activation: Activation,
+                maxRows: Int, maxExamples: Int, workspace ws: Workspace) {
+        precondition(!sizes.isEmpty, "an MLP needs at least one hidden layer")
+        first = JointLinear(&layout, "\(name).l0", parts: parts, outputs: sizes[0])
+        var h: [Linear] = []
+        for i in 1..<sizes.count { h.append(Linear(&layout, "\(name).l\(i)", inputs: sizes[i - 1], outputs: sizes[i])) }
+        hidden = h
+        heads = headSpecs.map { Linear(&layout, "\(name).\($0.0)", inputs: sizes.last!, outputs: $0.1) }
+        self.activation = activation
+        pre = sizes.map { ws.mat(maxRows, $0) }
+        act = sizes.map { ws.mat(maxRows, $0) }
+        dAct = sizes.map { ws.mat(maxRows, $0) }
+        out = headSpecs.map { ws.mat(maxRows, $0.1) }
+        dOut = headSpecs.map { ws.mat(maxRows, $0.1) }
+        scratch = ws.mat(maxExamples, sizes.max()!)
+        // Views start at full size; forward() narrows them to the rows in use.
+    }
+
+    /// Runs the network on `map.rows` rows. `inputs` follow the first layer's parts.
+    public func forward(_ s: ParameterStore, inputs: [Mat], map: RowMap) {
+        rows = map.rows
+        for i in 0..<pre.count { pre[i].rows = rows; act[i].rows = rows; dAct[i].rows = rows }
+        for i in 0..<out.count { out[i].rows = rows; dOut[i].rows = rows }
+        first.forward(s, inputs: inputs, map: map, out: pre[0], scratch: scratch)
+        activation.forward(pre: pre[0].p, out: act[0].p, count: pre[0].count)
+        for (i, layer) in hidden.enumerated() {
+            layer.forward(s, x: act[i], y: pre[i + 1])
+            activation.forward(pre: pre[i + 1].p, out: act[i + 1].p, count: pre[i + 1].count)
+        }
+        for (i, head) in heads.enumerated() { head.forward(s, x: act[act.count - 1], y: out[i]) }
+    }
+
+    /// Backpropagates `dOut` (filled by the caller); adds parameter gradients into the store and
+    /// input gradients into `dInputs[p]` where given.
+    public func backward(_ s: ParameterStore, inputs: [Mat], map: RowMap, dInputs: [Mat?]) {
+        let last = act.count - 1
+        dAct[last].zero()
+        for (i, head) in heads.enumerated() { head.backward(s, x: act[last], dy: dOut[i], dx: dAct[last]) }
+        var i = last
+        while true {
+            activation.backward(pre: pre[i].p, dh: dAct[i].p, dpre: dAct[i].p, count: dAct[i].count)
+            if i == 0 { break }
+            dAct[i - 1].zero()
+            hidden[i - 1].backward(s, x: act[i - 1], dy: dAct[i], dx: dAct[i - 1])
+            i -= 1
+        }
+        first.backward(s, inputs: inputs, map: map, dOut: dAct[0], dInputs: dInputs, scratch: scratch)
+    }
+}

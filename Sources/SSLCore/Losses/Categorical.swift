@@ -1,0 +1,58 @@
+import Foundation
+
+// B rows, K classes.
+
+/// Row-wise log-softmax: out = l − logsumexp(l). `out` may alias `logits`.
+public func logSoftmax(_ logits: Mat, into out: Mat) {
+    let k = logits.cols
+    for r in 0..<logits.rows {
+        let l = logits.p + r * k, o = out.p + r * k
+        var m = l[0]
+        for j in 1..<k where l[j] > m { m = l[j] }
+        var s: Float = 0
+        for j in 0..<k { s += Foundation.exp(l[j] - m) }
+        let lse = m + Foundation.log(s)
+        for j in 0..<k { o[j] = l[j] - lse }
+    }
+}
+
+/// Cross-entropy −log q(y_b|x_b) from log-probabilities, per row.
+/// With `weight`, adds d(w·Σ_b CE_b)/dlogits = w·(softmax − onehot(y)) into `dlogits`.
+public func crossEntropy(logProbs: Mat, labels: UnsafeBufferPointer<Int32>, rowLoss: UnsafeMutablePointer<Double>,
+                         weight: Float? = nil, dlogits: Mat? = nil) {
+    let k = logProbs.cols
+    for r in 0..<logProbs.rows {
+        let lp = logProbs.p + r * k
+        let y = Int(labels[r])
+        rowLoss[r] = -Double(lp[y])
+        if let w = weight, let dl = dlogits {
+            let g = dl.p + r * k
+            for j in 0..<k { g[j] += w * (Foundation.exp(lp[j]) - (j == y ? 1 : 0)) }
+        }
+    }
+}
+
+/// Expected-loss-plus-negative-entropy over enumerated labels (the unlabelled bound's y part):
+///   U_b = Σ_k π_k·c_{b,k} + s·Σ_k π_k log π_k,  π = softmax(logits_b),
+/// where c are per-(example, label) costs and s scales the entropy term (β during warm-up).
+/// With `weight`, adds dU/dlogits_k = w·π_k·(g_k − Σ_j π_j g_j), g_k = c_k + s·log π_k.
+public func expectedCostMinusEntropy(logProbs: Mat, costs: UnsafePointer<Double>, entropyScale s: Double,
+                                     rowValue: UnsafeMutablePointer<Double>, weight: Float? = nil, dlogits: Mat? = nil) {
+    let k = logProbs.cols
+    for r in 0..<logProbs.rows {
+        let lp = logProbs.p + r * k, c = costs + r * k
+        var u: Double = 0
+        for j in 0..<k {
+            let pi = Foundation.exp(Double(lp[j]))
+            u += pi * (c[j] + s * Double(lp[j]))
+        }
+        rowValue[r] = u
+        if let w = weight, let dl = dlogits {
+            let g = dl.p + r * k
+            for j in 0..<k {
+                let pi = Foundation.exp(Double(lp[j]))
+                g[j] += w * Float(pi * (c[j] + s * Double(lp[j]) - u))
+            }
+        }
+    }
+}

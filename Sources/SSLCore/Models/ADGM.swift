@@ -1,0 +1,191 @@
+import Foundation
+
+// B examples, R enumerated rows, K classes, D input, H hidden, Z latent, A auxiliary.
+
+/// The auxiliary deep generative model of Maaløe et al. 2016, "Auxiliary Deep Generative Models".
+///
+/// Inference:  q(a|x) = N(μ_a(x), e^{lv_a(x)}),  q(y|a,x) = Cat(softmax(f(a,x))),
+///             q(z|a,y,x) = N(μ_z(a,y,x), e^{lv_z(a,y,x)}).
+/// Generative: p(z) = N(0,I), p(y) = 1/K, p(x|y,z) = Bernoulli(σ(g(y,z))),
+///             p(a|x,y,z) = N(μ_p(x,y,z), e^{lv_p(x,y,z)}).
+///
+/// With one sample a ~ q(a|x) per example, shared by all enumerated labels, and z ~ q(z|a,y,x) per row:
+///   ℓ(x,y)  = −log p(x|y,z) + KL(q(z|a,y,x) ‖ p(z)) − log p(y) − log p(a|x,y,z)
+///   L(x,y)  = ℓ(x,y) + log q(a|x)
+///   U(x)    = Σ_y q(y|a,x)·ℓ(x,y) − H(q(y|a,x)) + log q(a|x)
+///   J       = mean_l L + mean_u U + α·mean_l CE(q(y|a,x), y)
+/// β (warm-up) scales every term but −log p(x|y,z). The classifier at evaluation averages
+/// q(y|a,x) over `evalSamples` draws of a.
+public final class ADGM: SSLModel {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    let qa: MLP   // x → μ_a, lv_a (B×A)
+    let qy: MLP   // [a, x] → logits (B×K)
+    let qz: MLP   // [a, x, y] → μ_z, lv_z (R×Z)
+    let pa: MLP   // [x, y, z] → μ_p, lv_p (R×A)
+    let px: MLP   // [y, z] → logits (R×D)
+    let capacity: Capacity
+    let workspace: Workspace
+
+    var map: RowMap
+    var identity: RowMap
+    let logProbs: Mat, epsA: Mat, a: Mat, da: Mat, epsZ: Mat, z: Mat, dz: Mat, probSum: Mat
+    let weights: UnsafeMutablePointer<Float>, betaWeights: UnsafeMutablePointer<Float>
+    let negBetaWeights: UnsafeMutablePointer<Float>, exampleWeights: UnsafeMutablePointer<Float>
+    let rec: UnsafeMutablePointer<Double>, kl: UnsafeMutablePointer<Double>, logPA: UnsafeMutablePointer<Double>
+    let logQA: UnsafeMutablePointer<Double>
+    let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
+    let scratch: UnsafeMutablePointer<Float>
+    let zeroLabels: [Int32]
+
+    public init(_ config: ModelConfig, capacity: Capacity) {
+        self.config = config
+        self.capacity = capacity
+        let k = config.classes, d = config.inputDim, zd = config.latent, ad = config.auxiliary
+        let maxB = capacity.examples, maxR = capacity.rows(classes: k)
+        let ws = Workspace()
+        let act = config.activation, hid = config.hidden
+        var layout = ParameterLayout()
+        qa = MLP(&layout, "qa", parts: [("x", .perRow(d))], hidden: hid, heads: [("mu", ad), ("logvar", ad)],
+                 activation: act, maxRows: maxB, maxExamples: maxB, workspace: ws)
+        qy = MLP(&layout, "qy", parts: [("a", .perRow(ad)), ("x", .perRow(d))], hidden: hid, heads: [("logits", k)],
+                 activation: act, maxRows: maxB, maxExamples: maxB, workspace: ws)
+        qz = MLP(&layout, "qz", parts: [("a", .perExample(ad)), ("x", .perExample(d)), ("y", .label(k))], hidden: hid,
+                 heads: [("mu", zd), ("logvar", zd)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
+        pa = MLP(&layout, "pa", parts: [("x", .perExample(d)), ("y", .label(k)), ("z", .perRow(zd))], hidden: hid,
+                 heads: [("mu", ad), ("logvar", ad)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
+        px = MLP(&layout, "px", parts: [("y", .label(k)), ("z", .perRow(zd))], hidden: hid.reversed(),
+                 heads: [("logits", d)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
+        self.layout = layout
+        map = RowMap(capacityRows: maxR, capacityExamples: maxB)
+        identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
+        logProbs = ws.mat(maxB, k); probSum = ws.mat(maxB, k)
+        epsA = ws.mat(maxB, ad); a = ws.mat(maxB, ad); da = ws.mat(maxB, ad)
+        epsZ = ws.mat(maxR, zd); z = ws.mat(maxR, zd); dz = ws.mat(maxR, zd)
+        weights = ws.floats(maxR); betaWeights = ws.floats(maxR); negBetaWeights = ws.floats(maxR)
+        exampleWeights = ws.floats(maxB)
+        rec = ws.doubles(maxR); kl = ws.doubles(maxR); logPA = ws.doubles(maxR); logQA = ws.doubles(maxB)
+        costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
+        scratch = ws.floats(d)
+        zeroLabels = [Int32](repeating: 0, count: maxB)
+        workspace = ws
+    }
+
+    public func trainStep(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+                          counts: GlobalCounts) -> LossSums {
+        let k = config.classes, bl = batch.labelled, bu = batch.unlabelled, bn = bl + bu
+        let x = batch.x
+        precondition(bl <= capacity.labelled && bu <= capacity.unlabelled, "batch exceeds model capacity")
+        map.build(labels: batch.labels, unlabelled: bu, classes: k)
+        zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<bn]), unlabelled: 0, classes: 1) }
+        let rows = map.rows
+        let logK = Foundation.log(Double(k))
+        let b = Double(beta)
+        let lp = logProbs.prefix(rows: bn)
+        let aB = a.prefix(rows: bn), daB = da.prefix(rows: bn), epsAB = epsA.prefix(rows: bn)
+        let epsR = epsZ.prefix(rows: rows), zR = z.prefix(rows: rows), dzR = dz.prefix(rows: rows)
+        var sums = LossSums()
+
+        // a ~ q(a|x), one sample per example.
+        qa.forward(s, inputs: [x], map: identity)
+        for i in 0..<bn {
+            noise.normals(step: step, example: batch.ids[i], stream: .auxiliaryA, population: i < bl ? .labelled : .unlabelled,
+                          into: epsAB.row(i), count: epsAB.cols)
+        }
+        reparameterize(mu: qa.out[0], logvar: qa.out[1], eps: epsAB, into: aB)
+
+        // q(y|a,x), row weights.
+        qy.forward(s, inputs: [aB, x], map: identity)
+        logSoftmax(qy.out[0], into: lp)
+        fillRowWeights(weights, map: map, logProbs: lp, counts: counts)
+        scaled(weights, beta, rows, into: betaWeights)
+        scaled(weights, -beta, rows, into: negBetaWeights)
+
+        // z ~ q(z|a,y,x); p(a|x,y,z); p(x|y,z).
+        qz.forward(s, inputs: [aB, x, x], map: map)
+        fillRowNoise(epsR, map: map, ids: batch.ids, noise: noise, step: step, stream: .latentZ)
+        reparameterize(mu: qz.out[0], logvar: qz.out[1], eps: epsR, into: zR)
+        pa.forward(s, inputs: [x, x, zR], map: map)
+        px.forward(s, inputs: [zR, zR], map: map)
+
+        // Per-row terms and their weighted gradients.
+        daB.zero()
+        bernoulliNLL(logits: px.out[0], targets: x, map: map, rowLoss: rec, weights: weights,
+                     dlogits: px.dOut[0], scratch: scratch)
+        qz.dOut[0].zero(); qz.dOut[1].zero()
+        gaussianKLStandard(mu: qz.out[0], logvar: qz.out[1], rowLoss: kl, weights: betaWeights,
+                           dmu: qz.dOut[0], dlogvar: qz.dOut[1])
+        pa.dOut[0].zero(); pa.dOut[1].zero()
+        gaussianLogDensity(x: aB, mu: pa.out[0], logvar: pa.out[1], map: map, rowValue: logPA, weights: negBetaWeights,
+                           dx: daB, dmu: pa.dOut[0], dlogvar: pa.dOut[1])
+        // +β·log q(a|x), once per example, normalised by its population.
+        let invL = counts.labelled > 0 ? Float(b) / Float(counts.labelled) : 0
+        let invU = counts.unlabelled > 0 ? Float(b) / Float(counts.unlabelled) : 0
+        for i in 0..<bn { exampleWeights[i] = i < bl ? invL : invU }
+        qa.dOut[0].zero(); qa.dOut[1].zero()
+        gaussianLogDensity(x: aB, mu: qa.out[0], logvar: qa.out[1], map: nil, rowValue: logQA, weights: exampleWeights,
+                           dx: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])
+
+        // Backward through the row networks.
+        dzR.zero()
+        px.backward(s, inputs: [zR, zR], map: map, dInputs: [nil, dzR])
+        pa.backward(s, inputs: [x, x, zR], map: map, dInputs: [nil, nil, dzR])
+        reparameterizeBackward(logvar: qz.out[1], eps: epsR, dz: dzR, dmu: qz.dOut[0], dlogvar: qz.dOut[1])
+        qz.backward(s, inputs: [aB, x, x], map: map, dInputs: [daB, nil, nil])
+
+        // Classifier: α·CE on labelled, y-part of U on unlabelled.
+        let dlogits = qy.dOut[0]
+        dlogits.zero()
+        for r in 0..<bl {
+            let l = rec[r] + kl[r] + logK - logPA[r] + logQA[r]
+            sums.labelledBound += l
+            sums.objective += (rec[r] + b * (kl[r] + logK - logPA[r] + logQA[r])) / Double(counts.labelled)
+            if argmaxRow(lp, r) == Int(batch.labels[r]) { sums.correct += 1 }
+        }
+        if bl > 0 {
+            batch.labels.withUnsafeBufferPointer { labels in
+                crossEntropy(logProbs: lp.prefix(rows: bl), labels: labels, rowLoss: perExample,
+                             weight: config.alpha / Float(counts.labelled), dlogits: dlogits.prefix(rows: bl))
+            }
+            for r in 0..<bl { sums.crossEntropy += perExample[r] }
+            sums.objective += Double(config.alpha) * sums.crossEntropy / Double(counts.labelled)
+        }
+        if bu > 0 {
+            let lpU = lp.rows(bl, bu)
+            for r in bl..<rows { costs[r - bl] = rec[r] + b * (kl[r] + logK - logPA[r]) }
+            expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: b, rowValue: perExample,
+                                     weight: 1 / Float(counts.unlabelled), dlogits: dlogits.rows(bl, bu))
+            for u in 0..<bu { sums.objective += (perExample[u] + b * logQA[bl + u]) / Double(counts.unlabelled) }
+            for r in bl..<rows { costs[r - bl] = rec[r] + kl[r] + logK - logPA[r] }
+            expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: 1, rowValue: perExample)
+            for u in 0..<bu { sums.unlabelledBound += perExample[u] + logQA[bl + u] }
+        }
+        qy.backward(s, inputs: [aB, x], map: identity, dInputs: [daB, nil])
+
+        // a = μ_a + σ_a·ε_a.
+        reparameterizeBackward(logvar: qa.out[1], eps: epsAB, dz: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])
+        qa.backward(s, inputs: [x], map: identity, dInputs: [nil])
+        sums.labelledCount = Double(bl)
+        sums.unlabelledCount = Double(bu)
+        return sums
+    }
+
+    public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
+        let bn = x.rows
+        zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<bn]), unlabelled: 0, classes: 1) }
+        let aB = a.prefix(rows: bn), epsAB = epsA.prefix(rows: bn), lp = logProbs.prefix(rows: bn)
+        qa.forward(s, inputs: [x], map: identity)
+        probs.zero()
+        let samples = max(1, config.evalSamples)
+        for sample in 0..<samples {
+            for i in 0..<bn {
+                noise.normals(step: 0, example: ids[i], stream: .evalAuxiliaryA, population: .evaluation, sub: sample,
+                              into: epsAB.row(i), count: epsAB.cols)
+            }
+            reparameterize(mu: qa.out[0], logvar: qa.out[1], eps: epsAB, into: aB)
+            qy.forward(s, inputs: [aB, x], map: identity)
+            logSoftmax(qy.out[0], into: lp)
+            for i in 0..<lp.count { probs.p[i] += Foundation.exp(lp.p[i]) / Float(samples) }
+        }
+    }
+}

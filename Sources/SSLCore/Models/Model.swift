@@ -1,0 +1,169 @@
+import Foundation
+
+// B examples (labelled first, then unlabelled), K classes, D input features.
+
+public enum ModelKind: String, Codable, CaseIterable, Sendable {
+    case m2, adgm, supervised
+}
+
+/// Everything that fixes a model's architecture and objective.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public var kind: ModelKind
+    public var inputDim: Int
+    public var classes: Int
+    public var hidden: [Int]
+    public var latent: Int
+    public var auxiliary: Int
+    public var activation: Activation
+    /// Weight of the classification term α·CE.
+    public var alpha: Float
+    /// ADGM: samples of a averaged by the classifier at evaluation.
+    public var evalSamples: Int
+
+    public init(kind: ModelKind, inputDim: Int, classes: Int, hidden: [Int], latent: Int, auxiliary: Int,
+                activation: Activation, alpha: Float, evalSamples: Int) {
+        self.kind = kind; self.inputDim = inputDim; self.classes = classes; self.hidden = hidden
+        self.latent = latent; self.auxiliary = auxiliary; self.activation = activation
+        self.alpha = alpha; self.evalSamples = evalSamples
+    }
+}
+
+/// Batch capacities a model allocates its workspace for.
+public struct Capacity: Equatable, Sendable {
+    public var labelled: Int
+    public var unlabelled: Int
+    /// Examples per evaluation chunk.
+    public var evaluation: Int
+    public init(labelled: Int, unlabelled: Int, evaluation: Int) {
+        self.labelled = labelled; self.unlabelled = unlabelled; self.evaluation = evaluation
+    }
+    public var examples: Int { max(labelled + unlabelled, evaluation) }
+    public func rows(classes k: Int) -> Int { max(labelled + unlabelled * k, evaluation) }
+}
+
+/// One step's local slice of a global batch: labelled examples first, then unlabelled.
+public final class Batch {
+    /// (labelled + unlabelled) × D, values in [0, 1] (binarised for Bernoulli models).
+    public private(set) var x: Mat
+    public private(set) var labels: [Int32] = []
+    /// Global example indices (within the training split), for noise keys.
+    public private(set) var ids: [Int] = []
+    public private(set) var unlabelled = 0
+    public var labelled: Int { labels.count }
+    private let storage: Buffer
+
+    public init(capacity: Int, features: Int) {
+        storage = Buffer(count: capacity * features)
+        x = Mat(storage.pointer, 0, features)
+        labels.reserveCapacity(capacity); ids.reserveCapacity(capacity)
+    }
+
+    /// Starts a new batch; then `append` labelled examples, then unlabelled ones.
+    public func reset() { labels.removeAll(keepingCapacity: true); ids.removeAll(keepingCapacity: true); unlabelled = 0; x.rows = 0 }
+
+    /// Appends one example's row; returns the row to fill.
+    public func append(id: Int, label: Int32?) -> UnsafeMutablePointer<Float> {
+        precondition((x.rows + 1) * x.cols <= storage.count, "Batch capacity exceeded")
+        if let label {
+            precondition(unlabelled == 0, "labelled examples must come before unlabelled ones")
+            labels.append(label)
+        } else {
+            unlabelled += 1
+        }
+        ids.append(id)
+        x.rows += 1
+        return x.row(x.rows - 1)
+    }
+}
+
+/// The normalisers of the objective: global batch counts, identical on every rank.
+public struct GlobalCounts: Equatable {
+    public var labelled: Int
+    public var unlabelled: Int
+    public init(labelled: Int, unlabelled: Int) { self.labelled = labelled; self.unlabelled = unlabelled }
+}
+
+/// Sums over a step's local examples, reported per example once summed across ranks.
+/// Bounds are at β = 1 (the true bounds); `objective` is the β-weighted, normalised loss minimised.
+public struct LossSums: Equatable {
+    public var labelledBound = 0.0      // Σ L(x, y)
+    public var unlabelledBound = 0.0    // Σ U(x)
+    public var crossEntropy = 0.0       // Σ −log q(y|x) over labelled
+    public var correct = 0.0            // labelled examples classified right (training batch)
+    public var labelledCount = 0.0
+    public var unlabelledCount = 0.0
+    public var objective = 0.0
+
+    public init() {}
+    public static let fieldCount = 7
+    public var array: [Double] {
+        [labelledBound, unlabelledBound, crossEntropy, correct, labelledCount, unlabelledCount, objective]
+    }
+    public init(array a: [Double]) {
+        precondition(a.count == Self.fieldCount)
+        (labelledBound, unlabelledBound, crossEntropy, correct) = (a[0], a[1], a[2], a[3])
+        (labelledCount, unlabelledCount, objective) = (a[4], a[5], a[6])
+    }
+    public static func + (l: LossSums, r: LossSums) -> LossSums {
+        LossSums(array: zip(l.array, r.array).map(+))
+    }
+}
+
+/// A semi-supervised model with hand-written forward and backward passes.
+public protocol SSLModel: AnyObject {
+    var config: ModelConfig { get }
+    var layout: ParameterLayout { get }
+    /// Forward and backward for one local batch; *adds* gradients of the objective into `store.grads`.
+    /// The objective is normalised by the global counts, so summing gradients over ranks gives the
+    /// gradient of the global batch.
+    func trainStep(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+                   counts: GlobalCounts) -> LossSums
+    /// Class probabilities q(y|x) for the rows of `x` (at most `capacity.evaluation`), into `probs` (B×K).
+    /// `ids` key evaluation noise (ADGM's samples of a).
+    func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store: ParameterStore, noise: NoiseSource, probs: Mat)
+}
+
+public func makeModel(_ config: ModelConfig, capacity: Capacity) -> SSLModel {
+    switch config.kind {
+    case .m2: return M2(config, capacity: capacity)
+    case .adgm: return ADGM(config, capacity: capacity)
+    case .supervised: return Supervised(config, capacity: capacity)
+    }
+}
+
+// MARK: - Helpers shared by the models
+
+/// Index of the largest entry in each row.
+public func argmaxRow(_ m: Mat, _ r: Int) -> Int {
+    let p = m.row(r)
+    var best = 0
+    for j in 1..<m.cols where p[j] > p[best] { best = j }
+    return best
+}
+
+/// Row weights of the enumerated batch: 1/N_l for labelled rows, π_{b,k}/N_u for unlabelled rows.
+func fillRowWeights(_ w: UnsafeMutablePointer<Float>, map: RowMap, logProbs: Mat, counts: GlobalCounts) {
+    let invL = counts.labelled > 0 ? 1 / Float(counts.labelled) : 0
+    let invU = counts.unlabelled > 0 ? 1 / Float(counts.unlabelled) : 0
+    for r in 0..<map.labelled { w[r] = invL }
+    for r in map.labelled..<map.rows {
+        let b = Int(map.example[r])
+        w[r] = Foundation.exp(logProbs[b, Int(map.label[r])]) * invU
+    }
+}
+
+/// Fills eps(R×n) with N(0,1), row r keyed by (global id of its example, its label).
+func fillRowNoise(_ eps: Mat, map: RowMap, ids: [Int], noise: NoiseSource, step: Int, stream: NoiseStream) {
+    for r in 0..<map.rows {
+        let b = Int(map.example[r])
+        let pop: Population = r < map.labelled ? .labelled : .unlabelled
+        noise.normals(step: step, example: ids[b], stream: stream, population: pop, sub: Int(map.label[r]),
+                      into: eps.row(r), count: eps.cols)
+    }
+}
+
+/// Scales w by s into out.
+@inline(__always)
+func scaled(_ w: UnsafePointer<Float>, _ s: Float, _ n: Int, into out: UnsafeMutablePointer<Float>) {
+    for i in 0..<n { out[i] = w[i] * s }
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+// B labelled examples, K classes, D input.
+
+/// The baseline: the same classifier network as M2's q(y|x), trained only on labelled
+/// examples with J = mean_l CE(q(y|x), y). Unlabelled examples in a batch are ignored.
+public final class Supervised: SSLModel {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    let classifier: MLP
+    let capacity: Capacity
+    var identity: RowMap
+    let logProbs: Mat
+    let perExample: UnsafeMutablePointer<Double>
+    let zeroLabels: [Int32]
+    let workspace: Workspace
+
+    public init(_ config: ModelConfig, capacity: Capacity) {
+        self.config = config
+        self.capacity = capacity
+        let ws = Workspace()
+        let maxB = capacity.examples
+        var layout = ParameterLayout()
+        classifier = MLP(&layout, "qy", parts: [("x", .perRow(config.inputDim))], hidden: config.hidden,
+                         heads: [("logits", config.classes)], activation: config.activation,
+                         maxRows: maxB, maxExamples: maxB, workspace: ws)
+        self.layout = layout
+        identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
+        logProbs = ws.mat(maxB, config.classes)
+        perExample = ws.doubles(maxB)
+        zeroLabels = [Int32](repeating: 0, count: maxB)
+        workspace = ws
+    }
+
+    public func trainStep(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+                          counts: GlobalCounts) -> LossSums {
+        let bl = batch.labelled
+        var sums = LossSums()
+        sums.labelledCount = Double(bl)
+        guard bl > 0 else { return sums }
+        let x = batch.x.prefix(rows: bl)
+        zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<bl]), unlabelled: 0, classes: 1) }
+        classifier.forward(s, inputs: [x], map: identity)
+        let lp = logProbs.prefix(rows: bl)
+        logSoftmax(classifier.out[0], into: lp)
+        classifier.dOut[0].zero()
+        batch.labels.withUnsafeBufferPointer { labels in
+            crossEntropy(logProbs: lp, labels: labels, rowLoss: perExample, weight: 1 / Float(counts.labelled),
+                         dlogits: classifier.dOut[0])
+        }
+        for r in 0..<bl {
+            sums.crossEntropy += perExample[r]
+            if argmaxRow(lp, r) == Int(batch.labels[r]) { sums.correct += 1 }
+        }
+        sums.objective = sums.crossEntropy / Double(counts.labelled)
+        classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
+        return sums
+    }
+
+    public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
+        classifyWithMLP(classifier, x: x, identity: &identity, zeroLabels: zeroLabels, store: s, probs: probs)
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Adam (Kingma & Ba 2015) with bias correction, over the whole contiguous parameter buffer:
+///   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − lr·m̂/(√v̂ + ε),
+///   m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+/// Optional clipping scales g by min(1, c/‖g‖₂) first. Identical on every rank given identical g.
+public final class Adam {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float
+    public var clipNorm: Float?
+    public let m: Buffer
+    public let v: Buffer
+    public private(set) var t = 0
+
+    public init(count: Int, learningRate: Float = 3e-4, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8, clipNorm: Float? = nil) {
+        self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.clipNorm = clipNorm
+        m = Buffer(count: count); v = Buffer(count: count)
+    }
+
+    /// Global L2 norm of the gradient (accumulated in Double).
+    public static func norm(_ g: Buffer) -> Double {
+        var s = 0.0
+        for i in 0..<g.count { let x = Double(g.pointer[i]); s += x * x }
+        return s.squareRoot()
+    }
+
+    /// One update; returns the gradient norm before clipping.
+    @discardableResult
+    public func step(_ store: ParameterStore) -> Double {
+        t += 1
+        let g = store.grads.pointer, p = store.values.pointer, mp = m.pointer, vp = v.pointer
+        let n = store.values.count
+        let gnorm = Adam.norm(store.grads)
+        var scale: Float = 1
+        if let c = clipNorm, gnorm > Double(c) { scale = Float(Double(c) / gnorm) }
+        let b1 = beta1, b2 = beta2
+        let c1 = 1 / Float(1 - pow(Double(b1), Double(t)))
+        let c2 = 1 / Float(1 - pow(Double(b2), Double(t)))
+        let lr = learningRate, eps = epsilon
+        for i in 0..<n {
+            let gi = g[i] * scale
+            let mi = b1 * mp[i] + (1 - b1) * gi
+            let vi = b2 * vp[i] + (1 - b2) * gi * gi
+            mp[i] = mi; vp[i] = vi
+            p[i] -= lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
+        }
+        return gnorm
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// What a block of noise is for. Each stream has its own counter space, so
+/// noise for different purposes never overlaps.
+public enum NoiseStream: UInt32 {
+    case binarize = 1
+    case latentZ = 2
+    case auxiliaryA = 3
+    case evalAuxiliaryA = 4
+    case shuffle = 5
+    case labelSplit = 6
+    case initialization = 7
+    case dataSplit = 8
+}
+
+/// Which set an example was drawn from in a step: the same training example may be
+/// drawn as labelled and as unlabelled in one step and must get independent noise.
+public enum Population: UInt32 {
+    case labelled = 0
+    case unlabelled = 1
+    case evaluation = 2
+}
+
+/// Counter-based noise keyed by (seed, step, global example index, stream, population).
+/// A value never depends on the rank or on batch composition.
+public struct NoiseSource {
+    public let seed: UInt64
+    @usableFromInline let philox: Philox
+
+    public init(seed: UInt64) {
+        self.seed = seed
+        philox = Philox(seed: seed)
+    }
+
+    /// Fills `out[0..<n]` with U(0,1) draws for one example.
+    @inlinable
+    public func uniforms(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
+                         into out: UnsafeMutablePointer<Float>, count n: Int) {
+        let c1 = UInt32(truncatingIfNeeded: example)
+        let c2 = UInt32(truncatingIfNeeded: step)
+        let c3 = (stream.rawValue << 24) | (population.rawValue << 20) | (UInt32(truncatingIfNeeded: sub) & 0xFFFF)
+            ^ (UInt32(truncatingIfNeeded: step >> 32) << 16)
+        var i = 0
+        var block: UInt32 = 0
+        while i < n {
+            let (a, b, c, d) = philox.block(block, c1, c2, c3)
+            out[i] = unitFloat(a)
+            if i + 1 < n { out[i + 1] = unitFloat(b) }
+            if i + 2 < n { out[i + 2] = unitFloat(c) }
+            if i + 3 < n { out[i + 3] = unitFloat(d) }
+            i += 4
+            block &+= 1
+        }
+    }
+
+    /// Fills `out[0..<n]` with N(0,1) draws for one example (Box–Muller).
+    @inlinable
+    public func normals(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
+                        into out: UnsafeMutablePointer<Float>, count n: Int) {
+        let c1 = UInt32(truncatingIfNeeded: example)
+        let c2 = UInt32(truncatingIfNeeded: step)
+        let c3 = (stream.rawValue << 24) | (population.rawValue << 20) | (UInt32(truncatingIfNeeded: sub) & 0xFFFF)
+            ^ (UInt32(truncatingIfNeeded: step >> 32) << 16)
+        var i = 0
+        var block: UInt32 = 0
+        while i < n {
+            let (a, b, c, d) = philox.block(block, c1, c2, c3)
+            let r1 = (-2 * Foundation.log(Double(unitFloat(a)))).squareRoot()
+            let t1 = 2 * Double.pi * Double(unitFloat(b))
+            let r2 = (-2 * Foundation.log(Double(unitFloat(c)))).squareRoot()
+            let t2 = 2 * Double.pi * Double(unitFloat(d))
+            out[i] = Float(r1 * cos(t1))
+            if i + 1 < n { out[i + 1] = Float(r1 * sin(t1)) }
+            if i + 2 < n { out[i + 2] = Float(r2 * cos(t2)) }
+            if i + 3 < n { out[i + 3] = Float(r2 * sin(t2)) }
+            i += 4
+            block &+= 1
+        }
+    }
+
+    /// A stream of uniform doubles for shuffles and splits, keyed by (purpose, a, b).
+    public func generator(stream: NoiseStream, _ a: Int, _ b: Int = 0) -> CounterGenerator {
+        CounterGenerator(philox: philox, c1: UInt32(truncatingIfNeeded: a), c2: UInt32(truncatingIfNeeded: b),
+                         c3: stream.rawValue << 24 | UInt32(truncatingIfNeeded: a >> 32) & 0xFFFF)
+    }
+}
+
+/// A sequential view over a Philox counter range (for shuffles).
+public struct CounterGenerator: RandomNumberGenerator {
+    let philox: Philox
+    let c1: UInt32, c2: UInt32, c3: UInt32
+    var block: UInt32 = 0
+
+    public mutating func next() -> UInt64 {
+        let (a, b, _, _) = philox.block(block, c1, c2, c3)
+        block &+= 1
+        return UInt64(a) << 32 | UInt64(b)
+    }
+
+    public mutating func nextDouble() -> Double {
+        let (a, b, _, _) = philox.block(block, c1, c2, c3)
+        block &+= 1
+        return unitDouble(a, b)
+    }
+
+    /// Uniform integer in 0..<n (Lemire's unbiased method via the stdlib).
+    public mutating func nextInt(_ n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
+
+    /// A seeded Fisher–Yates permutation of 0..<n.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var p = Array(0..<n)
+        if n < 2 { return p }
+        for i in stride(from: n - 1, to: 0, by: -1) {
+            let j = nextInt(i + 1)
+            p.swapAt(i, j)
+        }
+        return p
+    }
+}

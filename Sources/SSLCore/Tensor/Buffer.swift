@@ -1,0 +1,84 @@
+/// An owned, 64-byte aligned block of `Float`s, zero-initialised. Freed with the object.
+///
+/// Everything numeric in ssl-dist lives in a few of these: the parameter store's
+/// four buffers and each model's workspace. Views (`Mat`) point into them.
+public final class Buffer {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    public init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    public subscript(i: Int) -> Float {
+        get { pointer[i] }
+        set { pointer[i] = newValue }
+    }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+/// A non-owning row-major matrix view: `rows × cols`, rows contiguous.
+public struct Mat {
+    public var p: UnsafeMutablePointer<Float>
+    public var rows: Int
+    public var cols: Int
+
+    @inlinable public init(_ p: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int) {
+        self.p = p; self.rows = rows; self.cols = cols
+    }
+
+    @inlinable public var count: Int { rows * cols }
+    @inlinable public func row(_ r: Int) -> UnsafeMutablePointer<Float> { p + r * cols }
+    /// The first `n` rows (same storage).
+    @inlinable public func prefix(rows n: Int) -> Mat { Mat(p, n, cols) }
+    /// Rows `start ..< start + n` (same storage).
+    @inlinable public func rows(_ start: Int, _ n: Int) -> Mat { Mat(p + start * cols, n, cols) }
+    @inlinable public subscript(r: Int, c: Int) -> Float {
+        get { p[r * cols + c] }
+        nonmutating set { p[r * cols + c] = newValue }
+    }
+    @inlinable public func zero() { p.update(repeating: 0, count: rows * cols) }
+    @inlinable public func copy(from other: Mat) {
+        precondition(other.rows == rows && other.cols == cols, "Mat.copy: shape mismatch")
+        p.update(from: other.p, count: count)
+    }
+}
+
+/// Hands out `Mat`s from buffers it owns. A model asks for all its scratch once,
+/// sized for the largest batch, so a training step allocates nothing.
+public final class Workspace {
+    private var buffers: [Buffer] = []
+    public private(set) var floats = 0
+
+    public init() {}
+
+    private var doubleBlocks: [UnsafeMutablePointer<Double>] = []
+
+    deinit { for d in doubleBlocks { d.deallocate() } }
+
+    /// `n` zeroed doubles (loss accumulators per row), owned by the workspace.
+    public func doubles(_ n: Int) -> UnsafeMutablePointer<Double> {
+        let d = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
+        d.initialize(repeating: 0, count: max(n, 1))
+        doubleBlocks.append(d)
+        return d
+    }
+
+    /// `n` zeroed floats owned by the workspace.
+    public func floats(_ n: Int) -> UnsafeMutablePointer<Float> { mat(1, n).p }
+
+    public func mat(_ rows: Int, _ cols: Int) -> Mat {
+        let b = Buffer(count: rows * cols)
+        buffers.append(b)
+        floats += rows * cols
+        return Mat(b.pointer, rows, cols)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// A dataset named on the command line by `--data`:
+/// `fashion-mnist`, `mnist:DIR`, `idx:IMAGES,LABELS`, `csv:PATH`.
+public enum DataSpec: Equatable, CustomStringConvertible, Codable {
+    case fashionMNIST(directory: String)
+    case mnist(directory: String)
+    case idx(images: String, labels: String)
+    case csv(path: String)
+
+    public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+    public init(parsing s: String, flag: String = "--data") throws {
+        if s == "fashion-mnist" { self = .fashionMNIST(directory: Self.fashionMNISTDirectory); return }
+        if s.hasPrefix("fashion-mnist:") { self = .fashionMNIST(directory: String(s.dropFirst(14))); return }
+        if s.hasPrefix("mnist:") {
+            let dir = String(s.dropFirst(6))
+            guard !dir.isEmpty else { throw DataError(flag, "'mnist:' needs a directory, e.g. mnist:/data/mnist") }
+            self = .mnist(directory: dir); return
+        }
+        if s.hasPrefix("idx:") {
+            let parts = s.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw DataError(flag, "'\(s)' should be idx:IMAGES,LABELS")
+            }
+            self = .idx(images: parts[0], labels: parts[1]); return
+        }
+        if s.hasPrefix("csv:") {
+            let p = String(s.dropFirst(4))
+            guard !p.isEmpty else { throw DataError(flag, "'csv:' needs a path, e.g. csv:digits.csv.gz") }
+            self = .csv(path: p); return
+        }
+        throw DataError(flag, "'\(s)' is not a dataset; expected fashion-mnist, mnist:DIR, idx:IMAGES,LABELS or csv:PATH")
+    }
+
+    public var description: String {
+        switch self {
+        case .fashionMNIST(let d): return d == Self.fashionMNISTDirectory ? "fashion-mnist" : "fashion-mnist:\(d)"
+        case .mnist(let d): return "mnist:\(d)"
+        case .idx(let i, let l): return "idx:\(i),\(l)"
+        case .csv(let p): return "csv:\(p)"
+        }
+    }
+
+    /// MNIST-family datasets come with their own train/test split.
+    public var hasOwnTestSplit: Bool {
+        switch self { case .fashionMNIST, .mnist: return true; default: return false }
+    }
+
+    /// Finds `name` or `name.gz` in `dir`.
+    static func locate(_ dir: String, _ name: String) throws -> String {
+        for candidate in ["\(dir)/\(name).gz", "\(dir)/\(name)"] where FileManager.default.fileExists(atPath: candidate) {
+            return candidate
+        }
+        var hint = ""
+        if dir == fashionMNISTDirectory { hint = " (install it with: apt-get install dataset-fashion-mnist, or run make deps)" }
+        throw DataError("\(dir)/\(name)", "not found, with or without .gz\(hint)")
+    }
+
+    /// Loads (train, test?) in file order, features scaled to [0, 1] for IDX, raw for CSV.
+    public func load(labelColumn: LabelColumn = .last) throws -> (train: Dataset, test: Dataset?) {
+        switch self {
+        case .fashionMNIST(let dir), .mnist(let dir):
+            let train = try IDXReader.readPair(images: Self.locate(dir, "train-images-idx3-ubyte"),
+                                               labels: Self.locate(dir, "train-labels-idx1-ubyte"), classes: 10)
+            let test = try IDXReader.readPair(images: Self.locate(dir, "t10k-images-idx3-ubyte"),
+                                              labels: Self.locate(dir, "t10k-labels-idx1-ubyte"), classes: 10)
+            if train.dim != test.dim {
+                throw DataError(dir, "train images have \(train.dim) pixels but test images \(test.dim)")
+            }
+            return (train, test)
+        case .idx(let images, let labels):
+            return (try IDXReader.readPair(images: images, labels: labels, classes: nil), nil)
+        case .csv(let path):
+            return (try CSVReader.read(path, labelColumn: labelColumn), nil)
+        }
+    }
+}

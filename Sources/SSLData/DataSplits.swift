@@ -1,0 +1,107 @@
+import SSLCore
+
+/// How train, validation and test are formed.
+public struct SplitOptions: Codable, Equatable {
+    /// Validation examples taken from the end of train (MNIST family); nil: the default (10,000) there.
+    public var validation: Int?
+    /// Stratified fraction held out for validation when the data has no own test split.
+    public var validationFraction: Double
+    /// Stratified fraction held out for test when the data has no own test split.
+    public var testFraction: Double
+    public var testData: DataSpec?
+    public var labelColumn: LabelColumn
+    /// Divide features by this (CSV); nil: by the training split's maximum. IDX is always divided by 255.
+    public var scale: Float?
+    public var seed: UInt64
+
+    public init(validation: Int? = nil, validationFraction: Double = 0.1, testFraction: Double = 0.2,
+                testData: DataSpec? = nil, labelColumn: LabelColumn = .last, scale: Float? = nil, seed: UInt64 = 0) {
+        self.validation = validation; self.validationFraction = validationFraction; self.testFraction = testFraction
+        self.testData = testData; self.labelColumn = labelColumn; self.scale = scale; self.seed = seed
+    }
+}
+
+/// Train, validation and test, disjoint, features in [0, 1].
+public struct DataSplits {
+    public var train: Dataset
+    public var validation: Dataset
+    public var test: Dataset
+    /// What features were divided by (255 for IDX).
+    public var scale: Float
+
+    public init(train: Dataset, validation: Dataset, test: Dataset, scale: Float) {
+        self.train = train; self.validation = validation; self.test = test; self.scale = scale
+    }
+
+    public static func make(_ spec: DataSpec, _ o: SplitOptions) throws -> DataSplits {
+        guard (0..<1).contains(o.testFraction) else { throw DataError("--test-fraction", "\(o.testFraction) must be in [0, 1)") }
+        guard (0..<1).contains(o.validationFraction) else {
+            throw DataError("--validation-fraction", "\(o.validationFraction) must be in [0, 1)")
+        }
+        let (all, ownTest) = try spec.load(labelColumn: o.labelColumn)
+        var train: Dataset, validation: Dataset, test: Dataset
+        if spec.hasOwnTestSplit {
+            let v = o.validation ?? 10_000
+            guard v >= 0, v < all.count else {
+                throw DataError("--validation", "\(v) validation examples leave none of the \(all.count) for training")
+            }
+            train = all.subset(0..<(all.count - v))
+            validation = all.subset((all.count - v)..<all.count)
+            test = ownTest!
+        } else {
+            var rest = all
+            if o.testData == nil {
+                let (held, kept) = stratifiedSplit(all, fraction: o.testFraction, seed: o.seed, purpose: 1)
+                test = all.subset(held); rest = all.subset(kept)
+            } else {
+                test = all.subset([])  // replaced below
+            }
+            if let v = o.validation {
+                guard v >= 0, v < rest.count else {
+                    throw DataError("--validation", "\(v) validation examples leave none of the \(rest.count) for training")
+                }
+                let (held, kept) = stratifiedSplit(rest, fraction: Double(v) / Double(rest.count), seed: o.seed, purpose: 2)
+                validation = rest.subset(held); train = rest.subset(kept)
+            } else {
+                let (held, kept) = stratifiedSplit(rest, fraction: o.validationFraction, seed: o.seed, purpose: 2)
+                validation = rest.subset(held); train = rest.subset(kept)
+            }
+        }
+        if let t = o.testData {
+            let (tAll, tOwn) = try t.load(labelColumn: o.labelColumn)
+            test = tOwn ?? tAll
+            guard test.dim == train.dim else {
+                throw DataError("--test-data", "\(t) has \(test.dim) features per example, the training data \(train.dim)")
+            }
+        }
+        let k = max(train.classes, validation.classes, test.classes)
+        train.classes = k; validation.classes = k; test.classes = k
+        guard train.count > 0 else { throw DataError("\(spec)", "the training split is empty") }
+
+        var scale: Float = 255
+        if case .csv = spec {
+            scale = o.scale ?? train.maxFeature
+            guard scale > 0, scale.isFinite else {
+                throw DataError("--scale", "\(scale) cannot scale features to [0, 1]; give a positive --scale")
+            }
+            train.scale(by: scale); validation.scale(by: scale); test.scale(by: scale)
+        } else if o.testData.map({ if case .csv = $0 { return true } else { return false } }) == true {
+            test.scale(by: o.scale ?? 255)
+        }
+        return DataSplits(train: train, validation: validation, test: test, scale: scale)
+    }
+}
+
+/// Splits each class's indices with a seeded shuffle: round(fraction·n_c) held out per class.
+/// Returns sorted index lists (held, kept).
+public func stratifiedSplit(_ d: Dataset, fraction: Double, seed: UInt64, purpose: Int) -> ([Int], [Int]) {
+    let noise = NoiseSource(seed: seed)
+    var held: [Int] = [], kept: [Int] = []
+    for (c, idx) in d.indicesByClass().enumerated() {
+        var g = noise.generator(stream: .dataSplit, purpose, c)
+        let p = g.permutation(idx.count)
+        let h = Int((fraction * Double(idx.count)).rounded())
+        for (j, pi) in p.enumerated() { if j < h { held.append(idx[pi]) } else { kept.append(idx[pi]) } }
+    }
+    return (held.sorted(), kept.sorted())
+}

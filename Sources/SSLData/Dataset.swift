@@ -1,0 +1,48 @@
+/// Examples in memory: N×D features (row-major) and N integer labels.
+public struct Dataset {
+    public var features: [Float]
+    public var labels: [Int32]
+    public let dim: Int
+    public var classes: Int
+    /// Image shape (rows, cols) for images, or [D] for vectors.
+    public let shape: [Int]
+    public var count: Int { labels.count }
+
+    public init(features: [Float], labels: [Int32], dim: Int, classes: Int, shape: [Int]) {
+        precondition(features.count == labels.count * dim, "Dataset: features and labels disagree")
+        self.features = features; self.labels = labels; self.dim = dim; self.classes = classes; self.shape = shape
+    }
+
+    /// The examples at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> Dataset {
+        var f = [Float](); f.reserveCapacity(indices.count * dim)
+        features.withUnsafeBufferPointer { src in
+            for i in indices { f.append(contentsOf: src[(i * dim)..<((i + 1) * dim)]) }
+        }
+        return Dataset(features: f, labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
+    }
+
+    public func subset(_ range: Range<Int>) -> Dataset { subset(Array(range)) }
+
+    /// Indices of each class, in order.
+    public func indicesByClass() -> [[Int]] {
+        var by = [[Int]](repeating: [], count: classes)
+        for (i, y) in labels.enumerated() { by[Int(y)].append(i) }
+        return by
+    }
+
+    public var maxFeature: Float { features.max() ?? 0 }
+
+    public mutating func scale(by s: Float) {
+        let inv = 1 / s
+        for i in features.indices { features[i] *= inv }
+    }
+
+    /// FNV-1a digest of labels and feature bits, for cross-rank and reproducibility checks.
+    public var digest: UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for y in labels { h = (h ^ UInt64(UInt32(bitPattern: y))) &* 0x100_0000_01B3 }
+        for (i, f) in features.enumerated() where i % 7 == 0 { h = (h ^ UInt64(f.bitPattern)) &* 0x100_0000_01B3 }
+        return h
+    }
+}

@@ -1,0 +1,27 @@
+import CZlib
+import Foundation
+
+/// Reads a whole file, gunzipping it when it is gzip-compressed (zlib reads plain files as they are).
+public func readFileBytes(_ path: String) throws -> [UInt8] {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw DataError(path, "no such file")
+    }
+    if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+    guard let f = gzopen(path, "rb") else { throw DataError(path, "cannot open for reading (\(String(cString: strerror(errno))))") }
+    defer { gzclose(f) }
+    gzbuffer(f, 1 << 20)
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { gzread(f, $0.baseAddress, UInt32($0.count)) }
+        if n < 0 {
+            var err: Int32 = 0
+            let msg = String(cString: gzerror(f, &err))
+            throw DataError(path, "read failed: \(msg) (a truncated or corrupt gzip file?)")
+        }
+        if n == 0 { break }
+        out.append(contentsOf: chunk[0..<Int(n)])
+    }
+    return out
+}

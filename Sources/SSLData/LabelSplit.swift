@@ -1,0 +1,52 @@
+import SSLCore
+
+/// Which training examples keep their labels, deterministic in the seed.
+///  - `perClass` N: N per class (balanced), each class's picks a seeded shuffle.
+///  - `total` N: N spread as evenly as the classes allow (floor(N/K) each; the remainder to
+///    classes chosen by the seed), also stratified.
+/// The unlabelled set is all training examples (as in Kingma et al. and Maaløe et al.)
+/// unless `includeLabelledInUnlabelled` is false, when it is the rest.
+public struct LabelSplit: Equatable {
+    public let labelled: [Int]
+    public let unlabelled: [Int]
+
+    public init(labels: [Int32], classes: Int, perClass: Int?, total: Int?, includeLabelledInUnlabelled: Bool,
+                seed: UInt64) throws {
+        var byClass = [[Int]](repeating: [], count: classes)
+        for (i, y) in labels.enumerated() { byClass[Int(y)].append(i) }
+        let noise = NoiseSource(seed: seed)
+        var quota = [Int](repeating: 0, count: classes)
+        switch (perClass, total) {
+        case (let n?, nil):
+            guard n > 0 else { throw DataError("--labels-per-class", "\(n) must be positive") }
+            quota = [Int](repeating: n, count: classes)
+        case (nil, let n?):
+            guard n > 0 else { throw DataError("--labels", "\(n) must be positive") }
+            guard n <= labels.count else { throw DataError("--labels", "\(n) exceeds the \(labels.count) training examples") }
+            quota = [Int](repeating: n / classes, count: classes)
+            var g = noise.generator(stream: .labelSplit, -1)
+            for c in g.permutation(classes).prefix(n % classes) { quota[c] += 1 }
+        case (nil, nil):
+            throw DataError("--labels-per-class", "give --labels-per-class N or --labels N")
+        default:
+            throw DataError("--labels", "give either --labels-per-class or --labels, not both")
+        }
+        var chosen: [Int] = []
+        for c in 0..<classes {
+            let idx = byClass[c]
+            guard quota[c] <= idx.count else {
+                let flag = perClass != nil ? "--labels-per-class" : "--labels"
+                throw DataError(flag, "class \(c) has only \(idx.count) training examples, \(quota[c]) labels requested")
+            }
+            var g = noise.generator(stream: .labelSplit, c)
+            chosen += g.permutation(idx.count).prefix(quota[c]).map { idx[$0] }
+        }
+        labelled = chosen.sorted()
+        if includeLabelledInUnlabelled {
+            unlabelled = Array(labels.indices)
+        } else {
+            let set = Set(labelled)
+            unlabelled = labels.indices.filter { !set.contains($0) }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// Collectives over the ranks of a job. Every rank must issue the same calls in the same order.
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// In-place elementwise reduction across ranks; every rank gets the result.
+    func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOp) throws
+    func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws
+    /// Copies `buffer` from `root` to every rank.
+    func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
+    func barrier() throws
+    /// Ends every rank of the job with `code` (never returns on MPI).
+    func abort(code: Int32) -> Never
+}
+
+public enum ReduceOp: Sendable { case sum, min, max }
+
+public extension Communicator {
+    var isRoot: Bool { rank == 0 }
+
+    func allreduce(_ values: inout [Double], _ op: ReduceOp) throws {
+        try values.withUnsafeMutableBufferPointer { try allreduce($0, op) }
+    }
+
+    /// Broadcasts a value of trivial layout from `root`.
+    func broadcast<T>(_ value: inout T, root: Int = 0) throws {
+        try withUnsafeMutableBytes(of: &value) { try broadcast($0, root: root) }
+    }
+
+    /// True on every rank when `value` is the same on every rank (allreduce of MIN and MAX).
+    func agree(_ value: UInt64) throws -> Bool {
+        // Split into two exactly representable halves so doubles carry 64 bits.
+        var lo = [Double(value & 0xFFFF_FFFF), Double(value >> 32)]
+        var hi = lo
+        try allreduce(&lo, .min)
+        try allreduce(&hi, .max)
+        return lo == hi
+    }
+}
+
+/// The communicator of a single process: every collective is the identity.
+public final class SingleProcessCommunicator: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOp) throws {}
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws {}
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
+    public func barrier() throws {}
+    public func abort(code: Int32) -> Never { exit(code) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,75 @@
+import CMPI
+import Foundation
+
+/// An MPI error with the library's own message.
+public struct MPIError: Error, CustomStringConvertible {
+    public let call: String
+    public let code: Int32
+    public let message: String
+    public var description: String { "\(call) failed: \(message) (MPI error \(code))" }
+}
+
+/// MPI_COMM_WORLD. Works under mpirun and, through Open MPI's singleton start, without it.
+/// Errors are returned (MPI_ERRORS_RETURN) and thrown as `MPIError`.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    private let comm: MPI_Comm
+
+    public init() throws {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized == 0 {
+            var provided: Int32 = 0
+            try MPICommunicator.check(MPI_Init_thread(nil, nil, 0 /* MPI_THREAD_SINGLE */, &provided), "MPI_Init_thread")
+        }
+        comm = ssl_mpi_comm_world()
+        try MPICommunicator.check(MPI_Comm_set_errhandler(comm, ssl_mpi_errors_return()), "MPI_Comm_set_errhandler")
+        var r: Int32 = 0, s: Int32 = 0
+        try MPICommunicator.check(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
+        try MPICommunicator.check(MPI_Comm_size(comm, &s), "MPI_Comm_size")
+        rank = Int(r); size = Int(s)
+    }
+
+    /// Finalizes MPI; call once, after the last collective, on every rank.
+    public func finalize() { MPI_Finalize() }
+
+    static func check(_ rc: Int32, _ call: String) throws {
+        guard rc != ssl_mpi_success() else { return }
+        var buf = [CChar](repeating: 0, count: Int(ssl_mpi_max_error_string()) + 1)
+        var len: Int32 = 0
+        MPI_Error_string(rc, &buf, &len)
+        throw MPIError(call: call, code: rc, message: String(cString: buf))
+    }
+
+    private func mpiOp(_ op: ReduceOp) -> MPI_Op {
+        switch op { case .sum: return ssl_mpi_sum(); case .min: return ssl_mpi_min(); case .max: return ssl_mpi_max() }
+    }
+
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOp) throws {
+        guard size > 1, buffer.count > 0 else { return }
+        try Self.check(MPI_Allreduce(ssl_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), ssl_mpi_float(),
+                                     mpiOp(op), comm), "MPI_Allreduce(float)")
+    }
+
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws {
+        guard size > 1, buffer.count > 0 else { return }
+        try Self.check(MPI_Allreduce(ssl_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), ssl_mpi_double(),
+                                     mpiOp(op), comm), "MPI_Allreduce(double)")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
+        guard size > 1, buffer.count > 0 else { return }
+        try Self.check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), ssl_mpi_byte(), Int32(root), comm), "MPI_Bcast")
+    }
+
+    public func barrier() throws {
+        guard size > 1 else { return }
+        try Self.check(MPI_Barrier(comm), "MPI_Barrier")
+    }
+
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(comm, code)
+        exit(code)
+    }
+}

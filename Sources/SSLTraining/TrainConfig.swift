@@ -1,0 +1,93 @@
+import Foundation
+import SSLCore
+import SSLData
+
+/// Every setting of a training run. Stored in the run directory (and, later, in every checkpoint).
+public struct TrainConfig: Codable, Equatable {
+    public var model: ModelKind = .adgm
+    public var data: String = "fashion-mnist"
+    public var testData: String? = nil
+    public var labelColumn: LabelColumn = .last
+    public var scale: Float? = nil
+    public var validation: Int? = nil
+    public var validationFraction: Double = 0.1
+    public var testFraction: Double = 0.2
+
+    public var labelsPerClass: Int? = 10
+    public var labels: Int? = nil
+    public var includeLabelledInUnlabelled = true
+
+    public var epochs: Int? = nil
+    public var steps: Int? = nil
+    public var batchSize = 100
+    public var labelledBatchSize = 100
+
+    public var hidden: [Int]? = nil
+    public var latent: Int? = nil
+    public var auxiliary: Int? = nil
+    public var activation: Activation = .relu
+    public var alpha: Float? = nil
+    public var learningRate: Float = 3e-4
+    public var clipGradNorm: Float? = nil
+    public var warmupSteps = 0
+    public var binarize = true
+
+    public var seed: UInt64 = 1
+    public var evalSamples = 10
+    public var evalBatchSize = 500
+    /// Validate every this many epochs (and at the end).
+    public var validateEvery = 1
+    public var runDir: String? = nil
+
+    public init() {}
+
+    /// Default hidden/latent/auxiliary sizes: Kingma's M2 (500; z 50), Maaløe's ADGM (500,500; z 100; a 100).
+    public var resolvedHidden: [Int] { hidden ?? (model == .m2 ? [500] : model == .supervised ? [500] : [500, 500]) }
+    public var resolvedLatent: Int { latent ?? (model == .m2 ? 50 : 100) }
+    public var resolvedAuxiliary: Int { auxiliary ?? 100 }
+    public var resolvedRunDir: String { runDir ?? "runs/\(model.rawValue)-seed\(seed)" }
+
+    /// α = 0.1·N_total/N_labelled unless given.
+    public func resolvedAlpha(total: Int, labelled: Int) -> Float {
+        alpha ?? Float(0.1 * Double(total) / Double(max(labelled, 1)))
+    }
+
+    public var splitOptions: SplitOptions {
+        get throws {
+            SplitOptions(validation: validation, validationFraction: validationFraction, testFraction: testFraction,
+                         testData: try testData.map { try DataSpec(parsing: $0, flag: "--test-data") },
+                         labelColumn: labelColumn, scale: scale, seed: seed)
+        }
+    }
+
+    /// Checks that do not need the data. Errors name the flag.
+    public func validate() throws {
+        func bad(_ flag: String, _ why: String) -> ConfigError { ConfigError(flag: flag, problem: why) }
+        if epochs == nil && steps == nil { throw bad("--epochs", "give --epochs N or --steps N") }
+        if epochs != nil && steps != nil { throw bad("--steps", "give either --epochs or --steps, not both") }
+        if let e = epochs, e <= 0 { throw bad("--epochs", "\(e) must be positive") }
+        if let s = steps, s <= 0 { throw bad("--steps", "\(s) must be positive") }
+        if batchSize < 0 || (batchSize == 0 && model != .supervised) { throw bad("--batch-size", "\(batchSize) must be positive") }
+        if labelledBatchSize <= 0 { throw bad("--labelled-batch-size", "\(labelledBatchSize) must be positive") }
+        if let h = hidden, h.isEmpty || h.contains(where: { $0 <= 0 }) { throw bad("--hidden", "\(h) must be positive sizes, e.g. 500,500") }
+        if let z = latent, z <= 0 { throw bad("--latent", "\(z) must be positive") }
+        if let a = auxiliary, a <= 0 { throw bad("--auxiliary", "\(a) must be positive") }
+        if !(learningRate > 0) { throw bad("--lr", "\(learningRate) must be positive") }
+        if let c = clipGradNorm, !(c > 0) { throw bad("--clip-grad-norm", "\(c) must be positive") }
+        if warmupSteps < 0 { throw bad("--warmup-steps", "\(warmupSteps) must be 0 or more") }
+        if evalSamples <= 0 { throw bad("--eval-samples", "\(evalSamples) must be positive") }
+        if evalBatchSize <= 0 { throw bad("--eval-batch-size", "\(evalBatchSize) must be positive") }
+        if validateEvery <= 0 { throw bad("--validate-every", "\(validateEvery) must be positive") }
+        if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
+        _ = try DataSpec(parsing: data)
+        _ = try splitOptions
+    }
+}
+
+/// A setting that cannot work, naming the flag.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let flag: String
+    public let problem: String
+    public init(flag: String, problem: String) { self.flag = flag; self.problem = problem }
+    public var description: String { "\(flag): \(problem)" }
+}

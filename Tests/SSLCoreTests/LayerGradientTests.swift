@@ -1,0 +1,103 @@
+import SSLCore
+import TestSupport
+import XCTest
+
+/// Layers against central finite differences on tiny sizes, objective f = Σ G ⊙ output.
+final class LayerGradientTests: XCTestCase {
+    let ws = Workspace()
+
+    func testLinear() {
+        var layout = ParameterLayout()
+        let lin = Linear(&layout, "l", inputs: 4, outputs: 3)
+        let s = ParameterStore(layout: layout)
+        s.initialize(seed: 3)
+        fillUniform(s.w(lin.b), 3, seed: 4)
+        let x = ws.mat(5, 4), y = ws.mat(5, 3), g = ws.mat(5, 3), dx = ws.mat(5, 4)
+        fillUniform(x.p, x.count, seed: 5); fillUniform(g.p, g.count, seed: 6)
+        func f() -> Double { lin.forward(s, x: x, y: y); return dot(g.p, y.p, y.count) }
+        _ = f()
+        s.zeroGrads(); dx.zero()
+        lin.backward(s, x: x, dy: g, dx: dx)
+        let rp = checkGradient(values: s.values.pointer, analytic: s.grads.array, f)
+        XCTAssertTrue(rp.passed, "Linear parameters: \(rp)")
+        let rx = checkGradient(values: x.p, analytic: Array(UnsafeBufferPointer(start: dx.p, count: dx.count)), f)
+        XCTAssertTrue(rx.passed, "Linear input: \(rx)")
+    }
+
+    func testActivations() {
+        for act in Activation.allCases {
+            let n = 40
+            let pre = ws.mat(1, n), h = ws.mat(1, n), g = ws.mat(1, n), d = ws.mat(1, n)
+            fillUniform(pre.p, n, seed: 7, lo: -3, hi: 3)
+            // Keep ReLU inputs away from its kink at 0.
+            for i in 0..<n where abs(pre.p[i]) < 0.05 { pre.p[i] = 0.5 }
+            fillUniform(g.p, n, seed: 8)
+            func f() -> Double { act.forward(pre: pre.p, out: h.p, count: n); return dot(g.p, h.p, n) }
+            act.backward(pre: pre.p, dh: g.p, dpre: d.p, count: n)
+            let r = checkGradient(values: pre.p, analytic: Array(UnsafeBufferPointer(start: d.p, count: n)), eps: 1e-3, f)
+            XCTAssertTrue(r.passed, "\(act): \(r)")
+        }
+    }
+
+    /// JointLinear with every kind of part, on an enumerated row map (2 labelled + 2 unlabelled, K = 3).
+    func testJointLinearAllParts() {
+        var layout = ParameterLayout()
+        let k = 3, o = 4
+        let jl = JointLinear(&layout, "j", parts: [("a", .perExample(2)), ("y", .label(k)), ("z", .perRow(3)), ("x", .perExample(5))], outputs: o)
+        let s = ParameterStore(layout: layout)
+        s.initialize(seed: 9)
+        fillUniform(s.values.pointer, layout.totalCount, seed: 10)
+        var map = RowMap(capacityRows: 16, capacityExamples: 8)
+        map.build(labels: [2, 0], unlabelled: 2, classes: k)
+        XCTAssertEqual(map.rows, 2 + 2 * k)
+        let a = ws.mat(4, 2), z = ws.mat(map.rows, 3), x = ws.mat(4, 5)
+        let out = ws.mat(map.rows, o), g = ws.mat(map.rows, o), scratch = ws.mat(8, o)
+        let da = ws.mat(4, 2), dz = ws.mat(map.rows, 3)
+        fillUniform(a.p, a.count, seed: 11); fillUniform(z.p, z.count, seed: 12); fillUniform(x.p, x.count, seed: 13)
+        fillUniform(g.p, g.count, seed: 14)
+        func f() -> Double { jl.forward(s, inputs: [a, a, z, x], map: map, out: out, scratch: scratch); return dot(g.p, out.p, out.count) }
+        _ = f()
+        s.zeroGrads(); da.zero(); dz.zero()
+        jl.backward(s, inputs: [a, a, z, x], map: map, dOut: g, dInputs: [da, nil, dz, nil], scratch: scratch)
+        let rp = checkGradient(values: s.values.pointer, analytic: s.grads.array, f)
+        XCTAssertTrue(rp.passed, "JointLinear parameters: \(rp)")
+        let ra = checkGradient(values: a.p, analytic: Array(UnsafeBufferPointer(start: da.p, count: da.count)), f)
+        XCTAssertTrue(ra.passed, "JointLinear per-example input: \(ra)")
+        let rz = checkGradient(values: z.p, analytic: Array(UnsafeBufferPointer(start: dz.p, count: dz.count)), f)
+        XCTAssertTrue(rz.passed, "JointLinear per-row input: \(rz)")
+    }
+
+    /// A whole MLP (two hidden layers, two heads), both activations.
+    func testMLP() {
+        for act in Activation.allCases {
+            var layout = ParameterLayout()
+            let k = 2
+            let net = MLP(&layout, "n", parts: [("x", .perExample(3)), ("y", .label(k))], hidden: [4, 5],
+                          heads: [("mu", 2), ("lv", 2)], activation: act, maxRows: 8, maxExamples: 4, workspace: ws)
+            let s = ParameterStore(layout: layout)
+            var map = RowMap(capacityRows: 8, capacityExamples: 4)
+            map.build(labels: [1], unlabelled: 2, classes: k)
+            let x = ws.mat(3, 3)
+            let g0 = ws.mat(map.rows, 2), g1 = ws.mat(map.rows, 2)
+            fillUniform(g0.p, g0.count, seed: 17); fillUniform(g1.p, g1.count, seed: 18)
+            func f() -> Double {
+                net.forward(s, inputs: [x, x], map: map)
+                return dot(g0.p, net.out[0].p, g0.count) + dot(g1.p, net.out[1].p, g1.count)
+            }
+            // For ReLU, pick a point whose pre-activations all stay clear of the kink at 0 under
+            // perturbations of size eps, so central differences see a smooth function.
+            var seed: UInt64 = 15
+            repeat {
+                s.initialize(seed: seed); fillUniform(x.p, x.count, seed: seed + 100)
+                _ = f()
+                seed += 1
+            } while act == .relu && net.pre.contains { m in (0..<m.count).contains { abs(m.p[$0]) < 0.05 } }
+            XCTAssertLessThan(seed, 10_000)
+            s.zeroGrads()
+            net.dOut[0].copy(from: g0); net.dOut[1].copy(from: g1)
+            net.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
+            let r = checkGradient(values: s.values.pointer, analytic: s.grads.array, eps: act == .relu ? 1e-3 : 1e-2, f)
+            XCTAssertTrue(r.passed, "MLP(\(act)) parameters: \(r)")
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import SSLCore
+import TestSupport
+import XCTest
+
+/// Every loss term against central finite differences, with per-row weights.
+final class LossGradientTests: XCTestCase {
+    let ws = Workspace()
+
+    func rowWeights(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let w = ws.floats(n); fillUniform(w, n, seed: 99, lo: 0.2, hi: 1.5); return w
+    }
+
+    func weightedSum(_ v: UnsafePointer<Double>, _ w: UnsafePointer<Float>, _ n: Int) -> Double {
+        (0..<n).reduce(0.0) { $0 + Double(w[$1]) * v[$1] }
+    }
+
+    func testBernoulliLogLikelihood() {
+        var map = RowMap(capacityRows: 8, capacityExamples: 4)
+        map.build(labels: [0], unlabelled: 2, classes: 3)  // 7 rows over 3 examples
+        let d = 9
+        let logits = ws.mat(map.rows, d), x = ws.mat(3, d), dl = ws.mat(map.rows, d)
+        fillUniform(logits.p, logits.count, seed: 1, lo: -6, hi: 6)
+        fillUniform(x.p, x.count, seed: 2, lo: 0, hi: 1)
+        for i in 0..<x.count where i % 3 == 0 { x.p[i] = x.p[i] < 0.5 ? 0 : 1 }  // mix binary and real targets
+        let loss = ws.doubles(map.rows), scratch = ws.floats(d), w = rowWeights(map.rows)
+        func f() -> Double {
+            bernoulliNLL(logits: logits, targets: x, map: map, rowLoss: loss, scratch: scratch)
+            return weightedSum(loss, w, map.rows)
+        }
+        // Loss-only and fused paths agree, and match the textbook formula.
+        let l0 = f()
+        let loss2 = ws.doubles(map.rows)
+        bernoulliNLL(logits: logits, targets: x, map: map, rowLoss: loss2, weights: w, dlogits: dl, scratch: scratch)
+        XCTAssertEqual(weightedSum(loss2, w, map.rows), l0, accuracy: 1e-4)
+        var direct = 0.0
+        for r in 0..<map.rows {
+            let e = Int(map.example[r])
+            var s = 0.0
+            for j in 0..<d {
+                let l = Double(logits[r, j]), t = Double(x[e, j])
+                s += -(t * Foundation.log(1 / (1 + Foundation.exp(-l))) + (1 - t) * Foundation.log(1 / (1 + Foundation.exp(l))))
+            }
+            direct += Double(w[r]) * s
+        }
+        XCTAssertEqual(l0, direct, accuracy: 1e-4 * abs(direct))
+        let r = checkGradient(values: logits.p, analytic: Array(UnsafeBufferPointer(start: dl.p, count: dl.count)), eps: 1e-2, f)
+        XCTAssertTrue(r.passed, "Bernoulli: \(r)")
+    }
+
+    func testGaussianKLToStandardNormal() {
+        let mu = ws.mat(4, 3), lv = ws.mat(4, 3), dmu = ws.mat(4, 3), dlv = ws.mat(4, 3)
+        fillUniform(mu.p, mu.count, seed: 3, lo: -2, hi: 2); fillUniform(lv.p, lv.count, seed: 4, lo: -3, hi: 2)
+        let kl = ws.doubles(4), w = rowWeights(4)
+        func f() -> Double { gaussianKLStandard(mu: mu, logvar: lv, rowLoss: kl); return weightedSum(kl, w, 4) }
+        dmu.zero(); dlv.zero()
+        gaussianKLStandard(mu: mu, logvar: lv, rowLoss: kl, weights: w, dmu: dmu, dlogvar: dlv)
+        // Closed form against direct evaluation for row 0.
+        var direct = 0.0
+        for j in 0..<3 { let m = Double(mu[0, j]), v = Double(lv[0, j]); direct += 0.5 * (Foundation.exp(v) + m * m - 1 - v) }
+        XCTAssertEqual(kl[0], direct, accuracy: 1e-5)
+        let rm = checkGradient(values: mu.p, analytic: Array(UnsafeBufferPointer(start: dmu.p, count: dmu.count)), eps: 1e-3, f)
+        let rv = checkGradient(values: lv.p, analytic: Array(UnsafeBufferPointer(start: dlv.p, count: dlv.count)), eps: 1e-3, f)
+        XCTAssertTrue(rm.passed, "KL dμ: \(rm)"); XCTAssertTrue(rv.passed, "KL dlv: \(rv)")
+    }
+
+    /// log N(a[example(r)]; μ_r, e^{lv_r}) with a per-example x (as ADGM's p(a|x,y,z) scores a).
+    func testGaussianLogDensityPerExampleTarget() {
+        var map = RowMap(capacityRows: 8, capacityExamples: 4)
+        map.build(labels: [1], unlabelled: 1, classes: 3)  // 4 rows over 2 examples
+        let a = ws.mat(2, 3), mu = ws.mat(map.rows, 3), lv = ws.mat(map.rows, 3)
+        let da = ws.mat(2, 3), dmu = ws.mat(map.rows, 3), dlv = ws.mat(map.rows, 3)
+        fillUniform(a.p, a.count, seed: 5, lo: -2, hi: 2); fillUniform(mu.p, mu.count, seed: 6, lo: -1, hi: 1)
+        fillUniform(lv.p, lv.count, seed: 7, lo: -2, hi: 1)
+        let v = ws.doubles(map.rows), w = rowWeights(map.rows)
+        func f() -> Double { gaussianLogDensity(x: a, mu: mu, logvar: lv, map: map, rowValue: v); return weightedSum(v, w, map.rows) }
+        da.zero(); dmu.zero(); dlv.zero()
+        gaussianLogDensity(x: a, mu: mu, logvar: lv, map: map, rowValue: v, weights: w, dx: da, dmu: dmu, dlogvar: dlv)
+        var direct = 0.0
+        for j in 0..<3 {
+            let x = Double(a[0, j]), m = Double(mu[0, j]), s2 = Foundation.exp(Double(lv[0, j]))
+            direct += -0.5 * Foundation.log(2 * Double.pi * s2) - (x - m) * (x - m) / (2 * s2)
+        }
+        XCTAssertEqual(v[0], direct, accuracy: 1e-5)
+        for (name, m, g) in [("da", a, da), ("dμ", mu, dmu), ("dlv", lv, dlv)] {
+            let r = checkGradient(values: m.p, analytic: Array(UnsafeBufferPointer(start: g.p, count: g.count)), eps: 1e-3, f)
+            XCTAssertTrue(r.passed, "log N \(name): \(r)")
+        }
+    }
+
+    func testReparameterization() {
+        let mu = ws.mat(3, 2), lv = ws.mat(3, 2), eps = ws.mat(3, 2), z = ws.mat(3, 2), g = ws.mat(3, 2)
+        let dmu = ws.mat(3, 2), dlv = ws.mat(3, 2)
+        fillUniform(mu.p, 6, seed: 8); fillUniform(lv.p, 6, seed: 9); fillUniform(eps.p, 6, seed: 10, lo: -2, hi: 2)
+        fillUniform(g.p, 6, seed: 11)
+        func f() -> Double { reparameterize(mu: mu, logvar: lv, eps: eps, into: z); return dot(g.p, z.p, 6) }
+        dmu.zero(); dlv.zero()
+        reparameterizeBackward(logvar: lv, eps: eps, dz: g, dmu: dmu, dlogvar: dlv)
+        XCTAssertTrue(checkGradient(values: mu.p, analytic: Array(UnsafeBufferPointer(start: dmu.p, count: 6)), eps: 1e-3, f).passed)
+        XCTAssertTrue(checkGradient(values: lv.p, analytic: Array(UnsafeBufferPointer(start: dlv.p, count: 6)), eps: 1e-3, f).passed)
+    }
+
+    func testCrossEntropyFromLogits() {
+        let logits = ws.mat(4, 5), lp = ws.mat(4, 5), dl = ws.mat(4, 5)
+        fillUniform(logits.p, logits.count, seed: 12, lo: -4, hi: 4)
+        let labels: [Int32] = [0, 4, 2, 2]
+        let ce = ws.doubles(4)
+        func f() -> Double {
+            logSoftmax(logits, into: lp)
+            labels.withUnsafeBufferPointer { crossEntropy(logProbs: lp, labels: $0, rowLoss: ce) }
+            return (0..<4).reduce(0.0) { $0 + ce[$1] } * 0.7
+        }
+        _ = f()
+        dl.zero()
+        labels.withUnsafeBufferPointer { crossEntropy(logProbs: lp, labels: $0, rowLoss: ce, weight: 0.7, dlogits: dl) }
+        let r = checkGradient(values: logits.p, analytic: Array(UnsafeBufferPointer(start: dl.p, count: dl.count)), eps: 1e-2, f)
+        XCTAssertTrue(r.passed, "cross-entropy: \(r)")
+        // log-softmax rows normalise.
+        for row in 0..<4 { XCTAssertEqual((0..<5).reduce(0.0) { $0 + Foundation.exp(Double(lp[row, $1])) }, 1, accuracy: 1e-5) }
+    }
+
+    /// U = Σ π c + s·Σ π log π (expected cost minus scaled entropy) w.r.t. the logits.
+    func testExpectedCostMinusEntropy() {
+        for s in [1.0, 0.3, 0.0] {
+            let logits = ws.mat(3, 4), lp = ws.mat(3, 4), dl = ws.mat(3, 4)
+            fillUniform(logits.p, logits.count, seed: 13, lo: -3, hi: 3)
+            let costs = ws.doubles(12)
+            for i in 0..<12 { costs[i] = Double(i % 5) * 1.7 - 2 }
+            let u = ws.doubles(3)
+            func f() -> Double {
+                logSoftmax(logits, into: lp)
+                expectedCostMinusEntropy(logProbs: lp, costs: costs, entropyScale: s, rowValue: u)
+                return (u[0] + u[1] + u[2]) * 0.5
+            }
+            _ = f()
+            dl.zero()
+            expectedCostMinusEntropy(logProbs: lp, costs: costs, entropyScale: s, rowValue: u, weight: 0.5, dlogits: dl)
+            let r = checkGradient(values: logits.p, analytic: Array(UnsafeBufferPointer(start: dl.p, count: dl.count)), eps: 1e-2, f)
+            XCTAssertTrue(r.passed, "entropy scale \(s): \(r)")
+            // With s = 1 and uniform costs the value is −H(π) + c.
+        }
+    }
+
+    /// The entropy term alone: −H(π) = Σ π log π ≤ 0, and = −log K at uniform π.
+    func testEntropyValues() {
+        let lp = ws.mat(1, 4), u = ws.doubles(1), zeros = ws.doubles(4)
+        for j in 0..<4 { lp.p[j] = Float(-Foundation.log(4.0)) }
+        expectedCostMinusEntropy(logProbs: lp, costs: zeros, entropyScale: 1, rowValue: u)
+        XCTAssertEqual(u[0], -Foundation.log(4.0), accuracy: 1e-6)
+    }
+
+    func testFastMathAccuracy() {
+        var worstExp = 0.0, worstSoftplus = 0.0
+        var x: Float = -80
+        while x < 80 {
+            let e = Double(fastExp(x)), ref = Foundation.exp(Double(x))
+            worstExp = max(worstExp, abs(e - ref) / ref)
+            let sp = Double(softplus(x)), spRef = Foundation.log1p(Foundation.exp(Double(x)))
+            worstSoftplus = max(worstSoftplus, abs(sp - spRef) / max(spRef, 1e-30))
+            x += 0.0137
+        }
+        XCTAssertLessThan(worstExp, 1e-6, "fastExp relative error")
+        XCTAssertLessThan(worstSoftplus, 1e-6, "softplus relative error")
+        XCTAssertEqual(Double(sigmoid(30)), 1, accuracy: 1e-6)
+        XCTAssertEqual(Double(sigmoid(-30)), Foundation.exp(-30.0), accuracy: 1e-15)
+    }
+}

@@ -1,0 +1,62 @@
+import SSLCore
+import TestSupport
+import XCTest
+
+/// The whole objective of each model against central finite differences, with the noise frozen
+/// (noise is keyed by (seed, step, example), so re-running a step reuses it), tiny sizes,
+/// softplus hidden units (smooth), and β < 1 so every warm-up path is exercised.
+final class ModelGradientTests: XCTestCase {
+    func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, file: StaticString = #filePath, line: UInt = #line) {
+        let d = 6, k = 3
+        let config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
+                                 activation: .softplus, alpha: 0.7, evalSamples: 3)
+        let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8))
+        let store = ParameterStore(layout: model.layout)
+        store.initialize(seed: 21)
+        let batch = Batch(capacity: 8, features: d)
+        let noise = NoiseSource(seed: 22)
+        batch.reset()
+        let xs = UnsafeMutablePointer<Float>.allocate(capacity: 8 * d); defer { xs.deallocate() }
+        fillUniform(xs, 8 * d, seed: 23, lo: 0, hi: 1)
+        for i in 0..<(labelled.count + unlabelled) {
+            let row = batch.append(id: 100 + i, label: i < labelled.count ? labelled[i] : nil)
+            for j in 0..<d { row[j] = xs[i * d + j] < 0.5 ? 0 : 1 }
+        }
+        let counts = GlobalCounts(labelled: labelled.count + 1, unlabelled: unlabelled + 2)  // global ≠ local
+        func f() -> Double { model.trainStep(batch, store: store, noise: noise, step: 5, beta: beta, counts: counts).objective }
+        store.zeroGrads()
+        _ = f()
+        let analytic = store.grads.array
+        let r = checkGradient(values: store.values.pointer, analytic: analytic, eps: 1e-2, atol: 2e-3, rtol: 2e-2, f)
+        XCTAssertTrue(r.passed, "\(kind) β=\(beta): \(r)", file: file, line: line)
+        XCTAssertGreaterThan(analytic.map { abs($0) }.max()!, 1e-3, "gradient should not vanish", file: file, line: line)
+    }
+
+    func testM2LabelledOnly() { check(.m2, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
+    func testM2UnlabelledOnly() { check(.m2, beta: 1, labelled: [], unlabelled: 3) }
+    func testM2Both() { check(.m2, beta: 0.4, labelled: [1, 2], unlabelled: 3) }
+    func testADGMLabelledOnly() { check(.adgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
+    func testADGMUnlabelledOnly() { check(.adgm, beta: 1, labelled: [], unlabelled: 3) }
+    func testADGMBoth() { check(.adgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
+    func testSupervised() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
+
+    /// The reported bounds at β = 1 equal the objective's pieces: with α = 0 and only labelled
+    /// examples, objective = mean L.
+    func testReportedBoundsMatchObjective() {
+        for kind in [ModelKind.m2, .adgm] {
+            let config = ModelConfig(kind: kind, inputDim: 6, classes: 3, hidden: [5], latent: 2, auxiliary: 2,
+                                     activation: .relu, alpha: 0, evalSamples: 2)
+            let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 4))
+            let store = ParameterStore(layout: model.layout)
+            store.initialize(seed: 3)
+            let batch = Batch(capacity: 8, features: 6)
+            for (i, y) in [Int32(0), 1, 2].enumerated() {
+                let row = batch.append(id: i, label: y); for j in 0..<6 { row[j] = Float((i + j) % 2) }
+            }
+            let s = model.trainStep(batch, store: store, noise: NoiseSource(seed: 1), step: 0, beta: 1,
+                                    counts: GlobalCounts(labelled: 3, unlabelled: 1))
+            XCTAssertEqual(s.objective, s.labelledBound / 3, accuracy: 1e-6 * abs(s.objective), "\(kind)")
+            XCTAssertGreaterThan(s.labelledBound, 0)
+        }
+    }
+}
