@@ -51,6 +51,8 @@ public final class Trainer {
             alpha: c.resolvedAlpha(total: train.count, labelled: split.labelled.count), evalSamples: c.evalSamples)
 
         // Global batches and this rank's slices.
+        // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
+        // --batch-size over the unlabelled set, so it gets the same number of steps as the others.
         let globalL = c.labelledBatchSize
         let globalU = c.model == .supervised ? 0 : c.batchSize
         let world = comm.size, rank = comm.rank
@@ -65,7 +67,7 @@ public final class Trainer {
         let adam = Adam(count: model.layout.totalCount, learningRate: c.learningRate, clipNorm: c.clipGradNorm)
         let noise = NoiseSource(seed: c.seed)
         let sampler = GlobalBatchSampler(labelledCount: split.labelled.count, unlabelledCount: split.unlabelled.count,
-                                         labelledBatch: globalL, unlabelledBatch: globalU, seed: c.seed)
+                                         labelledBatch: globalL, unlabelledBatch: c.batchSize, seed: c.seed)
         let assembler = BatchAssembler(train: train, split: split, sampler: sampler, noise: noise, binarize: c.binarize)
         let batch = Batch(capacity: capacity.labelled + capacity.unlabelled, features: train.dim)
         let counts = GlobalCounts(labelled: globalL, unlabelled: globalU)
@@ -87,9 +89,9 @@ public final class Trainer {
         say("ssl-dist train: model \(c.model.rawValue), data \(spec), seed \(c.seed)")
         say("  train \(train.count) (labelled \(split.labelled.count), unlabelled \(split.unlabelled.count)), "
             + "validation \(splits.validation.count), test \(splits.test.count); \(train.dim) features, \(train.classes) classes")
-        say("  hidden \(modelConfig.hidden), z \(modelConfig.latent)"
-            + (c.model == .adgm ? ", a \(modelConfig.auxiliary)" : "") + ", \(c.activation.rawValue), α \(String(format: "%.3g", modelConfig.alpha)), "
-            + "\(model.layout.totalCount) parameters")
+        let sizes = c.model == .supervised ? "" : ", z \(modelConfig.latent)" + (c.model == .adgm ? ", a \(modelConfig.auxiliary)" : "")
+        let alphaText = c.model == .supervised ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
+        say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText), \(model.layout.totalCount) parameters")
         say("  global batch \(globalU) unlabelled + \(globalL) labelled, \(stepsPerEpoch) steps/epoch, \(totalSteps) steps, "
             + "warm-up \(c.warmupSteps) steps, lr \(c.learningRate)")
         say("  world size \(world), BLAS threads \(blasThreads()), run directory \(runDir)")

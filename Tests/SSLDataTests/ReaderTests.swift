@@ -1,0 +1,151 @@
+import Foundation
+import SSLData
+import XCTest
+
+/// IDX and CSV readers on good and bad files written by the test (raw and gzip).
+final class ReaderTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "ssl-dist-readers-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func idxBytes(type: UInt8 = 8, dims: [Int], data: [UInt8]) -> [UInt8] {
+        var b: [UInt8] = [0, 0, type, UInt8(dims.count)]
+        for d in dims { b += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+        return b + data
+    }
+
+    func write(_ name: String, _ bytes: [UInt8], gzip: Bool = false) throws -> String {
+        let path = "\(dir!)/\(name)"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        if gzip {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+            p.arguments = ["-f", path]
+            try p.run(); p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            return path + ".gz"
+        }
+        return path
+    }
+
+    func assertDataError(_ expr: @autoclosure () throws -> Any, file path: String, contains: String,
+                         _ f: StaticString = #filePath, _ l: UInt = #line) {
+        XCTAssertThrowsError(try expr(), file: f, line: l) { e in
+            guard let de = e as? DataError else { return XCTFail("expected DataError, got \(e)", file: f, line: l) }
+            XCTAssertEqual(de.file, path, file: f, line: l)
+            XCTAssertTrue(de.description.contains(contains), "\(de) should mention '\(contains)'", file: f, line: l)
+        }
+    }
+
+    func testIDXGoodRawAndGzip() throws {
+        let pixels = (0..<(3 * 2 * 2)).map { UInt8($0 * 20) }
+        for gz in [false, true] {
+            let im = try write("im\(gz)", idxBytes(dims: [3, 2, 2], data: pixels), gzip: gz)
+            let lb = try write("lb\(gz)", idxBytes(dims: [3], data: [2, 0, 1]), gzip: gz)
+            let d = try IDXReader.readPair(images: im, labels: lb, classes: nil)
+            XCTAssertEqual(d.count, 3); XCTAssertEqual(d.dim, 4); XCTAssertEqual(d.classes, 3)
+            XCTAssertEqual(d.shape, [2, 2]); XCTAssertEqual(d.labels, [2, 0, 1])
+            XCTAssertEqual(d.features[5], Float(100) / 255, accuracy: 1e-7)
+        }
+    }
+
+    func testIDXWrongMagic() throws {
+        let p = try write("bad", [1, 2, 8, 1, 0, 0, 0, 1, 7])
+        assertDataError(try IDXReader.read(p), file: p, contains: "magic")
+        let q = try write("badtype", idxBytes(type: 0x0D, dims: [1], data: [0, 0, 0, 0]))
+        assertDataError(try IDXReader.read(q), file: q, contains: "element type")
+    }
+
+    func testIDXTruncatedAndTrailing() throws {
+        let p = try write("trunc", Array(idxBytes(dims: [4, 2, 2], data: [UInt8](repeating: 1, count: 16)).dropLast(3)))
+        assertDataError(try IDXReader.read(p), file: p, contains: "truncated")
+        let g = try write("truncgz", Array(idxBytes(dims: [4, 2, 2], data: [UInt8](repeating: 1, count: 16)).dropLast(3)), gzip: true)
+        assertDataError(try IDXReader.read(g), file: g, contains: "truncated")
+        let h = try write("header", [0, 0, 8, 3, 0, 0])
+        assertDataError(try IDXReader.read(h), file: h, contains: "header")
+        let t = try write("trailing", idxBytes(dims: [2], data: [1, 2, 3]))
+        assertDataError(try IDXReader.read(t), file: t, contains: "unexpected bytes")
+    }
+
+    func testIDXTruncatedGzipStream() throws {
+        let full = try write("gzfull", idxBytes(dims: [1000], data: [UInt8](repeating: 3, count: 1000)), gzip: true)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
+        let cut = try write("gzcut.gz", Array(bytes.prefix(bytes.count / 2)))
+        XCTAssertThrowsError(try IDXReader.read(cut)) { e in
+            XCTAssertEqual((e as? DataError)?.file, cut, "\(e)")
+        }
+    }
+
+    func testIDXEmptyAndMissing() throws {
+        let p = try write("empty", [])
+        assertDataError(try IDXReader.read(p), file: p, contains: "empty")
+        let missing = "\(dir!)/nope"
+        assertDataError(try IDXReader.read(missing), file: missing, contains: "no such file")
+    }
+
+    func testIDXLabelOutOfRangeAndMismatchedCounts() throws {
+        let im = try write("im", idxBytes(dims: [3, 2, 2], data: [UInt8](repeating: 0, count: 12)))
+        let lb = try write("lb", idxBytes(dims: [3], data: [1, 12, 0]))
+        assertDataError(try IDXReader.readPair(images: im, labels: lb, classes: 10), file: lb, contains: "label 12 at index 1")
+        let lb2 = try write("lb2", idxBytes(dims: [2], data: [1, 0]))
+        assertDataError(try IDXReader.readPair(images: im, labels: lb2, classes: 10), file: lb2, contains: "2 labels but")
+        let lbShape = try write("lb3", idxBytes(dims: [3, 1], data: [1, 0, 1]))
+        assertDataError(try IDXReader.readPair(images: im, labels: lbShape, classes: 10), file: lbShape, contains: "expected labels N")
+    }
+
+    func testMNISTDirectoryWithAndWithoutGzip() throws {
+        let files = ["train-images-idx3-ubyte": idxBytes(dims: [4, 2, 2], data: [UInt8](repeating: 255, count: 16)),
+                     "train-labels-idx1-ubyte": idxBytes(dims: [4], data: [0, 1, 2, 3]),
+                     "t10k-images-idx3-ubyte": idxBytes(dims: [2, 2, 2], data: [UInt8](repeating: 0, count: 8)),
+                     "t10k-labels-idx1-ubyte": idxBytes(dims: [2], data: [9, 8])]
+        for (i, (name, bytes)) in files.sorted(by: { $0.key < $1.key }).enumerated() { _ = try write(name, bytes, gzip: i % 2 == 0) }
+        let spec = try DataSpec(parsing: "mnist:\(dir!)")
+        let (train, test) = try spec.load()
+        XCTAssertEqual(train.count, 4); XCTAssertEqual(test?.labels, [9, 8]); XCTAssertEqual(train.features[0], 1)
+        let splits = try DataSplits.make(spec, SplitOptions(validation: 1))
+        XCTAssertEqual(splits.train.count, 3); XCTAssertEqual(splits.validation.labels, [3]); XCTAssertEqual(splits.test.count, 2)
+        let emptyDir = "\(dir!)/none"
+        try FileManager.default.createDirectory(atPath: emptyDir, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try DataSpec(parsing: "mnist:\(emptyDir)").load()) { e in
+            XCTAssertTrue("\(e)".contains("train-images-idx3-ubyte: not found"), "\(e)")
+        }
+    }
+
+    func testDataSpecParsing() throws {
+        XCTAssertEqual(try DataSpec(parsing: "fashion-mnist"), .fashionMNIST(directory: DataSpec.fashionMNISTDirectory))
+        XCTAssertEqual(try DataSpec(parsing: "idx:a,b"), .idx(images: "a", labels: "b"))
+        XCTAssertEqual(try DataSpec(parsing: "csv:x.csv"), .csv(path: "x.csv"))
+        for bad in ["cifar", "idx:a", "csv:", "mnist:"] {
+            XCTAssertThrowsError(try DataSpec(parsing: bad)) { e in XCTAssertEqual((e as? DataError)?.file, "--data") }
+        }
+    }
+
+    func testCSVGoodFirstAndLastLabelColumn() throws {
+        let last = try write("l.csv", Array("a,b,label\n0,16,3\n8,4,1\n".utf8), gzip: true)
+        let d = try CSVReader.read(last, labelColumn: .last)
+        XCTAssertEqual(d.labels, [3, 1]); XCTAssertEqual(d.features, [0, 16, 8, 4]); XCTAssertEqual(d.classes, 4)
+        let first = try write("f.csv", Array("2,0.5,1.5\n0,1,2\n\n".utf8))
+        let e = try CSVReader.read(first, labelColumn: .first)
+        XCTAssertEqual(e.labels, [2, 0]); XCTAssertEqual(e.features, [0.5, 1.5, 1, 2])
+    }
+
+    func testCSVBadFiles() throws {
+        let empty = try write("e.csv", [])
+        assertDataError(try CSVReader.read(empty, labelColumn: .last), file: empty, contains: "empty")
+        let ragged = try write("r.csv", Array("1,2,3\n1,2\n".utf8))
+        assertDataError(try CSVReader.read(ragged, labelColumn: .last), file: ragged, contains: "line 2: 2 columns, expected 3")
+        let text = try write("t.csv", Array("1,2,3\n1,x,2\n".utf8))
+        assertDataError(try CSVReader.read(text, labelColumn: .last), file: text, contains: "line 2: 'x' is not a number")
+        let label = try write("n.csv", Array("1,2,-1\n".utf8))
+        assertDataError(try CSVReader.read(label, labelColumn: .last), file: label, contains: "not a non-negative integer")
+        let frac = try write("q.csv", Array("1.5,2,3\n".utf8))
+        assertDataError(try CSVReader.read(frac, labelColumn: .first), file: frac, contains: "not a non-negative integer")
+        let headerOnly = try write("h.csv", Array("a,b,c\n".utf8))
+        assertDataError(try CSVReader.read(headerOnly, labelColumn: .last), file: headerOnly, contains: "no data rows")
+    }
+}
