@@ -38,6 +38,7 @@ let package = Package(
         .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "TestSupport"]),
+        .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -37,6 +37,8 @@ public struct TrainConfig: Codable, Equatable {
     public var evalBatchSize = 500
     /// Validate every this many epochs (and at the end).
     public var validateEvery = 1
+    /// Compare a digest of the parameters across ranks every this many steps (0: never).
+    public var checkEvery = 100
     public var runDir: String? = nil
 
     public init() {}
@@ -78,6 +80,7 @@ public struct TrainConfig: Codable, Equatable {
         if evalSamples <= 0 { throw bad("--eval-samples", "\(evalSamples) must be positive") }
         if evalBatchSize <= 0 { throw bad("--eval-batch-size", "\(evalBatchSize) must be positive") }
         if validateEvery <= 0 { throw bad("--validate-every", "\(validateEvery) must be positive") }
+        if checkEvery < 0 { throw bad("--check-every", "\(checkEvery) must be 0 (off) or more") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
         _ = try DataSpec(parsing: data)
         _ = try splitOptions

@@ -60,8 +60,9 @@ public final class Trainer {
         let myU = slice(total: globalU, rank: rank, world: world)
         let capacity = Capacity(labelled: (globalL + world - 1) / world, unlabelled: (globalU + world - 1) / world,
                                 evaluation: c.evalBatchSize)
+        try checkRanksAgree(comm, config: configHash(c), data: dataHash(splits, split))
         let model = makeModel(modelConfig, capacity: capacity)
-        let store = ParameterStore(layout: model.layout)
+        let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
         if comm.isRoot { store.initialize(seed: c.seed) }
         try comm.broadcast(UnsafeMutableRawBufferPointer(start: store.values.pointer, count: store.values.count * 4), root: 0)
         let adam = Adam(count: model.layout.totalCount, learningRate: c.learningRate, clipNorm: c.clipGradNorm)
@@ -100,17 +101,21 @@ public final class Trainer {
         var epochStart = Date()
         var trainSeconds = 0.0
         var lastValidation: Double? = nil
-        var lossBuffer = [Double](repeating: 0, count: LossSums.fieldCount)
         let runStart = Date()
+        // Rank 0 owns the warm-up schedule: β for step 0 is broadcast, each later β rides on the
+        // previous step's gradient allreduce.
+        var beta: Float = comm.isRoot ? warmup.beta(atStep: 0) : 0
+        try comm.broadcast(&beta)
         for step in 0..<totalSteps {
-            let beta = warmup.beta(atStep: step)
             assembler.fill(batch, step: step, labelled: myL, unlabelled: myU)
             store.zeroGrads()
             let local = model.trainStep(batch, store: store, noise: noise, step: step, beta: beta, counts: counts)
-            try comm.allreduce(UnsafeMutableBufferPointer(start: store.grads.pointer, count: store.grads.count), .sum)
-            lossBuffer = local.array
-            try comm.allreduce(&lossBuffer, .sum)
-            let sums = LossSums(array: lossBuffer)
+            // One fused allreduce: gradients, then loss sums and counts, then the next β.
+            StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, into: store.grads.tail)
+            try comm.allreduce(store.grads.whole, .sum)
+            let sums = StepTail.readSums(store.grads.tail)
+            let stepBeta = beta
+            beta = store.grads.tail[StepTail.nextBeta]
             guard sums.objective.isFinite else {
                 throw TrainingError(message: "step \(step): the loss is not finite (\(sums.objective)); "
                                     + "try a lower --lr or --clip-grad-norm")
@@ -120,6 +125,12 @@ public final class Trainer {
             epochSums = epochSums + sums
 
             let done = step + 1
+            if c.checkEvery > 0 && comm.size > 1 && done % c.checkEvery == 0 {
+                guard try comm.agree(store.digest) else {
+                    throw TrainingError(message: "step \(done): parameters differ across ranks (digest "
+                                        + String(format: "%016llx", store.digest) + " here); the ranks have diverged")
+                }
+            }
             if done % stepsPerEpoch == 0 || done == totalSteps {
                 let seconds = Date().timeIntervalSince(epochStart)
                 trainSeconds += seconds
@@ -139,13 +150,13 @@ public final class Trainer {
                 if c.model != .supervised {
                     line += String(format: "  L %.2f  U %.2f", epochSums.labelledBound / nl, epochSums.unlabelledBound / nu)
                 }
-                line += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", epochSums.crossEntropy / nl, beta,
+                line += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", epochSums.crossEntropy / nl, stepBeta,
                                100 * epochSums.correct / nl)
                 if let v = valAcc { line += String(format: "  val %.2f%%", 100 * v) }
                 line += String(format: "  %.0f ex/s", rate)
                 say(line)
                 var record: [String: Any] = [
-                    "epoch": epoch, "step": done, "beta": Double(beta), "seed": Int(c.seed),
+                    "epoch": epoch, "step": done, "beta": Double(stepBeta), "seed": Int(c.seed),
                     "cross_entropy": epochSums.crossEntropy / nl,
                     "train_labelled_accuracy": epochSums.correct / nl,
                     "examples_per_second": rate, "seconds": Date().timeIntervalSince(runStart),
@@ -177,9 +188,19 @@ public final class Trainer {
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: "\(runDir)/results.json"))
+            try writeParameters(store, to: "\(runDir)/parameters.f32")
             say("results: \(runDir)/results.json, metrics: \(runDir)/metrics.jsonl, config: \(runDir)/config.json")
         }
         return TrainResult(steps: totalSteps, epochs: epochs, seconds: trainSeconds, validationAccuracy: lastValidation,
                            testAccuracy: testAcc, runDir: runDir, seed: c.seed)
     }
+}
+
+/// Writes the final parameters as raw little-endian float32 in layout order; `parameters.json`
+/// beside it lists each tensor's name, shape and offset.
+func writeParameters(_ store: ParameterStore, to path: String) throws {
+    let data = Data(bytes: store.values.pointer, count: store.values.count * MemoryLayout<Float>.size)
+    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try enc.encode(store.layout).write(to: URL(fileURLWithPath: path.replacingOccurrences(of: ".f32", with: ".json")), options: .atomic)
 }

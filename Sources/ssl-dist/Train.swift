@@ -38,6 +38,7 @@ struct Train: ParsableCommand {
     @Option(help: "ADGM: samples of a averaged by the classifier at evaluation.") var evalSamples = 10
     @Option(help: "Examples per evaluation chunk.") var evalBatchSize = 500
     @Option(help: "Validate every this many epochs.") var validateEvery = 1
+    @Option(help: "Compare a parameter digest across ranks every this many steps (0: never).") var checkEvery = 100
     @Option(help: "Run directory (default runs/MODEL-seedS).") var runDir: String?
     @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
 
@@ -68,7 +69,7 @@ struct Train: ParsableCommand {
         c.hidden = hidden.flatMap(parseHidden); c.latent = latent; c.auxiliary = auxiliary; c.activation = activation
         c.alpha = alpha; c.learningRate = learningRate; c.clipGradNorm = clipGradNorm; c.warmupSteps = warmupSteps
         c.binarize = binarize; c.seed = seed; c.evalSamples = evalSamples; c.evalBatchSize = evalBatchSize
-        c.validateEvery = validateEvery; c.runDir = runDir
+        c.validateEvery = validateEvery; c.checkEvery = checkEvery; c.runDir = runDir
         return c
     }
 

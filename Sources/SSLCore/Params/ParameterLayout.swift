@@ -47,16 +47,27 @@ public final class ParameterStore {
     public let values: Buffer
     public let grads: Buffer
 
-    public init(layout: ParameterLayout) {
+    /// `gradientTail` floats ride after the gradients in the same block, so the per-step scalars
+    /// (loss sums, counts, β, flags) join the gradient allreduce instead of needing their own.
+    public init(layout: ParameterLayout, gradientTail: Int = 0) {
         self.layout = layout
         values = Buffer(count: layout.totalCount)
-        grads = Buffer(count: layout.totalCount)
+        grads = Buffer(count: layout.totalCount, tail: gradientTail)
+    }
+
+    /// FNV-1a over the bit patterns of every parameter: equal exactly when the parameters are.
+    public var digest: UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        let p = values.pointer
+        for i in 0..<values.count { h = (h ^ UInt64(p[i].bitPattern)) &* 0x100_0000_01B3 }
+        return h
     }
 
     @inlinable public func w(_ r: ParamRef) -> UnsafeMutablePointer<Float> { values.pointer + r.offset }
     @inlinable public func g(_ r: ParamRef) -> UnsafeMutablePointer<Float> { grads.pointer + r.offset }
 
-    public func zeroGrads() { grads.zero() }
+    /// Zeroes the gradients and the tail that rides with them.
+    public func zeroGrads() { grads.pointer.update(repeating: 0, count: grads.count + grads.tailCount) }
 
     /// Deterministic initialisation from the seed: weight matrices (rank 2) Glorot-uniform,
     /// vectors zero; per-tensor streams keyed by the tensor's index in the layout.

@@ -5,13 +5,22 @@
 public final class Buffer {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Floats allocated right after the first `count`, part of the same block (see `ParameterStore`).
+    public let tailCount: Int
 
-    public init(count: Int) {
+    public init(count: Int, tail: Int = 0) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        tailCount = tail
+        let n = max(count + tail, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: n)
+        pointer.initialize(repeating: 0, count: n)
     }
+
+    /// The `tailCount` floats after the first `count`.
+    public var tail: UnsafeMutablePointer<Float> { pointer + count }
+    /// The whole block, values and tail, for one fused collective.
+    public var whole: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count + tailCount) }
 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 

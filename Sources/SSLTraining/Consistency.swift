@@ -1,0 +1,56 @@
+import Foundation
+import SSLCore
+import SSLData
+import SSLDistributed
+
+/// FNV-1a over bytes.
+func fnv1a(_ bytes: some Sequence<UInt8>, _ seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
+    var h = seed
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+    return h
+}
+
+/// Hash of the training config (every field, in sorted-key JSON).
+func configHash(_ c: TrainConfig) throws -> UInt64 {
+    let enc = JSONEncoder()
+    enc.outputFormatting = .sortedKeys
+    return fnv1a(try enc.encode(c))
+}
+
+/// Hash of the data a run trains and validates on, and of which examples keep labels.
+func dataHash(_ s: DataSplits, _ split: LabelSplit) -> UInt64 {
+    var h = s.train.digest ^ (s.validation.digest &* 31) ^ (s.test.digest &* 131)
+    for i in split.labelled { h = (h ^ UInt64(i)) &* 0x100_0000_01B3 }
+    return h ^ UInt64(split.unlabelled.count)
+}
+
+/// Refuses to start unless every rank has the same config and data (allreduce of MIN and MAX).
+func checkRanksAgree(_ comm: Communicator, config: UInt64, data: UInt64) throws {
+    guard comm.size > 1 else { return }
+    let configOK = try comm.agree(config)
+    let dataOK = try comm.agree(data)
+    if !configOK {
+        throw TrainingError(message: String(format: "ranks were given different configurations (this rank's hash %016llx); "
+            + "every rank must get the same flags", config))
+    }
+    if !dataOK {
+        throw TrainingError(message: String(format: "ranks loaded different data (this rank's hash %016llx); "
+            + "every rank must read the same files", data))
+    }
+}
+
+/// The per-step scalars that ride after the gradients in the fused allreduce.
+enum StepTail {
+    static let lossSums = 0
+    static let nextBeta = LossSums.fieldCount     // rank 0 writes β for the next step; others 0
+    static let count = LossSums.fieldCount + 1
+
+    static func write(_ sums: LossSums, nextBeta: Float?, into tail: UnsafeMutablePointer<Float>) {
+        for (i, v) in sums.array.enumerated() { tail[lossSums + i] = Float(v) }
+        tail[Self.nextBeta] = nextBeta ?? 0
+    }
+
+    static func readSums(_ tail: UnsafeMutablePointer<Float>) -> LossSums {
+        LossSums(array: (0..<LossSums.fieldCount).map { Double(tail[lossSums + $0]) })
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import SSLDistributed
+import TestSupport
+import XCTest
+
+/// Real `mpirun` jobs of the built `ssl-dist` binary on this machine.
+final class MPIJobTests: XCTestCase {
+    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+    var dir: String!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun") else {
+            throw XCTSkip("mpirun not found: run `make deps` (installs openmpi-bin)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: digits), "run `make deps` (installs python3-sklearn)")
+        dir = NSTemporaryDirectory() + "ssl-mpi-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
+
+    /// A short digits run; every rank gets the same flags unless `extra` differ per MPMD block.
+    func trainArgs(_ model: String, steps: Int = 20, runDir: String, data: String? = nil, seed: Int = 3) -> [String] {
+        [sslDistBinary(), "train", "--model", model, "--data", "csv:\(data ?? digits)", "--labels-per-class", "3",
+         "--labelled-batch-size", "30", "--batch-size", "50", "--steps", String(steps), "--hidden", "64",
+         "--latent", "8", "--auxiliary", "8", "--warmup-steps", "10", "--seed", String(seed), "--check-every", "5",
+         "--run-dir", runDir]
+    }
+
+    func testSingleProcessCommunicatorPassesTheCollectiveChecks() throws {
+        XCTAssertEqual(try checkCollectives(SingleProcessCommunicator()), [])
+    }
+
+    func testCollectivesGiveKnownResultsOnTwoAndThreeRanks() throws {
+        for n in [2, 3] {
+            let r = try mpirun(["-np", String(n), sslDistBinary(), "mpi-check"])
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.stdout.contains("mpi-check: \(n) rank(s)") && r.stdout.contains("all ok"), r.output)
+        }
+    }
+
+    /// 1, 2 and 3 ranks (3: uneven slices of the 50 + 30 batch) reach the same parameters after 20 steps.
+    func testOneVersusTwoVersusThreeRanksGiveTheSameParameters() throws {
+        for model in ["m2", "adgm"] {
+            var params: [[Float]] = []
+            for n in [1, 2, 3] {
+                let runDir = "\(dir!)/\(model)-\(n)"
+                let r = try mpirun(["-np", String(n)] + trainArgs(model, runDir: runDir))
+                XCTAssertEqual(r.status, 0, r.output)
+                XCTAssertTrue(r.stdout.contains("world size \(n)"), r.output)
+                params.append(try readFloats("\(runDir)/parameters.f32"))
+            }
+            for n in [2, 3] {
+                let d = relativeDifference(params[0], params[n - 1])
+                print(String(format: "%@: 1 vs %d ranks after 20 steps: largest difference %.3g (relative %.3g)",
+                             model, n, d.absolute, d.relative))
+                XCTAssertLessThanOrEqual(d.relative, 1e-5, "\(model) on \(n) ranks")
+            }
+        }
+    }
+
+    /// Rank 1 cannot read its data: the whole job ends non-zero within seconds, naming rank 1.
+    func testFailureOnOneRankEndsTheJobNamingTheRank() throws {
+        let good = trainArgs("m2", steps: 2000, runDir: "\(dir!)/fail")
+        var bad = good
+        bad[bad.firstIndex(of: "--data")! + 1] = "csv:\(dir!)/missing.csv"
+        let r = try mpirun(["-np", "1"] + good + [":", "-np", "1"] + bad, timeout: 60)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("rank 1: error:") && r.stderr.contains("missing.csv: no such file"), r.output)
+        XCTAssertLessThan(r.seconds, 15, "the job should end within seconds, took \(r.seconds)")
+    }
+
+    /// A rank with a different seed is refused at start-up, before any training step.
+    func testConfigMismatchIsRefusedAtStartup() throws {
+        let a = trainArgs("m2", runDir: "\(dir!)/mismatch")
+        let b = trainArgs("m2", runDir: "\(dir!)/mismatch", seed: 4)
+        let r = try mpirun(["-np", "1"] + a + [":", "-np", "1"] + b, timeout: 60)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("ranks were given different configurations"), r.output)
+        XCTAssertFalse(r.stdout.contains("epoch"), "no step should run: \(r.output)")
+    }
+}
