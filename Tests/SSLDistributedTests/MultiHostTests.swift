@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Jobs across three emulated hosts: network namespaces talking TCP (Tests/multihost/multihost.sh).
+/// Needs root and `ip netns`; skipped with the printed reason elsewhere.
+final class MultiHostTests: XCTestCase {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("multihost/multihost.sh").path
+    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+    var dir: String!
+
+    override func setUpWithError() throws {
+        let check = try runProcess(script, ["check"], timeout: 30)
+        if check.status == 77 {
+            print(check.stdout)
+            throw XCTSkip(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        XCTAssertEqual(check.status, 0, check.output)
+        let up = try runProcess(script, ["up"], timeout: 60)
+        XCTAssertEqual(up.status, 0, "creating the namespaces failed: \(up.output)")
+        dir = NSTemporaryDirectory() + "ssl-multihost-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        let down = try runProcess(script, ["down"], timeout: 60)
+        XCTAssertEqual(down.status, 0, "removing the namespaces failed: \(down.output)")
+        if let dir { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    func trainArgs(_ model: String, steps: Int, runDir: String) -> [String] {
+        [sslDistBinary(), "train", "--model", model, "--data", "csv:\(digits)", "--labels-per-class", "3",
+         "--labelled-batch-size", "30", "--batch-size", "50", "--steps", String(steps), "--hidden", "64",
+         "--latent", "8", "--auxiliary", "8", "--warmup-steps", "10", "--seed", "3", "--check-every", "5",
+         "--blas-threads", "1", "--validate-every", "1000", "--run-dir", runDir]
+    }
+
+    /// One process here versus three ranks on three hosts over TCP: the same parameters after 20 steps.
+    func testThreeHostsMatchOneProcess() throws {
+        for model in ["m2", "adgm"] {
+            let single = try runProcess(sslDistBinary(), Array(trainArgs(model, steps: 20, runDir: "\(dir!)/\(model)-1").dropFirst()))
+            XCTAssertEqual(single.status, 0, single.output)
+            let multi = try runProcess(script, ["run"] + trainArgs(model, steps: 20, runDir: "\(dir!)/\(model)-hosts"), timeout: 320)
+            XCTAssertEqual(multi.status, 0, multi.output)
+            XCTAssertTrue(multi.stdout.contains("world size 3"), multi.output)
+            let d = relativeDifference(try readFloats("\(dir!)/\(model)-1/parameters.f32"),
+                                       try readFloats("\(dir!)/\(model)-hosts/parameters.f32"))
+            print(String(format: "%@: 1 process vs 3 hosts after 20 steps: largest difference %.3g (relative %.3g)",
+                         model, d.absolute, d.relative))
+            XCTAssertLessThanOrEqual(d.relative, 1e-5, model)
+        }
+    }
+
+    /// Every process of one host is killed mid-run: the job exits non-zero within 10 s, says so,
+    /// and leaves no process behind on any host.
+    func testHostFaultEndsTheJob() throws {
+        let r = try runProcess(script, ["fault"] + trainArgs("m2", steps: 1_000_000, runDir: "\(dir!)/fault"), timeout: 320)
+        print(r.stdout.components(separatedBy: "\n").first ?? "")
+        XCTAssertEqual(r.status, 0, r.output)
+        let line = r.stdout.components(separatedBy: "\n").first { $0.hasPrefix("fault:") } ?? ""
+        guard let exitRange = line.range(of: "mpirun exit "), let msRange = line.range(of: " ms;") else {
+            return XCTFail("no fault report in: \(r.output)")
+        }
+        let exitCode = Int(line[exitRange.upperBound...].prefix { $0.isNumber }) ?? 0
+        let ms = Int(line[..<msRange.lowerBound].split(separator: " ").last ?? "") ?? Int.max
+        XCTAssertNotEqual(exitCode, 0, "the job must fail: \(line)")
+        XCTAssertLessThan(ms, 10_000, "the job must end within 10 s: \(line)")
+        XCTAssertTrue(line.hasSuffix("leftover pids: none"), "processes left behind: \(line)")
+        // Open MPI says what happened: the host's daemon (and its rank) is gone.
+        XCTAssertTrue(r.stdout.contains("daemon") || r.stdout.contains("exited on signal 9") || r.stdout.contains("killed"),
+                      "the job output should report the lost host: \(r.output)")
+    }
+}
