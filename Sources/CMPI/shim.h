@@ -16,3 +16,5 @@ static inline void *ssl_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Errhandler ssl_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int ssl_mpi_success(void) { return MPI_SUCCESS; }
 static inline int ssl_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+static inline int ssl_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
+static inline MPI_Info ssl_mpi_info_null(void) { return MPI_INFO_NULL; }

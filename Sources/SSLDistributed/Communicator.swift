@@ -2,6 +2,8 @@
 public protocol Communicator: AnyObject {
     var rank: Int { get }
     var size: Int { get }
+    /// Ranks on this rank's node (sharing its memory), this one included.
+    var localSize: Int { get }
     /// In-place elementwise reduction across ranks; every rank gets the result.
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOp) throws
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws
@@ -10,6 +12,8 @@ public protocol Communicator: AnyObject {
     func barrier() throws
     /// Ends every rank of the job with `code` (never returns on MPI).
     func abort(code: Int32) -> Never
+    /// Shuts the communicator down after the last collective (MPI_Finalize); every rank calls it once.
+    func finalize()
 }
 
 public enum ReduceOp: Sendable { case sum, min, max }
@@ -42,11 +46,13 @@ public final class SingleProcessCommunicator: Communicator {
     public init() {}
     public var rank: Int { 0 }
     public var size: Int { 1 }
+    public var localSize: Int { 1 }
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOp) throws {}
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     public func barrier() throws {}
     public func abort(code: Int32) -> Never { exit(code) }
+    public func finalize() {}
 }
 
 #if canImport(Glibc)

@@ -14,6 +14,7 @@ public struct MPIError: Error, CustomStringConvertible {
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
+    public let localSize: Int
     private let comm: MPI_Comm
 
     public init() throws {
@@ -29,6 +30,20 @@ public final class MPICommunicator: Communicator {
         try MPICommunicator.check(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
         try MPICommunicator.check(MPI_Comm_size(comm, &s), "MPI_Comm_size")
         rank = Int(r); size = Int(s)
+        // Ranks on this node: the size of the shared-memory sub-communicator.
+        var node = MPI_Comm(bitPattern: 0)
+        try MPICommunicator.check(MPI_Comm_split_type(comm, ssl_mpi_comm_type_shared(), r, ssl_mpi_info_null(), &node),
+                                  "MPI_Comm_split_type")
+        var ls: Int32 = 1
+        try MPICommunicator.check(MPI_Comm_size(node, &ls), "MPI_Comm_size(node)")
+        MPI_Comm_free(&node)
+        localSize = Int(ls)
+    }
+
+    /// True when this process was started by an MPI launcher (mpirun, or srun with PMIx/PMI).
+    public static var launchedByMPI: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"].contains { env[$0] != nil }
     }
 
     /// Finalizes MPI; call once, after the last collective, on every rank.

@@ -7,8 +7,10 @@ struct MPICheck: ParsableCommand {
         commandName: "mpi-check",
         abstract: "Check the MPI collectives ssl-dist uses against known results (run it under mpirun).")
 
+    @OptionGroup var communicatorOptions: CommunicatorOptions
+
     func run() throws {
-        let comm = try makeCommunicator()
+        let comm = try communicatorOptions.make()
         do {
             let failures = try checkCollectives(comm)
             // Every rank learns how many ranks failed, so all exit with the same status.
@@ -22,7 +24,7 @@ struct MPICheck: ParsableCommand {
                       ? "mpi-check: \(comm.size) rank(s): allreduce sum/min/max (float, double), broadcast, barrier, agreement: all ok"
                       : "mpi-check: \(comm.size) rank(s): \(Int(failed[0])) rank(s) failed")
             }
-            (comm as? MPICommunicator)?.finalize()
+            comm.finalize()
             if failed[0] != 0 { throw ExitCode(1) }
         } catch let e as ExitCode {
             throw e

@@ -41,6 +41,7 @@ struct Train: ParsableCommand {
     @Option(help: "Compare a parameter digest across ranks every this many steps (0: never).") var checkEvery = 100
     @Option(help: "Run directory (default runs/MODEL-seedS).") var runDir: String?
     @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
+    @OptionGroup var communicatorOptions: CommunicatorOptions
 
     func validate() throws {
         if let t = blasThreads, t <= 0 { throw ValidationError("--blas-threads \(t) must be positive") }
@@ -74,31 +75,46 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let comm = try makeCommunicator()
-        let threads = blasThreads ?? defaultBLASThreads()
+        let comm = try communicatorOptions.make()
+        let threads = blasThreads ?? defaultBLASThreads(comm)
         setBLASThreads(threads)
         do {
             _ = try Trainer(config: makeConfig(), communicator: comm) { line in
                 print(line)
                 fflush(stdout)
             }.run()
-            (comm as? MPICommunicator)?.finalize()
+            comm.finalize()
         } catch {
             failOnAllRanks(error, comm)
         }
     }
 }
 
-/// MPI when launched by mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE), else a single process.
-func makeCommunicator() throws -> Communicator {
-    if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil { return try MPICommunicator() }
-    return SingleProcessCommunicator()
+/// Which communicator a command uses.
+enum CommunicatorChoice: String, ExpressibleByArgument, CaseIterable {
+    /// MPI when started by an MPI launcher (mpirun, or srun with PMIx/PMI), else a single process.
+    case auto
+    /// Always MPI (without a launcher: Open MPI's singleton start, world size 1).
+    case mpi
+    /// A single process, no MPI.
+    case single
+}
+
+struct CommunicatorOptions: ParsableArguments {
+    @Option(help: "Communicator: auto (MPI under mpirun/srun), mpi, or single.") var communicator: CommunicatorChoice = .auto
+
+    func make() throws -> Communicator {
+        switch communicator {
+        case .single: return SingleProcessCommunicator()
+        case .mpi: return try MPICommunicator()
+        case .auto: return MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+        }
+    }
 }
 
 /// One BLAS thread per core left to this rank: cores / ranks on this node, at least 1.
-func defaultBLASThreads() -> Int {
-    let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "1") ?? 1
-    return max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1))
+func defaultBLASThreads(_ comm: Communicator) -> Int {
+    max(1, ProcessInfo.processInfo.activeProcessorCount / max(comm.localSize, 1))
 }
 
 /// Prints `rank R: error` to stderr; under MPI aborts every rank, else exits 1.

@@ -39,6 +39,13 @@ final class MPIJobTests: XCTestCase {
         }
     }
 
+    /// Without mpirun, `--communicator mpi` uses Open MPI's singleton start (world size 1).
+    func testSingletonStartWithoutMpirun() throws {
+        let r = try runProcess(sslDistBinary(), ["mpi-check", "--communicator", "mpi"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stdout.contains("mpi-check: 1 rank(s)") && r.stdout.contains("all ok"), r.output)
+    }
+
     /// 1, 2 and 3 ranks (3: uneven slices of the 50 + 30 batch) reach the same parameters after 20 steps.
     func testOneVersusTwoVersusThreeRanksGiveTheSameParameters() throws {
         for model in ["m2", "adgm"] {

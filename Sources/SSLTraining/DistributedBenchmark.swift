@@ -1,0 +1,81 @@
+import Foundation
+import SSLCore
+import SSLData
+import SSLDistributed
+
+/// Strong-scaling step throughput under MPI: the global batch (100 + 100 by default) is split over the
+/// ranks, each step is forward/backward on the local slice, one fused gradient allreduce, and Adam.
+/// Compute and allreduce are timed separately on every rank; rank 0 reports the slowest rank's numbers.
+public struct DistributedBenchmarkResult {
+    public var model: ModelKind
+    public var ranks: Int
+    public var steps: Int
+    public var stepSeconds: Double
+    public var allreduceSeconds: Double
+    public var globalExamplesPerSecond: Double
+    public var gradientBytes: Int
+    public var allreduceShare: Double { allreduceSeconds / stepSeconds }
+}
+
+extension Benchmark {
+    public static func runDistributed(model kind: ModelKind, comm: Communicator, seconds: Double = 5,
+                                      unlabelledBatch: Int = 100, labelledBatch: Int = 100) throws -> DistributedBenchmarkResult {
+        var tc = TrainConfig(); tc.model = kind
+        let d = 784, k = 10
+        let config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: tc.resolvedHidden, latent: tc.resolvedLatent,
+                                 auxiliary: tc.resolvedAuxiliary, activation: .relu, alpha: 50, evalSamples: 10)
+        let bu = kind == .supervised ? 0 : unlabelledBatch
+        let w = comm.size
+        let myL = slice(total: labelledBatch, rank: comm.rank, world: w)
+        let myU = slice(total: bu, rank: comm.rank, world: w)
+        let model = makeModel(config, capacity: Capacity(labelled: (labelledBatch + w - 1) / w, unlabelled: (bu + w - 1) / w,
+                                                         evaluation: 100))
+        let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
+        store.initialize(seed: 1)
+        let adam = Adam(count: model.layout.totalCount)
+        let noise = NoiseSource(seed: 1)
+        let batch = Batch(capacity: myL.count + myU.count, features: d)
+        let u = Buffer(count: d)
+        for i in Array(myL) + Array(myU.map { labelledBatch + $0 }) {
+            let row = batch.append(id: i, label: i < labelledBatch ? Int32(i % k) : nil)
+            noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: d)
+            for j in 0..<d { row[j] = u[j] < 0.3 ? 1 : 0 }
+        }
+        let counts = GlobalCounts(labelled: labelledBatch, unlabelled: bu)
+        var reduceTime = 0.0
+        func step(_ s: Int) throws {
+            store.zeroGrads()
+            let sums = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
+            StepTail.write(sums, nextBeta: nil, into: store.grads.tail)
+            let t = Date()
+            try comm.allreduce(store.grads.whole, .sum)
+            reduceTime += Date().timeIntervalSince(t)
+            adam.step(store)
+        }
+        // Warm up, then rank 0 picks the step count (ranks must not stop on their own clocks).
+        for s in 0..<3 { try step(s) }
+        try comm.barrier()
+        let t0 = Date()
+        for s in 3..<6 { try step(s) }
+        var steps = max(5, Int(seconds / max(Date().timeIntervalSince(t0) / 3, 1e-6)))
+        try comm.broadcast(&steps)
+        try comm.barrier()
+        reduceTime = 0
+        let t1 = Date()
+        for s in 0..<steps { try step(6 + s) }
+        try comm.barrier()
+        var times = [Date().timeIntervalSince(t1) / Double(steps), reduceTime / Double(steps)]
+        try comm.allreduce(&times, .max)
+        let examples = Double(bu > 0 ? bu : labelledBatch)
+        return DistributedBenchmarkResult(model: kind, ranks: w, steps: steps, stepSeconds: times[0], allreduceSeconds: times[1],
+                                          globalExamplesPerSecond: examples / times[0],
+                                          gradientBytes: (model.layout.totalCount + StepTail.count) * 4)
+    }
+
+    /// Ring-allreduce time for `bytes` over `ranks` ranks at `bytesPerSecond`, with `latency` per message:
+    /// 2(p−1)/p·bytes/bandwidth + 2(p−1)·latency.
+    public static func ringAllreduceSeconds(bytes: Int, ranks p: Int, bytesPerSecond: Double, latency: Double = 20e-6) -> Double {
+        guard p > 1 else { return 0 }
+        return 2 * Double(p - 1) / Double(p) * Double(bytes) / bytesPerSecond + 2 * Double(p - 1) * latency
+    }
+}
