@@ -27,8 +27,8 @@ public func runProcess(_ executable: String, _ args: [String], environment: [Str
     p.environment = env
     let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("ssl-proc-\(UUID().uuidString).out")
     let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("ssl-proc-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
     p.standardOutput = try FileHandle(forWritingTo: outURL)
     p.standardError = try FileHandle(forWritingTo: errURL)

@@ -84,7 +84,6 @@ public final class ADGM: SSLModel {
         let lp = logProbs.prefix(rows: bn)
         let aB = a.prefix(rows: bn), daB = da.prefix(rows: bn), epsAB = epsA.prefix(rows: bn)
         let epsR = epsZ.prefix(rows: rows), zR = z.prefix(rows: rows), dzR = dz.prefix(rows: rows)
-        var sums = LossSums()
 
         // a ~ q(a|x), one sample per example.
         qa.forward(s, inputs: [x], map: identity)
@@ -133,40 +132,17 @@ public final class ADGM: SSLModel {
         reparameterizeBackward(logvar: qz.out[1], eps: epsR, dz: dzR, dmu: qz.dOut[0], dlogvar: qz.dOut[1])
         qz.backward(s, inputs: [aB, x, x], map: map, dInputs: [daB, nil, nil])
 
-        // Classifier: α·CE on labelled, y-part of U on unlabelled.
-        let dlogits = qy.dOut[0]
-        dlogits.zero()
-        for r in 0..<bl {
-            let l = rec[r] + kl[r] + logK - logPA[r] + logQA[r]
-            sums.labelledBound += l
-            sums.objective += (rec[r] + b * (kl[r] + logK - logPA[r] + logQA[r])) / Double(counts.labelled)
-            if argmaxRow(lp, r) == Int(batch.labels[r]) { sums.correct += 1 }
-        }
-        if bl > 0 {
-            batch.labels.withUnsafeBufferPointer { labels in
-                crossEntropy(logProbs: lp.prefix(rows: bl), labels: labels, rowLoss: perExample,
-                             weight: config.alpha / Float(counts.labelled), dlogits: dlogits.prefix(rows: bl))
-            }
-            for r in 0..<bl { sums.crossEntropy += perExample[r] }
-            sums.objective += Double(config.alpha) * sums.crossEntropy / Double(counts.labelled)
-        }
-        if bu > 0 {
-            let lpU = lp.rows(bl, bu)
-            for r in bl..<rows { costs[r - bl] = rec[r] + b * (kl[r] + logK - logPA[r]) }
-            expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: b, rowValue: perExample,
-                                     weight: 1 / Float(counts.unlabelled), dlogits: dlogits.rows(bl, bu))
-            for u in 0..<bu { sums.objective += (perExample[u] + b * logQA[bl + u]) / Double(counts.unlabelled) }
-            for r in bl..<rows { costs[r - bl] = rec[r] + kl[r] + logK - logPA[r] }
-            expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: 1, rowValue: perExample)
-            for u in 0..<bu { sums.unlabelledBound += perExample[u] + logQA[bl + u] }
-        }
+        // Classifier: α·CE on labelled, y-part of U on unlabelled; log q(a|x) is outside the label sum.
+        let sums = classifierTerms(
+            logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+            dlogits: qy.dOut[0], costs: costs, perExample: perExample,
+            rowCost: { r, b in self.rec[r] + b * (self.kl[r] + logK - self.logPA[r]) },
+            exampleCost: { i, b in b * self.logQA[i] })
         qy.backward(s, inputs: [aB, x], map: identity, dInputs: [daB, nil])
 
         // a = μ_a + σ_a·ε_a.
         reparameterizeBackward(logvar: qa.out[1], eps: epsAB, dz: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])
         qa.backward(s, inputs: [x], map: identity, dInputs: [nil])
-        sums.labelledCount = Double(bl)
-        sums.unlabelledCount = Double(bu)
         return sums
     }
 

@@ -68,8 +68,6 @@ public final class M2: SSLModel {
         let rows = map.rows
         let lp = logProbs.prefix(rows: bn)
         let logK = Foundation.log(Double(k))
-        let b = Double(beta)
-        var sums = LossSums()
 
         // Classifier q(y|x) on all examples.
         classifier.forward(s, inputs: [x], map: identity)
@@ -97,36 +95,11 @@ public final class M2: SSLModel {
         encoder.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
 
         // Classifier gradients: α·CE on labelled, and the y-part of U on unlabelled.
-        let dlogits = classifier.dOut[0]
-        dlogits.zero()
-        for r in 0..<bl {
-            let l = rec[r] + kl[r] + logK
-            sums.labelledBound += l
-            sums.objective += (rec[r] + b * (kl[r] + logK)) / Double(counts.labelled)
-            if argmaxRow(lp, r) == Int(batch.labels[r]) { sums.correct += 1 }
-        }
-        if bl > 0 {
-            batch.labels.withUnsafeBufferPointer { labels in
-                crossEntropy(logProbs: lp.prefix(rows: bl), labels: labels, rowLoss: perExample,
-                             weight: config.alpha / Float(counts.labelled), dlogits: dlogits.prefix(rows: bl))
-            }
-            for r in 0..<bl { sums.crossEntropy += perExample[r] }
-            sums.objective += Double(config.alpha) * sums.crossEntropy / Double(counts.labelled)
-        }
-        if bu > 0 {
-            let lpU = lp.rows(bl, bu)
-            // β-weighted costs for the gradient, then the β = 1 bound for the report.
-            for r in bl..<rows { costs[r - bl] = rec[r] + b * (kl[r] + logK) }
-            expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: b, rowValue: perExample,
-                                     weight: 1 / Float(counts.unlabelled), dlogits: dlogits.rows(bl, bu))
-            for u in 0..<bu { sums.objective += perExample[u] / Double(counts.unlabelled) }
-            for r in bl..<rows { costs[r - bl] = rec[r] + kl[r] + logK }
-            expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: 1, rowValue: perExample)
-            for u in 0..<bu { sums.unlabelledBound += perExample[u] }
-        }
+        let sums = classifierTerms(
+            logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+            dlogits: classifier.dOut[0], costs: costs, perExample: perExample,
+            rowCost: { r, b in self.rec[r] + b * (self.kl[r] + logK) }, exampleCost: { _, _ in 0 })
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
-        sums.labelledCount = Double(bl)
-        sums.unlabelledCount = Double(bu)
         return sums
     }
 

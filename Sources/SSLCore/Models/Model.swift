@@ -167,3 +167,47 @@ func fillRowNoise(_ eps: Mat, map: RowMap, ids: [Int], noise: NoiseSource, step:
 func scaled(_ w: UnsafePointer<Float>, _ s: Float, _ n: Int, into out: UnsafeMutablePointer<Float>) {
     for i in 0..<n { out[i] = w[i] * s }
 }
+
+/// The classifier's part of a step, shared by M2 and ADGM. With ℓ_β(r) the β-weighted cost of row r
+/// (`rowCost(r, β)`) and e_β(b) a per-example term outside the label sum (`exampleCost(b, β)`, ADGM's
+/// β·log q(a|x); 0 for M2):
+///   labelled b:   L_β = ℓ_β(b) + e_β(b),  plus α·CE(q(y|x_b), y_b)
+///   unlabelled u: U_β = Σ_k π_k ℓ_β(r_k) + β Σ_k π_k log π_k + e_β(u)
+/// It writes the gradient of J w.r.t. the classifier logits into `dlogits` (overwriting), and returns the
+/// loss sums: the objective (normalised by the global counts) and the bounds at β = 1.
+/// `costs` holds at least B_u·K doubles, `perExample` at least B.
+func classifierTerms(logProbs lp: Mat, map: RowMap, labels: [Int32], counts: GlobalCounts, alpha: Float, beta: Float,
+                     dlogits: Mat, costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>,
+                     rowCost: (Int, Double) -> Double, exampleCost: (Int, Double) -> Double) -> LossSums {
+    let bl = map.labelled, bu = map.examples - map.labelled, rows = map.rows
+    let b = Double(beta)
+    var sums = LossSums()
+    dlogits.zero()
+    for r in 0..<bl {
+        sums.labelledBound += rowCost(r, 1) + exampleCost(r, 1)
+        sums.objective += (rowCost(r, b) + exampleCost(r, b)) / Double(counts.labelled)
+        if argmaxRow(lp, r) == Int(labels[r]) { sums.correct += 1 }
+    }
+    if bl > 0 {
+        labels.withUnsafeBufferPointer { y in
+            crossEntropy(logProbs: lp.prefix(rows: bl), labels: y, rowLoss: perExample,
+                         weight: alpha / Float(counts.labelled), dlogits: dlogits.prefix(rows: bl))
+        }
+        for r in 0..<bl { sums.crossEntropy += perExample[r] }
+        sums.objective += Double(alpha) * sums.crossEntropy / Double(counts.labelled)
+    }
+    if bu > 0 {
+        let lpU = lp.rows(bl, bu)
+        // β-weighted costs for the gradient, then the β = 1 bound for the report.
+        for r in bl..<rows { costs[r - bl] = rowCost(r, b) }
+        expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: b, rowValue: perExample,
+                                 weight: 1 / Float(counts.unlabelled), dlogits: dlogits.rows(bl, bu))
+        for u in 0..<bu { sums.objective += (perExample[u] + exampleCost(bl + u, b)) / Double(counts.unlabelled) }
+        for r in bl..<rows { costs[r - bl] = rowCost(r, 1) }
+        expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: 1, rowValue: perExample)
+        for u in 0..<bu { sums.unlabelledBound += perExample[u] + exampleCost(bl + u, 1) }
+    }
+    sums.labelledCount = Double(bl)
+    sums.unlabelledCount = Double(bu)
+    return sums
+}

@@ -32,14 +32,20 @@ public struct NoiseSource {
         philox = Philox(seed: seed)
     }
 
+    /// The Philox counter words (all but the block index) for one example's draws: example, step, and
+    /// stream | population | sub-stream (e.g. the label of an enumerated row) | high bits of the step.
+    @inlinable
+    func counter(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int) -> (UInt32, UInt32, UInt32) {
+        let c3 = (stream.rawValue << 24) | (population.rawValue << 20) | (UInt32(truncatingIfNeeded: sub) & 0xFFFF)
+            ^ (UInt32(truncatingIfNeeded: step >> 32) << 16)
+        return (UInt32(truncatingIfNeeded: example), UInt32(truncatingIfNeeded: step), c3)
+    }
+
     /// Fills `out[0..<n]` with U(0,1) draws for one example.
     @inlinable
     public func uniforms(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
                          into out: UnsafeMutablePointer<Float>, count n: Int) {
-        let c1 = UInt32(truncatingIfNeeded: example)
-        let c2 = UInt32(truncatingIfNeeded: step)
-        let c3 = (stream.rawValue << 24) | (population.rawValue << 20) | (UInt32(truncatingIfNeeded: sub) & 0xFFFF)
-            ^ (UInt32(truncatingIfNeeded: step >> 32) << 16)
+        let (c1, c2, c3) = counter(step: step, example: example, stream: stream, population: population, sub: sub)
         var i = 0
         var block: UInt32 = 0
         while i < n {
@@ -57,10 +63,7 @@ public struct NoiseSource {
     @inlinable
     public func normals(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
                         into out: UnsafeMutablePointer<Float>, count n: Int) {
-        let c1 = UInt32(truncatingIfNeeded: example)
-        let c2 = UInt32(truncatingIfNeeded: step)
-        let c3 = (stream.rawValue << 24) | (population.rawValue << 20) | (UInt32(truncatingIfNeeded: sub) & 0xFFFF)
-            ^ (UInt32(truncatingIfNeeded: step >> 32) << 16)
+        let (c1, c2, c3) = counter(step: step, example: example, stream: stream, population: population, sub: sub)
         var i = 0
         var block: UInt32 = 0
         while i < n {
