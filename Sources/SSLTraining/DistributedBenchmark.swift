@@ -50,7 +50,7 @@ extension Benchmark {
             let t = Date()
             try comm.allreduce(store.grads.whole, .sum)
             reduceTime += Date().timeIntervalSince(t)
-            adam.step(store)
+            adam.step(store, gradientNorm: Adam.norm(store.grads))  // as the trainer does
         }
         // Warm up, then rank 0 picks the step count (ranks must not stop on their own clocks).
         for s in 0..<3 { try step(s) }

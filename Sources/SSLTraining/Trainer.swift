@@ -120,8 +120,10 @@ public final class Trainer {
                 throw TrainingError(message: "step \(step): the loss is not finite (\(sums.objective)); "
                                     + "try a lower --lr or --clip-grad-norm")
             }
-            let gnorm = adam.step(store)
+            // Checked before the update, so a bad step never reaches the parameters.
+            let gnorm = Adam.norm(store.grads)
             guard gnorm.isFinite else { throw TrainingError(message: "step \(step): the gradient is not finite") }
+            adam.step(store, gradientNorm: gnorm)
             epochSums = epochSums + sums
 
             let done = step + 1

@@ -26,13 +26,12 @@ public final class Adam {
         return s.squareRoot()
     }
 
-    /// One update; returns the gradient norm before clipping.
-    @discardableResult
-    public func step(_ store: ParameterStore) -> Double {
+    /// One update. `gradientNorm` is ‖g‖₂ if the caller has it already (it is needed for clipping).
+    public func step(_ store: ParameterStore, gradientNorm: Double? = nil) {
         t += 1
         let g = store.grads.pointer, p = store.values.pointer, mp = m.pointer, vp = v.pointer
         let n = store.values.count
-        let gnorm = Adam.norm(store.grads)
+        let gnorm = clipNorm == nil ? 0 : (gradientNorm ?? Adam.norm(store.grads))
         var scale: Float = 1
         if let c = clipNorm, gnorm > Double(c) { scale = Float(Double(c) / gnorm) }
         let b1 = beta1, b2 = beta2
@@ -46,6 +45,5 @@ public final class Adam {
             mp[i] = mi; vp[i] = vi
             p[i] -= lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
         }
-        return gnorm
     }
 }
