@@ -27,7 +27,8 @@ let package = Package(
         .target(name: "SSLCore", dependencies: ["CBLAS"], swiftSettings: optimize),
         .target(name: "SSLData", dependencies: ["SSLCore", "CZlib"], swiftSettings: optimize),
         .target(name: "SSLDistributed", dependencies: ["CMPI"]),
-        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed"], swiftSettings: optimize),
+        .target(name: "SSLCheckpoint", dependencies: ["CZstd", "CZlib"]),
+        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint"], swiftSettings: optimize),
         .executableTarget(
             name: "ssl-dist",
             dependencies: ["SSLTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "TestSupport"]),
         .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
+        .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -30,6 +30,19 @@ public extension Communicator {
         try withUnsafeMutableBytes(of: &value) { try broadcast($0, root: root) }
     }
 
+    /// Broadcasts a byte array of any length from `root` (its length first).
+    func broadcastBytes(_ bytes: inout [UInt8], root: Int = 0) throws {
+        var count = bytes.count
+        try broadcast(&count, root: root)
+        if rank != root { bytes = [UInt8](repeating: 0, count: count) }
+        try bytes.withUnsafeMutableBytes { try broadcast($0, root: root) }
+    }
+
+    /// Broadcasts a float buffer from `root`.
+    func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int = 0) throws {
+        try broadcast(UnsafeMutableRawBufferPointer(start: buffer, count: count * MemoryLayout<Float>.size), root: root)
+    }
+
     /// True on every rank when `value` is the same on every rank (allreduce of MIN and MAX).
     func agree(_ value: UInt64) throws -> Bool {
         // Split into two exactly representable halves so doubles carry 64 bits.

@@ -43,11 +43,13 @@ func checkRanksAgree(_ comm: Communicator, config: UInt64, data: UInt64) throws 
 enum StepTail {
     static let lossSums = 0
     static let nextBeta = LossSums.fieldCount     // rank 0 writes β for the next step; others 0
-    static let count = LossSums.fieldCount + 1
+    static let stop = LossSums.fieldCount + 1     // 1 on a rank that received SIGTERM or SIGINT
+    static let count = LossSums.fieldCount + 2
 
-    static func write(_ sums: LossSums, nextBeta: Float?, into tail: UnsafeMutablePointer<Float>) {
+    static func write(_ sums: LossSums, nextBeta: Float?, stop: Bool = false, into tail: UnsafeMutablePointer<Float>) {
         for (i, v) in sums.array.enumerated() { tail[lossSums + i] = Float(v) }
         tail[Self.nextBeta] = nextBeta ?? 0
+        tail[Self.stop] = stop ? 1 : 0
     }
 
     static func readSums(_ tail: UnsafeMutablePointer<Float>) -> LossSums {

@@ -39,6 +39,10 @@ public struct TrainConfig: Codable, Equatable {
     public var validateEvery = 1
     /// Compare a digest of the parameters across ranks every this many steps (0: never).
     public var checkEvery = 100
+    /// Write a checkpoint every this many steps (0: only at the end).
+    public var checkpointEvery = 1000
+    /// Keep the newest this many checkpoints.
+    public var keepCheckpoints = 3
     public var runDir: String? = nil
 
     public init() {}
@@ -81,6 +85,8 @@ public struct TrainConfig: Codable, Equatable {
         if evalBatchSize <= 0 { throw bad("--eval-batch-size", "\(evalBatchSize) must be positive") }
         if validateEvery <= 0 { throw bad("--validate-every", "\(validateEvery) must be positive") }
         if checkEvery < 0 { throw bad("--check-every", "\(checkEvery) must be 0 (off) or more") }
+        if checkpointEvery < 0 { throw bad("--checkpoint-every", "\(checkpointEvery) must be 0 (only at the end) or more") }
+        if keepCheckpoints < 1 { throw bad("--keep-checkpoints", "\(keepCheckpoints) must be at least 1") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
         _ = try DataSpec(parsing: data)
         _ = try splitOptions

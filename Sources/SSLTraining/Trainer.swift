@@ -1,17 +1,22 @@
 import Foundation
+import SSLCheckpoint
 import SSLCore
 import SSLData
 import SSLDistributed
 
-/// What a finished run reports.
+/// What a finished (or stopped) run reports.
 public struct TrainResult {
     public var steps: Int
     public var epochs: Double
     public var seconds: Double
     public var validationAccuracy: Double?
-    public var testAccuracy: Double
+    /// nil when the run was stopped by a signal before its last step.
+    public var testAccuracy: Double?
     public var runDir: String
     public var seed: UInt64
+    /// The last checkpoint written, if any.
+    public var checkpoint: String?
+    public var stoppedBySignal: Bool
 }
 
 /// A failure during training, naming the step.
@@ -20,26 +25,74 @@ public struct TrainingError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// How to continue a run: the checkpoint (`latest` or a path) and how the command line's flags
+/// combine with the checkpoint's config (throwing on flags that contradict it).
+public struct ResumeRequest {
+    public var checkpoint: String
+    public var merge: (TrainConfig) throws -> TrainConfig
+    public init(checkpoint: String, merge: @escaping (TrainConfig) throws -> TrainConfig) {
+        self.checkpoint = checkpoint; self.merge = merge
+    }
+}
+
 /// The training loop. Every rank runs it; batches are global and each rank takes its slice,
 /// gradients are summed across ranks, and every rank applies the same Adam update. Rank 0 owns
-/// validation, printing and the metrics file.
+/// validation, printing, the metrics file and checkpoints.
 public final class Trainer {
     public let config: TrainConfig
     let comm: Communicator
+    let resume: ResumeRequest?
+    let stopRequested: () -> Bool
     let output: (String) -> Void
 
-    /// `output` receives progress lines; it is called on rank 0 only.
-    public init(config: TrainConfig, communicator: Communicator, output: @escaping (String) -> Void) {
+    /// `output` receives progress lines (rank 0 only); `stopRequested` is polled once a step (e.g. set by
+    /// SIGTERM): when any rank says yes, all ranks write a checkpoint after that step and return.
+    public init(config: TrainConfig, communicator: Communicator, resume: ResumeRequest? = nil,
+                stopRequested: @escaping () -> Bool = { false }, output: @escaping (String) -> Void) {
         self.config = config
         self.comm = communicator
+        self.resume = resume
+        self.stopRequested = stopRequested
         self.output = output
     }
 
     private func say(_ s: String) { if comm.isRoot { output(s) } }
 
+    /// Runs `body` on rank 0 only; every rank then learns whether it failed, so no rank goes on alone.
+    private func onRoot(_ what: String, _ body: () throws -> Void) throws {
+        var failed: Int32 = 0
+        var message: [UInt8] = []
+        if comm.isRoot {
+            do { try body() } catch { failed = 1; message = Array("\(error)".utf8) }
+        }
+        try comm.broadcast(&failed)
+        if failed != 0 {
+            try comm.broadcastBytes(&message)
+            throw TrainingError(message: "\(what) failed on rank 0: \(String(decoding: message, as: UTF8.self))")
+        }
+    }
+
     public func run() throws -> TrainResult {
-        try config.validate()
-        let c = config
+        // On resume, rank 0 reads and checks the checkpoint's header; every rank gets it.
+        var c = config
+        var saved: TrainingState? = nil
+        var reader: CheckpointReader? = nil
+        if let r = resume {
+            var header: [UInt8] = []
+            try onRoot("reading the checkpoint") {
+                let path = try CheckpointDirectory(runDir: config.resolvedRunDir).resolve(r.checkpoint)
+                reader = try CheckpointReader(path: path)
+                header = [UInt8](reader!.header)
+                _ = try readTrainingState(reader!)
+            }
+            try comm.broadcastBytes(&header)
+            let dec = JSONDecoder(); dec.keyDecodingStrategy = .convertFromSnakeCase
+            let state = try dec.decode(TrainingState.self, from: Data(header))
+            c = try r.merge(state.config)
+            saved = state
+        }
+        try c.validate()
+
         let spec = try DataSpec(parsing: c.data)
         let splits = try DataSplits.make(spec, try c.splitOptions)
         let train = splits.train
@@ -63,9 +116,29 @@ public final class Trainer {
         try checkRanksAgree(comm, config: configHash(c), data: dataHash(splits, split))
         let model = makeModel(modelConfig, capacity: capacity)
         let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
-        if comm.isRoot { store.initialize(seed: c.seed) }
-        try comm.broadcast(UnsafeMutableRawBufferPointer(start: store.values.pointer, count: store.values.count * 4), root: 0)
         let adam = Adam(count: model.layout.totalCount, learningRate: c.learningRate, clipNorm: c.clipGradNorm)
+        // Adam's step count as a payload section needs stable memory of its own.
+        let adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        adamStep.initialize(to: 0)
+        defer { adamStep.deallocate() }
+        let sections = payloadSections(store, adam, adamStep)
+        var startStep = 0
+        var lastValidation: Double? = nil
+        if let state = saved {
+            guard state.layout == model.layout else {
+                throw TrainingError(message: "the checkpoint holds a \(state.model.rawValue) model with \(state.layout.totalCount) "
+                    + "parameters in \(state.layout.entries.count) tensors; this run builds a \(c.model.rawValue) model with "
+                    + "\(model.layout.totalCount) in \(model.layout.entries.count): another model or layout")
+            }
+            try onRoot("reading the checkpoint payload") { try reader!.readPayload(into: sections) }
+            for s in sections { try comm.broadcast(UnsafeMutableRawBufferPointer(start: s.pointer, count: s.bytes), root: 0) }
+            adam.t = Int(adamStep.pointee)
+            startStep = state.step
+            lastValidation = state.lastValidationAccuracy
+        } else {
+            if comm.isRoot { store.initialize(seed: c.seed) }
+            try comm.broadcast(store.values.pointer, count: store.values.count)
+        }
         let noise = NoiseSource(seed: c.seed)
         let sampler = GlobalBatchSampler(labelledCount: split.labelled.count, unlabelledCount: split.unlabelled.count,
                                          labelledBatch: globalL, unlabelledBatch: c.batchSize, seed: c.seed)
@@ -76,11 +149,12 @@ public final class Trainer {
         let stepsPerEpoch = sampler.stepsPerEpoch
         let totalSteps = c.steps ?? (c.epochs! * stepsPerEpoch)
         let evaluator = Evaluator(model: model, chunk: c.evalBatchSize)
+        let runDir = c.resolvedRunDir
+        let checkpoints = CheckpointDirectory(runDir: runDir)
 
         // Run directory (rank 0).
-        let runDir = c.resolvedRunDir
         var metrics: MetricsLog? = nil
-        if comm.isRoot {
+        try onRoot("preparing the run directory") {
             try makeRunDirectory(runDir)
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(c).write(to: URL(fileURLWithPath: "\(runDir)/config.json"))
@@ -96,105 +170,174 @@ public final class Trainer {
         say("  global batch \(globalU) unlabelled + \(globalL) labelled, \(stepsPerEpoch) steps/epoch, \(totalSteps) steps, "
             + "warm-up \(c.warmupSteps) steps, lr \(c.learningRate)")
         say("  world size \(world), BLAS threads \(blasThreads()), run directory \(runDir)")
+        if let state = saved {
+            let sameWorld = state.worldSize == world
+            say("  resuming from step \(state.step) (epoch \(String(format: "%.2f", state.epoch))) of \(reader?.path ?? "the checkpoint"), "
+                + "written on world size \(state.worldSize)"
+                + (sameWorld ? "" : "; now world size \(world): batches are global, so the run continues unchanged "
+                   + "up to floating-point summation order"))
+            if let t = state.blasThreads, t != blasThreads() {
+                say("  note: the checkpoint was written with \(t) BLAS thread(s) per rank, this run uses \(blasThreads()); "
+                    + "sgemm sums in another order, so the result matches a straight run only up to rounding")
+            }
+        }
+
+        func writeCheckpoint(step: Int) throws -> String {
+            var path = ""
+            try onRoot("checkpoint at step \(step) (the previous checkpoint is unchanged)") {
+                adamStep.pointee = Int64(adam.t)
+                let state = TrainingState(
+                    config: c, model: c.model, layout: model.layout, step: step,
+                    epoch: Double(step) / Double(stepsPerEpoch),
+                    dataPosition: .init(unlabelledEpoch: step / stepsPerEpoch, unlabelledBatchInEpoch: step % stepsPerEpoch,
+                                        labelledStreamPosition: step * globalL),
+                    warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
+                    rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: world, blasThreads: blasThreads(),
+                    lastValidationAccuracy: lastValidation, writtenAt: ISO8601DateFormatter().string(from: Date()))
+                path = try checkpoints.write(state: state, sections: sections, keep: c.keepCheckpoints)
+            }
+            return path
+        }
 
         var epochSums = LossSums()
         var epochStart = Date()
         var trainSeconds = 0.0
-        var lastValidation: Double? = nil
+        var lastCheckpoint: String? = nil
         let runStart = Date()
-        // Rank 0 owns the warm-up schedule: β for step 0 is broadcast, each later β rides on the
-        // previous step's gradient allreduce.
-        var beta: Float = comm.isRoot ? warmup.beta(atStep: 0) : 0
+        // Rank 0 owns the warm-up schedule: β for the first step is broadcast, each later β rides on the
+        // previous step's gradient allreduce, and so does any rank's request to stop.
+        var beta: Float = comm.isRoot ? warmup.beta(atStep: startStep) : 0
         try comm.broadcast(&beta)
-        for step in 0..<totalSteps {
+        var step = startStep
+        while step < totalSteps {
             assembler.fill(batch, step: step, labelled: myL, unlabelled: myU)
             store.zeroGrads()
             let local = model.trainStep(batch, store: store, noise: noise, step: step, beta: beta, counts: counts)
-            // One fused allreduce: gradients, then loss sums and counts, then the next β.
-            StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, into: store.grads.tail)
+            // One fused allreduce: gradients, then loss sums and counts, the next β, and the stop flag.
+            StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stopRequested(),
+                           into: store.grads.tail)
             try comm.allreduce(store.grads.whole, .sum)
             let sums = StepTail.readSums(store.grads.tail)
             let stepBeta = beta
             beta = store.grads.tail[StepTail.nextBeta]
+            let stopping = store.grads.tail[StepTail.stop] > 0
             guard sums.objective.isFinite else {
                 throw TrainingError(message: "step \(step): the loss is not finite (\(sums.objective)); "
-                                    + "try a lower --lr or --clip-grad-norm")
+                                    + "try a lower --lr or --clip-grad-norm; the last checkpoint is unchanged")
             }
             // Checked before the update, so a bad step never reaches the parameters.
             let gnorm = Adam.norm(store.grads)
-            guard gnorm.isFinite else { throw TrainingError(message: "step \(step): the gradient is not finite") }
+            guard gnorm.isFinite else {
+                throw TrainingError(message: "step \(step): the gradient is not finite; the last checkpoint is unchanged")
+            }
             adam.step(store, gradientNorm: gnorm)
             epochSums = epochSums + sums
+            step += 1
 
-            let done = step + 1
-            if c.checkEvery > 0 && comm.size > 1 && done % c.checkEvery == 0 {
+            if c.checkEvery > 0 && comm.size > 1 && step % c.checkEvery == 0 {
                 guard try comm.agree(store.digest) else {
-                    throw TrainingError(message: "step \(done): parameters differ across ranks (digest "
+                    throw TrainingError(message: "step \(step): parameters differ across ranks (digest "
                                         + String(format: "%016llx", store.digest) + " here); the ranks have diverged")
                 }
             }
-            if done % stepsPerEpoch == 0 || done == totalSteps {
+            if step % stepsPerEpoch == 0 || step == totalSteps || stopping {
                 let seconds = Date().timeIntervalSince(epochStart)
                 trainSeconds += seconds
-                let epoch = Double(done) / Double(stepsPerEpoch)
-                let epochIndex = (done + stepsPerEpoch - 1) / stepsPerEpoch
+                let epochIndex = (step + stepsPerEpoch - 1) / stepsPerEpoch
                 var valAcc: Double? = nil
-                if epochIndex % c.validateEvery == 0 || done == totalSteps {
+                if !stopping && (epochIndex % c.validateEvery == 0 || step == totalSteps) {
                     var acc = comm.isRoot ? evaluator.evaluate(splits.validation, store: store, noise: noise).accuracy : 0
                     try comm.broadcast(&acc)
                     valAcc = acc
                     lastValidation = acc
                 }
-                let nl = max(epochSums.labelledCount, 1), nu = max(epochSums.unlabelledCount, 1)
-                let examples = globalU > 0 ? epochSums.unlabelledCount : epochSums.labelledCount
-                let rate = examples / max(seconds, 1e-9)
-                var line = String(format: "epoch %@ step %d", epoch == epoch.rounded() ? String(Int(epoch)) : String(format: "%.2f", epoch), done)
-                if c.model != .supervised {
-                    line += String(format: "  L %.2f  U %.2f", epochSums.labelledBound / nl, epochSums.unlabelledBound / nu)
-                }
-                line += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", epochSums.crossEntropy / nl, stepBeta,
-                               100 * epochSums.correct / nl)
-                if let v = valAcc { line += String(format: "  val %.2f%%", 100 * v) }
-                line += String(format: "  %.0f ex/s", rate)
-                say(line)
-                var record: [String: Any] = [
-                    "epoch": epoch, "step": done, "beta": Double(stepBeta), "seed": Int(c.seed),
-                    "cross_entropy": epochSums.crossEntropy / nl,
-                    "train_labelled_accuracy": epochSums.correct / nl,
-                    "examples_per_second": rate, "seconds": Date().timeIntervalSince(runStart),
-                    "learning_rate": Double(c.learningRate),
-                ]
-                if c.model != .supervised {
-                    record["labelled_bound"] = epochSums.labelledBound / nl
-                    record["unlabelled_bound"] = epochSums.unlabelledBound / nu
-                }
-                if let v = valAcc { record["validation_accuracy"] = v }
-                try metrics?.append(record)
+                let report = EpochReport(step: step, stepsPerEpoch: stepsPerEpoch, sums: epochSums, seconds: seconds,
+                                         beta: stepBeta, validation: valAcc, semiSupervised: c.model != .supervised,
+                                         seed: c.seed, learningRate: c.learningRate, sinceStart: Date().timeIntervalSince(runStart))
+                say(report.line)
+                try onRoot("writing metrics") { try metrics?.append(report.record) }
                 epochSums = LossSums()
                 epochStart = Date()
             }
+            if stopping {
+                lastCheckpoint = try writeCheckpoint(step: step)
+                say("stopped at step \(step) by a signal; checkpoint \(lastCheckpoint!)")
+                say("resume with: ssl-dist train --resume latest --run-dir \(runDir)")
+                return TrainResult(steps: step, epochs: Double(step) / Double(stepsPerEpoch), seconds: trainSeconds,
+                                   validationAccuracy: lastValidation, testAccuracy: nil, runDir: runDir, seed: c.seed,
+                                   checkpoint: lastCheckpoint, stoppedBySignal: true)
+            }
+            if step == totalSteps || (c.checkpointEvery > 0 && step % c.checkpointEvery == 0) {
+                lastCheckpoint = try writeCheckpoint(step: step)
+            }
+        }
+        if lastCheckpoint == nil && startStep >= totalSteps {
+            say("the checkpoint is already at step \(startStep) of \(totalSteps): nothing to train (raise --epochs or --steps)")
         }
 
         var testAcc = comm.isRoot ? evaluator.evaluate(splits.test, store: store, noise: noise).accuracy : 0
         try comm.broadcast(&testAcc)
-        let epochs = Double(totalSteps) / Double(stepsPerEpoch)
+        let epochs = Double(step) / Double(stepsPerEpoch)
         let wall = Date().timeIntervalSince(runStart)
         say(String(format: "test accuracy %.2f%% (%d examples) after %d steps (%.2f epochs), %.1f min training, seed %llu",
-                   100 * testAcc, splits.test.count, totalSteps, epochs, trainSeconds / 60, c.seed))
-        if comm.isRoot {
+                   100 * testAcc, splits.test.count, step, epochs, trainSeconds / 60, c.seed))
+        try onRoot("writing the results") {
             let result: [String: Any] = [
-                "model": c.model.rawValue, "data": "\(spec)", "seed": Int(c.seed), "steps": totalSteps, "epochs": epochs,
+                "model": c.model.rawValue, "data": "\(spec)", "seed": Int(c.seed), "steps": step, "epochs": epochs,
                 "test_accuracy": testAcc, "validation_accuracy": lastValidation as Any,
                 "training_seconds": trainSeconds, "wall_seconds": wall, "world_size": world,
-                "labelled": split.labelled.count,
+                "labelled": split.labelled.count, "checkpoint": lastCheckpoint as Any,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: "\(runDir)/results.json"))
             try writeParameters(store, to: "\(runDir)/parameters.f32")
-            say("results: \(runDir)/results.json, metrics: \(runDir)/metrics.jsonl, config: \(runDir)/config.json")
         }
-        return TrainResult(steps: totalSteps, epochs: epochs, seconds: trainSeconds, validationAccuracy: lastValidation,
-                           testAccuracy: testAcc, runDir: runDir, seed: c.seed)
+        say("results: \(runDir)/results.json, metrics: \(runDir)/metrics.jsonl, config: \(runDir)/config.json"
+            + (lastCheckpoint.map { ", checkpoint: \($0)" } ?? ""))
+        return TrainResult(steps: step, epochs: epochs, seconds: trainSeconds, validationAccuracy: lastValidation,
+                           testAccuracy: testAcc, runDir: runDir, seed: c.seed, checkpoint: lastCheckpoint,
+                           stoppedBySignal: false)
+    }
+}
+
+/// One epoch's (or a partial epoch's) progress line and metrics record.
+struct EpochReport {
+    let step: Int, stepsPerEpoch: Int
+    let sums: LossSums
+    let seconds: Double
+    let beta: Float
+    let validation: Double?
+    let semiSupervised: Bool
+    let seed: UInt64
+    let learningRate: Float
+    let sinceStart: Double
+
+    var epoch: Double { Double(step) / Double(stepsPerEpoch) }
+    var nl: Double { max(sums.labelledCount, 1) }
+    var nu: Double { max(sums.unlabelledCount, 1) }
+    var rate: Double { (semiSupervised ? sums.unlabelledCount : sums.labelledCount) / max(seconds, 1e-9) }
+
+    var line: String {
+        let e = epoch == epoch.rounded() ? String(Int(epoch)) : String(format: "%.2f", epoch)
+        var s = "epoch \(e) step \(step)"
+        if semiSupervised { s += String(format: "  L %.2f  U %.2f", sums.labelledBound / nl, sums.unlabelledBound / nu) }
+        s += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", sums.crossEntropy / nl, beta, 100 * sums.correct / nl)
+        if let v = validation { s += String(format: "  val %.2f%%", 100 * v) }
+        return s + String(format: "  %.0f ex/s", rate)
+    }
+
+    var record: [String: Any] {
+        var r: [String: Any] = [
+            "epoch": epoch, "step": step, "beta": Double(beta), "seed": Int(seed),
+            "cross_entropy": sums.crossEntropy / nl, "train_labelled_accuracy": sums.correct / nl,
+            "examples_per_second": rate, "seconds": sinceStart, "learning_rate": Double(learningRate),
+        ]
+        if semiSupervised {
+            r["labelled_bound"] = sums.labelledBound / nl
+            r["unlabelled_bound"] = sums.unlabelledBound / nu
+        }
+        if let v = validation { r["validation_accuracy"] = v }
+        return r
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import SSLCore
 import SSLData
 import SSLDistributed
@@ -9,44 +10,101 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model; prints loss terms and validation accuracy each epoch, test accuracy at the end.")
 
-    @Option(help: "Model: m2, adgm or supervised.") var model: ModelKind = .adgm
-    @Option(help: "Dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS or csv:PATH.") var data = "fashion-mnist"
+    // Every training option is optional: a flag that is not given keeps the value of the base config
+    // (the defaults, or on --resume the checkpoint's), so a resume can tell given flags from defaults.
+    @Option(help: "Model: m2, adgm or supervised (default adgm).") var model: ModelKind?
+    @Option(help: "Dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS or csv:PATH (default fashion-mnist).") var data: String?
     @Option(help: "Separate test set (same forms as --data) for data without its own test split.") var testData: String?
-    @Option(help: "CSV label column: first or last.") var labelColumn: LabelColumn = .last
+    @Option(help: "CSV label column: first or last (default last).") var labelColumn: LabelColumn?
     @Option(help: "Divide CSV features by this (default: the training split's maximum).") var scale: Float?
     @Option(help: "Validation examples (MNIST family: taken from the end of train, default 10000).") var validation: Int?
-    @Option(help: "Stratified validation fraction for data without a test split.") var validationFraction = 0.1
-    @Option(help: "Stratified test fraction for data without a test split.") var testFraction = 0.2
+    @Option(help: "Stratified validation fraction for data without a test split (default 0.1).") var validationFraction: Double?
+    @Option(help: "Stratified test fraction for data without a test split (default 0.2).") var testFraction: Double?
     @Option(help: "Labelled examples per class (default 10 unless --labels is given).") var labelsPerClass: Int?
     @Option(help: "Total labelled examples, spread evenly over classes.") var labels: Int?
-    @Flag(inversion: .prefixedNo, help: "Whether labelled examples also appear in the unlabelled set.")
-    var includeLabelledInUnlabelled = true
-    @Option(help: "Epochs (passes over the unlabelled set).") var epochs: Int?
-    @Option(help: "Steps (instead of --epochs).") var steps: Int?
-    @Option(help: "Global unlabelled batch size.") var batchSize = 100
-    @Option(help: "Global labelled batch size.") var labelledBatchSize = 100
+    @Flag(inversion: .prefixedNo, help: "Whether labelled examples also appear in the unlabelled set (default yes).")
+    var includeLabelledInUnlabelled: Bool?
+    @Option(help: "Train until this epoch (a pass of --batch-size over the unlabelled set).") var epochs: Int?
+    @Option(help: "Train until this step (instead of --epochs).") var steps: Int?
+    @Option(help: "Global unlabelled batch size (default 100).") var batchSize: Int?
+    @Option(help: "Global labelled batch size (default 100).") var labelledBatchSize: Int?
     @Option(help: "Hidden layer sizes, comma-separated (m2: 500; adgm: 500,500).") var hidden: String?
     @Option(help: "Latent size z (m2: 50; adgm: 100).") var latent: Int?
     @Option(help: "Auxiliary size a (adgm: 100).") var auxiliary: Int?
-    @Option(help: "Activation: relu or softplus.") var activation: Activation = .relu
+    @Option(help: "Activation: relu or softplus (default relu).") var activation: Activation?
     @Option(help: "Weight α of the classification term (default 0.1·N/N_labelled).") var alpha: Float?
-    @Option(name: .customLong("lr"), help: "Adam learning rate.") var learningRate: Float = 3e-4
+    @Option(name: .customLong("lr"), help: "Adam learning rate (default 3e-4).") var learningRate: Float?
     @Option(help: "Clip the global gradient norm to this.") var clipGradNorm: Float?
-    @Option(help: "KL warm-up steps (β rises linearly 0→1; 0 turns it off).") var warmupSteps = 0
-    @Flag(inversion: .prefixedNo, help: "Dynamic binarisation of inputs for the Bernoulli likelihood.") var binarize = true
-    @Option(help: "Seed for label split, data order, noise and initialisation.") var seed: UInt64 = 1
-    @Option(help: "ADGM: samples of a averaged by the classifier at evaluation.") var evalSamples = 10
-    @Option(help: "Examples per evaluation chunk.") var evalBatchSize = 500
-    @Option(help: "Validate every this many epochs.") var validateEvery = 1
-    @Option(help: "Compare a parameter digest across ranks every this many steps (0: never).") var checkEvery = 100
+    @Option(help: "KL warm-up steps (β rises linearly 0→1; 0, the default, turns it off).") var warmupSteps: Int?
+    @Flag(inversion: .prefixedNo, help: "Dynamic binarisation of inputs for the Bernoulli likelihood (default on).")
+    var binarize: Bool?
+    @Option(help: "Seed for label split, data order, noise and initialisation (default 1).") var seed: UInt64?
+    @Option(help: "ADGM: samples of a averaged by the classifier at evaluation (default 10).") var evalSamples: Int?
+    @Option(help: "Examples per evaluation chunk (default 500).") var evalBatchSize: Int?
+    @Option(help: "Validate every this many epochs (default 1).") var validateEvery: Int?
+    @Option(help: "Compare a parameter digest across ranks every this many steps (0: never; default 100).") var checkEvery: Int?
+    @Option(help: "Write a checkpoint every this many steps (0: only at the end; default 1000).") var checkpointEvery: Int?
+    @Option(help: "Keep the newest this many checkpoints (default 3).") var keepCheckpoints: Int?
     @Option(help: "Run directory (default runs/MODEL-seedS).") var runDir: String?
+    @Option(help: "Continue a run: 'latest' (RUN_DIR/checkpoints/latest) or a checkpoint file.") var resume: String?
     @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
     @OptionGroup var communicatorOptions: CommunicatorOptions
+
+    /// One given flag: its name, whether it may differ from a checkpoint's config on resume, and its effect.
+    struct Override {
+        let flag: String
+        let harmlessOnResume: Bool
+        let apply: (inout TrainConfig) -> Void
+    }
+
+    /// The flags given on the command line, in a fixed order.
+    var overrides: [Override] {
+        var o: [Override] = []
+        func add<T>(_ value: T?, _ flag: String, harmless: Bool = false, _ set: @escaping (inout TrainConfig, T) -> Void) {
+            if let v = value { o.append(Override(flag: flag, harmlessOnResume: harmless) { set(&$0, v) }) }
+        }
+        let labelsGiven = labels != nil, perClassGiven = labelsPerClass != nil
+        let epochsGiven = epochs != nil, stepsGiven = steps != nil
+        add(model, "--model") { $0.model = $1 }
+        add(data, "--data") { $0.data = $1 }
+        add(testData, "--test-data") { $0.testData = $1 }
+        add(labelColumn, "--label-column") { $0.labelColumn = $1 }
+        add(scale, "--scale") { $0.scale = $1 }
+        add(validation, "--validation") { $0.validation = $1 }
+        add(validationFraction, "--validation-fraction") { $0.validationFraction = $1 }
+        add(testFraction, "--test-fraction") { $0.testFraction = $1 }
+        add(labelsPerClass, "--labels-per-class") { $0.labelsPerClass = $1; if !labelsGiven { $0.labels = nil } }
+        add(labels, "--labels") { $0.labels = $1; if !perClassGiven { $0.labelsPerClass = nil } }
+        add(includeLabelledInUnlabelled, "--include-labelled-in-unlabelled") { $0.includeLabelledInUnlabelled = $1 }
+        add(epochs, "--epochs", harmless: true) { $0.epochs = $1; if !stepsGiven { $0.steps = nil } }
+        add(steps, "--steps", harmless: true) { $0.steps = $1; if !epochsGiven { $0.epochs = nil } }
+        add(batchSize, "--batch-size") { $0.batchSize = $1 }
+        add(labelledBatchSize, "--labelled-batch-size") { $0.labelledBatchSize = $1 }
+        add(hidden.flatMap(parseHidden), "--hidden") { $0.hidden = $1 }
+        add(latent, "--latent") { $0.latent = $1 }
+        add(auxiliary, "--auxiliary") { $0.auxiliary = $1 }
+        add(activation, "--activation") { $0.activation = $1 }
+        add(alpha, "--alpha") { $0.alpha = $1 }
+        add(learningRate, "--lr") { $0.learningRate = $1 }
+        add(clipGradNorm, "--clip-grad-norm") { $0.clipGradNorm = $1 }
+        add(warmupSteps, "--warmup-steps") { $0.warmupSteps = $1 }
+        add(binarize, "--binarize") { $0.binarize = $1 }
+        add(seed, "--seed") { $0.seed = $1 }
+        add(evalSamples, "--eval-samples", harmless: true) { $0.evalSamples = $1 }
+        add(evalBatchSize, "--eval-batch-size", harmless: true) { $0.evalBatchSize = $1 }
+        add(validateEvery, "--validate-every", harmless: true) { $0.validateEvery = $1 }
+        add(checkEvery, "--check-every", harmless: true) { $0.checkEvery = $1 }
+        add(checkpointEvery, "--checkpoint-every", harmless: true) { $0.checkpointEvery = $1 }
+        add(keepCheckpoints, "--keep-checkpoints", harmless: true) { $0.keepCheckpoints = $1 }
+        add(runDir, "--run-dir", harmless: true) { $0.runDir = $1 }
+        return o
+    }
 
     func validate() throws {
         if let t = blasThreads, t <= 0 { throw ValidationError("--blas-threads \(t) must be positive") }
         if let h = hidden, parseHidden(h) == nil { throw ValidationError("--hidden '\(h)' should be sizes like 500,500") }
-        do { try makeConfig().validate() } catch let e as ConfigError {
+        guard resume == nil else { return }  // checked against the checkpoint's config when it is read
+        do { try makeConfig(base: TrainConfig()).validate() } catch let e as ConfigError {
             throw ValidationError(e.description)
         } catch let e as DataError {
             throw ValidationError(e.description)
@@ -59,30 +117,45 @@ struct Train: ParsableCommand {
         return v.map { $0! }
     }
 
-    func makeConfig() -> TrainConfig {
-        var c = TrainConfig()
-        c.model = model; c.data = data; c.testData = testData; c.labelColumn = labelColumn; c.scale = scale
-        c.validation = validation; c.validationFraction = validationFraction; c.testFraction = testFraction
-        c.labelsPerClass = labels == nil ? (labelsPerClass ?? 10) : labelsPerClass
-        c.labels = labels
-        c.includeLabelledInUnlabelled = includeLabelledInUnlabelled
-        c.epochs = epochs; c.steps = steps; c.batchSize = batchSize; c.labelledBatchSize = labelledBatchSize
-        c.hidden = hidden.flatMap(parseHidden); c.latent = latent; c.auxiliary = auxiliary; c.activation = activation
-        c.alpha = alpha; c.learningRate = learningRate; c.clipGradNorm = clipGradNorm; c.warmupSteps = warmupSteps
-        c.binarize = binarize; c.seed = seed; c.evalSamples = evalSamples; c.evalBatchSize = evalBatchSize
-        c.validateEvery = validateEvery; c.checkEvery = checkEvery; c.runDir = runDir
+    /// `base` with every given flag applied.
+    func makeConfig(base: TrainConfig) -> TrainConfig {
+        var c = base
+        for o in overrides { o.apply(&c) }
         return c
+    }
+
+    /// The given flags that would change the meaning of a resumed run.
+    func conflicts(with saved: TrainConfig) -> [String] {
+        overrides.filter { !$0.harmlessOnResume }.compactMap { o in
+            var c = saved
+            o.apply(&c)
+            return c == saved ? nil : o.flag
+        }
     }
 
     func run() throws {
         let comm = try communicatorOptions.make()
         let threads = blasThreads ?? defaultBLASThreads(comm)
         setBLASThreads(threads)
+        installStopHandlers()
         do {
-            _ = try Trainer(config: makeConfig(), communicator: comm) { line in
+            let request = resume.map { spec in
+                ResumeRequest(checkpoint: spec) { saved in
+                    let bad = conflicts(with: saved)
+                    guard bad.isEmpty else {
+                        throw ConfigError(flag: bad.joined(separator: ", "), problem: "contradicts the checkpoint's configuration "
+                            + "(given flags must match it, except --epochs, --steps, --run-dir, --eval-samples, --eval-batch-size, "
+                            + "--validate-every, --check-every, --checkpoint-every, --keep-checkpoints); drop them to continue")
+                    }
+                    return makeConfig(base: saved)
+                }
+            }
+            let result = try Trainer(config: makeConfig(base: TrainConfig()), communicator: comm, resume: request,
+                                     stopRequested: { stopSignal.load(ordering: .relaxed) != 0 }) { line in
                 print(line)
                 fflush(stdout)
             }.run()
+            _ = result
             comm.finalize()
         } catch {
             failOnAllRanks(error, comm)
@@ -128,3 +201,13 @@ func failOnAllRanks(_ error: Error, _ comm: Communicator) -> Never {
 extension ModelKind: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension LabelColumn: ExpressibleByArgument {}
+
+/// Set by SIGTERM or SIGINT (Slurm preemption, Ctrl-C); the trainer polls it once a step and all ranks
+/// agree on it through the gradient allreduce. An atomic, so the signal handler may store to it.
+let stopSignal = Atomic<Int32>(0)
+
+func installStopHandlers() {
+    for sig in [SIGTERM, SIGINT] {
+        signal(sig) { s in stopSignal.store(s, ordering: .relaxed) }
+    }
+}

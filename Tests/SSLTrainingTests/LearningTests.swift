@@ -28,7 +28,7 @@ final class LearningTests: XCTestCase {
         c.seed = seed
         c.runDir = "\(dir)/\(kind.rawValue)-\(seed)"
         let result = try Trainer(config: c, communicator: SingleProcessCommunicator()) { _ in }.run()
-        return result.testAccuracy
+        return try XCTUnwrap(result.testAccuracy)
     }
 
     func testM2BeatsSupervisedOnDigitsWithThreeLabelsPerClass() throws {

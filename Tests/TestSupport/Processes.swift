@@ -71,3 +71,76 @@ public func relativeDifference(_ a: [Float], _ b: [Float]) -> (relative: Double,
     }
     return (maxDiff / max(maxA, 1e-30), maxDiff)
 }
+
+/// A child process whose output can be waited on while it runs.
+public final class RunningProcess {
+    public let process = Process()
+    private let lock = NSLock()
+    private var out = "", err = ""
+    private var waiters: [(String, DispatchSemaphore)] = []
+    private let done = DispatchSemaphore(value: 0)
+    private let outPipe = Pipe(), errPipe = Pipe()
+
+    public init(_ executable: String, _ args: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let o = outPipe, e = errPipe
+        process.standardOutput = o
+        process.standardError = e
+        o.fileHandleForReading.readabilityHandler = { [weak self] h in self?.append(h.availableData, stdout: true) }
+        e.fileHandleForReading.readabilityHandler = { [weak self] h in self?.append(h.availableData, stdout: false) }
+        process.terminationHandler = { [weak self] _ in self?.done.signal() }
+        try process.run()
+    }
+
+    private func append(_ data: Data, stdout: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        if stdout { out += String(decoding: data, as: UTF8.self) } else { err += String(decoding: data, as: UTF8.self) }
+        waiters.removeAll { text, sem in
+            if out.contains(text) || err.contains(text) { sem.signal(); return true }
+            return false
+        }
+    }
+
+    public var stdout: String { lock.lock(); defer { lock.unlock() }; return out }
+    public var stderr: String { lock.lock(); defer { lock.unlock() }; return err }
+
+    /// Blocks until `text` appears in the output (true) or `timeout` seconds pass (false).
+    public func waitForOutput(containing text: String, timeout: Double) -> Bool {
+        let sem = DispatchSemaphore(value: 0)
+        lock.lock()
+        if out.contains(text) || err.contains(text) { lock.unlock(); return true }
+        waiters.append((text, sem))
+        lock.unlock()
+        return sem.wait(timeout: .now() + timeout) == .success
+    }
+
+    /// Waits for exit (killing the process after `timeout` seconds); returns its status.
+    @discardableResult
+    public func wait(timeout: Double) -> Int32 {
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            _ = done.wait(timeout: .now() + 10)
+        }
+        // Read what is left in the pipes, up to their end (every writer has exited).
+        for (pipe, isOut) in [(outPipe, true), (errPipe, false)] {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            append(pipe.fileHandleForReading.readDataToEndOfFile(), stdout: isOut)
+        }
+        return process.terminationStatus
+    }
+}
+
+/// PIDs of running processes whose executable is `name` and whose command line contains `marker`.
+public func processIDs(named name: String, commandLineContaining marker: String) -> [Int32] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    return entries.compactMap { Int32($0) }.filter { pid in
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+              comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+              let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: cmd.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
+    }
+}

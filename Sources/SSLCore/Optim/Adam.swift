@@ -10,7 +10,8 @@ public final class Adam {
     public var clipNorm: Float?
     public let m: Buffer
     public let v: Buffer
-    public private(set) var t = 0
+    /// Steps taken (for bias correction); restored from a checkpoint on resume.
+    public var t = 0
 
     public init(count: Int, learningRate: Float = 3e-4, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, clipNorm: Float? = nil) {

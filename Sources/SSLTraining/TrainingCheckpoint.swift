@@ -1,0 +1,139 @@
+import Foundation
+import SSLCheckpoint
+import SSLCore
+
+/// What a checkpoint's JSON header holds besides the payload description.
+public struct TrainingState: Codable {
+    public struct DataPosition: Codable {
+        /// The sampler is a pure function of (seed, step); these say where that puts the two streams.
+        public var unlabelledEpoch: Int
+        public var unlabelledBatchInEpoch: Int
+        public var labelledStreamPosition: Int
+    }
+    public struct WarmupState: Codable {
+        public var steps: Int
+        public var betaAtStep: Float
+    }
+    public struct RNGState: Codable {
+        public var generator = "philox4x32-10"
+        public var seed: UInt64
+        public var keyedBy = "(seed, step, global example index, stream)"
+        public var nextStep: Int
+    }
+    public var config: TrainConfig
+    public var model: ModelKind
+    public var layout: ParameterLayout
+    /// Steps completed; training continues with this step.
+    public var step: Int
+    public var epoch: Double
+    public var dataPosition: DataPosition
+    public var warmup: WarmupState
+    public var rng: RNGState
+    public var adamStep: Int
+    public var worldSize: Int
+    /// BLAS threads per rank: sgemm's summation order depends on it, so a bit-exact resume needs the same.
+    public var blasThreads: Int?
+    public var lastValidationAccuracy: Double?
+    public var writtenAt: String
+}
+
+/// The payload: parameters, Adam's m and v, Adam's step count, in this order.
+func payloadSections(_ store: ParameterStore, _ adam: Adam, _ adamStep: UnsafeMutablePointer<Int64>) -> [PayloadSection] {
+    let n = store.values.count * MemoryLayout<Float>.size
+    return [PayloadSection("parameters", UnsafeMutableRawPointer(store.values.pointer), bytes: n),
+            PayloadSection("adam.m", UnsafeMutableRawPointer(adam.m.pointer), bytes: n),
+            PayloadSection("adam.v", UnsafeMutableRawPointer(adam.v.pointer), bytes: n),
+            PayloadSection("adam.t", UnsafeMutableRawPointer(adamStep), bytes: 8)]
+}
+
+/// FNV-1a over the bit patterns of every payload section: equal exactly when the parameters and the
+/// optimizer state are equal bit for bit.
+public func payloadDigest(_ sections: [PayloadSection]) -> UInt64 {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for s in sections {
+        let words = s.bytes / 8
+        let p = s.pointer.assumingMemoryBound(to: UInt8.self)
+        for i in 0..<words {
+            h = (h ^ UnsafeRawPointer(p + 8 * i).loadUnaligned(as: UInt64.self)) &* 0x100_0000_01B3
+        }
+        for i in (8 * words)..<s.bytes { h = (h ^ UInt64(p[i])) &* 0x100_0000_01B3 }
+    }
+    return h
+}
+
+/// RUN_DIR/checkpoints: `step-NNNNNNNNN.ckpt` files and a `latest` file naming the newest.
+public struct CheckpointDirectory {
+    public let path: String
+    public init(runDir: String) { path = "\(runDir)/checkpoints" }
+
+    public func file(forStep step: Int) -> String { "\(path)/" + String(format: "step-%09d.ckpt", step) }
+
+    /// Resolves `--resume`: "latest" (this folder's pointer) or a file path.
+    public func resolve(_ spec: String) throws -> String {
+        guard spec == "latest" else { return spec }
+        let pointer = "\(path)/latest"
+        guard let name = try? String(contentsOfFile: pointer, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+              !name.isEmpty else {
+            throw CheckpointError(pointer, "no 'latest' checkpoint here: nothing to resume (was --run-dir the run's directory?)")
+        }
+        return "\(path)/\(name)"
+    }
+
+    /// Writes the checkpoint atomically, then points `latest` at it, then keeps the newest `keep`.
+    func write(state: TrainingState, sections: [PayloadSection], keep: Int) throws -> String {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw CheckpointError(path, "cannot create the checkpoint folder: \(error.localizedDescription)")
+        }
+        let enc = JSONEncoder(); enc.keyEncodingStrategy = .convertToSnakeCase
+        guard let header = try JSONSerialization.jsonObject(with: enc.encode(state)) as? [String: Any] else {
+            throw CheckpointError(path, "cannot encode the checkpoint header")
+        }
+        let target = file(forStep: state.step)
+        try CheckpointWriter.write(path: target, header: header, sections: sections,
+                                   killAfterBytes: Self.testKillHook(step: state.step))
+        try updateLatest(URL(fileURLWithPath: target).lastPathComponent)
+        prune(keep: keep, protecting: URL(fileURLWithPath: target).lastPathComponent)
+        return target
+    }
+
+    /// `latest` is replaced atomically (temporary file, fsync, rename, folder fsync), after the checkpoint is durable.
+    private func updateLatest(_ name: String) throws {
+        let temp = "\(path)/.latest.tmp-\(getpid())"
+        let final = "\(path)/latest"
+        guard FileManager.default.createFile(atPath: temp, contents: Data((name + "\n").utf8)) else {
+            throw CheckpointError(temp, "cannot write the 'latest' pointer")
+        }
+        let fd = open(temp, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(temp, final) == 0 else {
+            throw CheckpointError(final, "cannot update the 'latest' pointer: \(String(cString: strerror(errno)))")
+        }
+        try syncDirectory(path)
+    }
+
+    /// Deletes all but the newest `keep` step files (never the one `latest` names).
+    private func prune(keep: Int, protecting latest: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
+        let steps = names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".ckpt") }.sorted()
+        for name in steps.dropLast(keep) where name != latest {
+            try? FileManager.default.removeItem(atPath: "\(path)/\(name)")
+        }
+    }
+
+    /// Test hook: SSL_DIST_TEST_KILL_DURING_CHECKPOINT=STEP:BYTES kills this process with SIGKILL after
+    /// BYTES bytes of the checkpoint of step STEP are written, to simulate a crash mid-write.
+    static func testKillHook(step: Int) -> Int? {
+        guard let spec = ProcessInfo.processInfo.environment["SSL_DIST_TEST_KILL_DURING_CHECKPOINT"] else { return nil }
+        let parts = spec.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] == step else { return nil }
+        return parts[1]
+    }
+}
+
+/// Reads a training checkpoint's header, decoding the state it describes.
+public func readTrainingState(_ reader: CheckpointReader) throws -> TrainingState {
+    let dec = JSONDecoder(); dec.keyDecodingStrategy = .convertFromSnakeCase
+    do { return try dec.decode(TrainingState.self, from: reader.header) } catch {
+        throw CheckpointError(reader.path, "the header is not an ssl-dist training checkpoint: \(error)")
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import SSLDistributed
+import SSLTraining
+import TestSupport
+import XCTest
+
+/// Checkpoints and resume through the real binary, single process and under mpirun.
+final class ResumeTests: XCTestCase {
+    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+    var dir: String!
+
+    override func setUpWithError() throws {
+        XCTAssertTrue(FileManager.default.fileExists(atPath: digits), "run `make deps` (installs python3-sklearn)")
+        dir = NSTemporaryDirectory() + "ssl-resume-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
+
+    /// A small digits run (warm-up still rising at the split, so β's schedule is exercised too).
+    func args(_ runDir: String, steps: Int, model: String = "m2") -> [String] {
+        ["train", "--model", model, "--data", "csv:\(digits)", "--labels-per-class", "3", "--labelled-batch-size", "30",
+         "--batch-size", "50", "--hidden", "64", "--latent", "8", "--auxiliary", "8", "--warmup-steps", "30",
+         "--seed", "3", "--validate-every", "1000", "--checkpoint-every", "20", "--blas-threads", "1",
+         "--steps", String(steps), "--run-dir", runDir]
+    }
+
+    func run(_ a: [String], ranks: Int? = nil, env: [String: String] = [:]) throws -> ProcessResult {
+        if let n = ranks { return try mpirun(["-np", String(n), sslDistBinary()] + a) }
+        return try runProcess(sslDistBinary(), a, environment: env, timeout: 300)
+    }
+
+    func digest(_ path: String) throws -> String {
+        let i = try CheckpointInspection.inspect(path)
+        XCTAssertNil(i.checksumError)
+        return try XCTUnwrap(i.digestHex)
+    }
+
+    func latestStep(_ runDir: String) throws -> Int { try CheckpointInspection.inspect(runDir).state.step }
+
+    func assertNoCrash(_ r: ProcessResult, file: StaticString = #filePath, line: UInt = #line) {
+        for trace in ["Fatal error", "Stack dump", "Segmentation", "backtrace"] {
+            XCTAssertFalse(r.output.contains(trace), "crash trace in: \(r.output)", file: file, line: line)
+        }
+    }
+
+    /// Train 2K steps straight; separately K steps, stop, resume, K more: parameters and Adam state equal bit for bit.
+    func testExactResume() throws {
+        for ranks in [nil, 2] as [Int?] {
+            let tag = ranks.map { "mpi\($0)" } ?? "single"
+            let straight = "\(dir!)/straight-\(tag)", split = "\(dir!)/split-\(tag)"
+            XCTAssertEqual(try run(args(straight, steps: 40), ranks: ranks).status, 0)
+            XCTAssertEqual(try run(args(split, steps: 20), ranks: ranks).status, 0)
+            XCTAssertEqual(try latestStep(split), 20)
+            let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"], ranks: ranks)
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.stdout.contains("resuming from step 20"), r.output)
+            XCTAssertEqual(try latestStep(split), 40)
+            XCTAssertEqual(try digest(split), try digest(straight), "\(tag): resumed state differs from the straight run")
+        }
+    }
+
+    /// Train on 2 ranks, resume on 1, then on 3: the same parameters as a straight run, to float summation order.
+    func testResumeOnOtherWorldSizes() throws {
+        let straight = "\(dir!)/straight", moved = "\(dir!)/moved"
+        XCTAssertEqual(try run(args(straight, steps: 60)).status, 0)
+        XCTAssertEqual(try run(args(moved, steps: 20), ranks: 2).status, 0)
+        let one = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", moved], ranks: 1)
+        XCTAssertEqual(one.status, 0, one.output)
+        XCTAssertTrue(one.stdout.contains("written on world size 2; now world size 1: batches are global"), one.output)
+        let three = try run(["train", "--resume", "latest", "--steps", "60", "--run-dir", moved], ranks: 3)
+        XCTAssertEqual(three.status, 0, three.output)
+        XCTAssertTrue(three.stdout.contains("now world size 3"), three.output)
+        let d = relativeDifference(try readFloats("\(straight)/parameters.f32"), try readFloats("\(moved)/parameters.f32"))
+        print(String(format: "2 -> 1 -> 3 ranks vs straight, 60 steps: largest difference %.3g (relative %.3g)", d.absolute, d.relative))
+        XCTAssertLessThanOrEqual(d.relative, 1e-5)
+    }
+
+    /// Every kind of bad checkpoint is a clear error naming the file, with no crash.
+    func testBadCheckpointsAreRefusedClearly() throws {
+        let good = "\(dir!)/good"
+        XCTAssertEqual(try run(args(good, steps: 20)).status, 0)
+        let file = "\(good)/checkpoints/step-000000020.ckpt"
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        let cases: [(String, ([UInt8]) -> [UInt8], String)] = [
+            ("truncated", { Array($0.prefix($0.count * 2 / 3)) }, "truncated"),
+            ("header-flip", { var b = $0; b[40] ^= 0x08; return b }, "header checksum mismatch"),
+            ("payload-flip", { var b = $0; b[b.count - 200] ^= 0x01; return b }, "corrupt"),
+            ("magic", { var b = $0; b[1] = 0x21; return b }, "not an ssl-dist checkpoint"),
+            ("newer", { var b = $0; b[8] = 9; return b }, "format version 9 is newer"),
+            ("empty", { _ in [] }, "empty file"),
+        ]
+        for (name, damage, expected) in cases {
+            let path = "\(dir!)/\(name).ckpt"
+            try Data(damage(bytes)).write(to: URL(fileURLWithPath: path))
+            let r = try run(["train", "--resume", path, "--run-dir", "\(dir!)/resume-\(name)"])
+            XCTAssertEqual(r.status, 1, "\(name): \(r.output)")
+            XCTAssertTrue(r.stderr.contains(path) && r.stderr.contains(expected), "\(name): \(r.stderr)")
+            assertNoCrash(r)
+            let i = try run(["inspect", path])
+            XCTAssertNotEqual(i.status, 0, "inspect \(name) should fail: \(i.output)")
+            assertNoCrash(i)
+        }
+        let missing = try run(["train", "--resume", "latest", "--run-dir", "\(dir!)/never-trained"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no 'latest' checkpoint"), missing.stderr)
+        assertNoCrash(missing)
+    }
+
+    /// Flags that contradict the checkpoint are refused, each named; another model's layout is refused too.
+    func testConflictingFlagsAndOtherModelsAreRefused() throws {
+        let run1 = "\(dir!)/r"
+        XCTAssertEqual(try run(args(run1, steps: 20)).status, 0)
+        let r = try run(["train", "--resume", "latest", "--run-dir", run1, "--model", "adgm", "--lr", "0.01", "--steps", "40"])
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.stderr.contains("--model, --lr") && r.stderr.contains("contradicts the checkpoint"), r.stderr)
+        // Harmless flags pass, and flags equal to the checkpoint's values are not conflicts.
+        let ok = try run(["train", "--resume", "latest", "--run-dir", run1, "--model", "m2", "--steps", "30", "--validate-every", "5"])
+        XCTAssertEqual(ok.status, 0, ok.output)
+        // An ADGM checkpoint offered to an M2 run (bypassing the flag check) is refused by its layout.
+        let adgm = "\(dir!)/adgm"
+        XCTAssertEqual(try run(args(adgm, steps: 20, model: "adgm")).status, 0)
+        var m2 = TrainConfig()
+        m2.model = .m2
+        do {
+            _ = try Trainer(config: m2, communicator: SingleProcessCommunicator(),
+                            resume: ResumeRequest(checkpoint: "\(adgm)/checkpoints/step-000000020.ckpt") { saved in
+                                var c = saved; c.model = .m2; c.runDir = "\(self.dir!)/wrong"; return c
+                            }) { _ in }.run()
+            XCTFail("an adgm checkpoint should not load into m2")
+        } catch {
+            XCTAssertTrue("\(error)".contains("another model or layout"), "\(error)")
+        }
+    }
+
+    /// The writer is killed (SIGKILL) halfway through a checkpoint: the previous one stays loadable, `latest`
+    /// still names it, and resuming from it reproduces the straight run exactly.
+    func testKillDuringCheckpointWriteKeepsThePreviousCheckpoint() throws {
+        let straight = "\(dir!)/straight", crashed = "\(dir!)/crashed"
+        XCTAssertEqual(try run(args(straight, steps: 60)).status, 0)
+        let r = try run(args(crashed, steps: 60), env: ["SSL_DIST_TEST_KILL_DURING_CHECKPOINT": "40:30000"])
+        XCTAssertEqual(r.status, SIGKILL, "the hook should kill the writer: \(r.output)")
+        XCTAssertEqual(try latestStep(crashed), 20, "latest must still name the step-20 checkpoint")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(crashed)/checkpoints")
+        XCTAssertTrue(leftovers.contains { $0.hasPrefix(".step-000000040.ckpt.tmp-") }, "partial file: \(leftovers)")
+        XCTAssertFalse(leftovers.contains("step-000000040.ckpt"), "a half-written checkpoint must not look finished")
+        let resumed = try run(["train", "--resume", "latest", "--steps", "60", "--run-dir", crashed, "--blas-threads", "1"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertEqual(try digest(crashed), try digest(straight))
+    }
+
+    /// SIGTERM to one rank of a 2-rank job: both ranks agree at the next step, checkpoint, exit 0; a resume continues.
+    func testSigtermToOneRankCheckpointsAndExitsCleanly() throws {
+        let runDir = "\(dir!)/term"
+        let job = try RunningProcess("/usr/bin/mpirun", ["--oversubscribe", "--timeout", "240", "-np", "2", sslDistBinary()]
+                                     + args(runDir, steps: 1_000_000) + ["--validate-every", "1"],
+                                     environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+        XCTAssertTrue(job.waitForOutput(containing: "epoch 1 step", timeout: 120), "training never started: \(job.stdout)")
+        let ranks = processIDs(named: "ssl-dist", commandLineContaining: runDir)
+        XCTAssertEqual(ranks.count, 2, "expected two rank processes, found \(ranks)")
+        kill(ranks.max()!, SIGTERM)
+        let status = job.wait(timeout: 120)
+        XCTAssertEqual(status, 0, job.stdout + job.stderr)
+        let out = job.stdout
+        guard let range = out.range(of: "stopped at step ") else { return XCTFail("no stop message: \(out)") }
+        let step = Int(out[range.upperBound...].prefix { $0.isNumber })!
+        XCTAssertTrue(out.contains("resume with: ssl-dist train --resume latest --run-dir \(runDir)"), out)
+        XCTAssertEqual(try latestStep(runDir), step)
+        let resumed = try run(["train", "--resume", "latest", "--steps", String(step + 10), "--run-dir", runDir], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.stdout.contains("resuming from step \(step)"), resumed.output)
+        XCTAssertEqual(try latestStep(runDir), step + 10)
+    }
+}
