@@ -172,3 +172,36 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(try latestStep(runDir), step + 10)
     }
 }
+
+/// A real full disk: the run directory on a tmpfs too small for a second checkpoint. Needs root (mount).
+final class DiskFullTests: XCTestCase {
+    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+
+    func testFailedCheckpointWriteIsAnErrorOnEveryRankAndKeepsThePrevious() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs (disk-full test)") }
+        let mountPoint = NSTemporaryDirectory() + "ssl-full-\(getpid())"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let m = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=320k", "tmpfs", mountPoint], timeout: 30)
+        guard m.status == 0 else { throw XCTSkip("cannot mount a tmpfs here: \(m.output)") }
+        defer {
+            _ = try? runProcess("/bin/umount", [mountPoint], timeout: 30)
+            try? FileManager.default.removeItem(atPath: mountPoint)
+        }
+        let runDir = "\(mountPoint)/run"
+        let r = try mpirun(["-np", "2", sslDistBinary(), "train", "--model", "m2", "--data", "csv:\(digits)",
+                            "--labels-per-class", "3", "--labelled-batch-size", "30", "--batch-size", "50", "--hidden", "64",
+                            "--latent", "8", "--seed", "3", "--validate-every", "1000", "--checkpoint-every", "20",
+                            "--steps", "60", "--run-dir", runDir])
+        XCTAssertNotEqual(r.status, 0, r.output)
+        // Every rank reports the failure (then the job is aborted).
+        XCTAssertTrue(r.stderr.contains("No space left on device"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("rank 0: error: checkpoint at step 40") || r.stderr.contains("rank 1: error: checkpoint at step 40"),
+                      r.stderr)
+        // The previous checkpoint is untouched and still the latest; no partial file is left.
+        let inspection = try CheckpointInspection.inspect(runDir)
+        XCTAssertEqual(inspection.state.step, 20)
+        XCTAssertNil(inspection.checksumError)
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(runDir)/checkpoints")
+        XCTAssertEqual(files.sorted(), ["latest", "step-000000020.ckpt"], "\(files)")
+    }
+}
