@@ -208,11 +208,14 @@ public final class Trainer {
         // previous step's gradient allreduce, and so does any rank's request to stop.
         var beta: Float = comm.isRoot ? warmup.beta(atStep: startStep) : 0
         try comm.broadcast(&beta)
+        // Test hook: SSL_DIST_TEST_NAN_AT_STEP=N poisons one gradient on the last rank at step N.
+        let nanStep = ProcessInfo.processInfo.environment["SSL_DIST_TEST_NAN_AT_STEP"].flatMap { Int($0) }
         var step = startStep
         while step < totalSteps {
             assembler.fill(batch, step: step, labelled: myL, unlabelled: myU)
             store.zeroGrads()
             let local = model.trainStep(batch, store: store, noise: noise, step: step, beta: beta, counts: counts)
+            if step == nanStep && rank == world - 1 { store.grads[0] = .nan }
             // One fused allreduce: gradients, then loss sums and counts, the next β, and the stop flag.
             StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stopRequested(),
                            into: store.grads.tail)

@@ -149,6 +149,24 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(try digest(crashed), try digest(straight))
     }
 
+    /// A non-finite gradient (injected at step 22 on one rank) stops a 2-rank run with an error naming the
+    /// step, before the update; the last good checkpoint is unchanged; only the newest 2 are kept.
+    func testNonFiniteGradientStopsTheRunAndKeepsTheLastCheckpoint() throws {
+        let runDir = "\(dir!)/nan"
+        let r = try runProcess("/usr/bin/mpirun", ["--oversubscribe", "--timeout", "120", "-x", "SSL_DIST_TEST_NAN_AT_STEP=22",
+                                                   "-np", "2", sslDistBinary()] + args(runDir, steps: 60)
+                                                   + ["--checkpoint-every", "5", "--keep-checkpoints", "2"],
+                               environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                                             "SSL_DIST_TEST_NAN_AT_STEP": "22"], timeout: 150)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("step 22: the gradient is not finite"), r.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(runDir)/checkpoints").sorted()
+        XCTAssertEqual(files, ["latest", "step-000000015.ckpt", "step-000000020.ckpt"])
+        let i = try CheckpointInspection.inspect(runDir)
+        XCTAssertEqual(i.state.step, 20)
+        XCTAssertNil(i.checksumError)
+    }
+
     /// SIGTERM to one rank of a 2-rank job: both ranks agree at the next step, checkpoint, exit 0; a resume continues.
     func testSigtermToOneRankCheckpointsAndExitsCleanly() throws {
         let runDir = "\(dir!)/term"
