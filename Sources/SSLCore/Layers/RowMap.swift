@@ -40,6 +40,16 @@ public struct RowMap {
         rowStart.append(Int32(rows))
     }
 
+    /// Rebuilds the map as one row per example (networks that do not take y).
+    public mutating func buildIdentity(count n: Int) {
+        labelled = n; classes = 1; examples = n; rows = n
+        example.removeAll(keepingCapacity: true)
+        label.removeAll(keepingCapacity: true)
+        rowStart.removeAll(keepingCapacity: true)
+        for b in 0..<n { rowStart.append(Int32(b)); example.append(Int32(b)); label.append(0) }
+        rowStart.append(Int32(n))
+    }
+
     public mutating func build(labels: [Int32], unlabelled: Int, classes k: Int) {
         labels.withUnsafeBufferPointer { build(labels: $0, unlabelled: unlabelled, classes: k) }
     }

@@ -36,7 +36,6 @@ public final class ADGM: SSLModel {
     let logQA: UnsafeMutablePointer<Double>
     let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
-    let zeroLabels: [Int32]
 
     public init(_ config: ModelConfig, capacity: Capacity) {
         self.config = config
@@ -67,7 +66,6 @@ public final class ADGM: SSLModel {
         rec = ws.doubles(maxR); kl = ws.doubles(maxR); logPA = ws.doubles(maxR); logQA = ws.doubles(maxB)
         costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
         scratch = ws.floats(d)
-        zeroLabels = [Int32](repeating: 0, count: maxB)
         workspace = ws
     }
 
@@ -77,7 +75,7 @@ public final class ADGM: SSLModel {
         let x = batch.x
         precondition(bl <= capacity.labelled && bu <= capacity.unlabelled, "batch exceeds model capacity")
         map.build(labels: batch.labels, unlabelled: bu, classes: k)
-        zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<bn]), unlabelled: 0, classes: 1) }
+        identity.buildIdentity(count: bn)
         let rows = map.rows
         let logK = Foundation.log(Double(k))
         let b = Double(beta)
@@ -148,7 +146,7 @@ public final class ADGM: SSLModel {
 
     public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
         let bn = x.rows
-        zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<bn]), unlabelled: 0, classes: 1) }
+        identity.buildIdentity(count: bn)
         let aB = a.prefix(rows: bn), epsAB = epsA.prefix(rows: bn), lp = logProbs.prefix(rows: bn)
         qa.forward(s, inputs: [x], map: identity)
         probs.zero()

@@ -27,7 +27,6 @@ public final class M2: SSLModel {
     let rec: UnsafeMutablePointer<Double>, kl: UnsafeMutablePointer<Double>
     let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
-    let zeroLabels: [Int32]
 
     public init(_ config: ModelConfig, capacity: Capacity) {
         self.config = config
@@ -53,7 +52,6 @@ public final class M2: SSLModel {
         rec = ws.doubles(maxR); kl = ws.doubles(maxR)
         costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
         scratch = ws.floats(d)
-        zeroLabels = [Int32](repeating: 0, count: maxB)
         self.workspace = ws
     }
     let workspace: Workspace
@@ -64,7 +62,7 @@ public final class M2: SSLModel {
         let x = batch.x
         precondition(bl <= capacity.labelled && bu <= capacity.unlabelled, "batch exceeds model capacity")
         map.build(labels: batch.labels, unlabelled: bu, classes: k)
-        zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<bn]), unlabelled: 0, classes: 1) }
+        identity.buildIdentity(count: bn)
         let rows = map.rows
         let lp = logProbs.prefix(rows: bn)
         let logK = Foundation.log(Double(k))
@@ -104,13 +102,13 @@ public final class M2: SSLModel {
     }
 
     public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
-        classifyWithMLP(classifier, x: x, identity: &identity, zeroLabels: zeroLabels, store: s, probs: probs)
+        classifyWithMLP(classifier, x: x, identity: &identity, store: s, probs: probs)
     }
 }
 
 /// Runs a plain x → logits classifier and writes softmax probabilities.
-func classifyWithMLP(_ net: MLP, x: Mat, identity: inout RowMap, zeroLabels: [Int32], store s: ParameterStore, probs: Mat) {
-    zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<x.rows]), unlabelled: 0, classes: 1) }
+func classifyWithMLP(_ net: MLP, x: Mat, identity: inout RowMap, store s: ParameterStore, probs: Mat) {
+    identity.buildIdentity(count: x.rows)
     net.forward(s, inputs: [x], map: identity)
     logSoftmax(net.out[0], into: probs)
     for i in 0..<probs.count { probs.p[i] = Foundation.exp(probs.p[i]) }

@@ -12,7 +12,6 @@ public final class Supervised: SSLModel {
     var identity: RowMap
     let logProbs: Mat
     let perExample: UnsafeMutablePointer<Double>
-    let zeroLabels: [Int32]
     let workspace: Workspace
 
     public init(_ config: ModelConfig, capacity: Capacity) {
@@ -28,7 +27,6 @@ public final class Supervised: SSLModel {
         identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
         logProbs = ws.mat(maxB, config.classes)
         perExample = ws.doubles(maxB)
-        zeroLabels = [Int32](repeating: 0, count: maxB)
         workspace = ws
     }
 
@@ -39,7 +37,7 @@ public final class Supervised: SSLModel {
         sums.labelledCount = Double(bl)
         guard bl > 0 else { return sums }
         let x = batch.x.prefix(rows: bl)
-        zeroLabels.withUnsafeBufferPointer { identity.build(labels: UnsafeBufferPointer(rebasing: $0[0..<bl]), unlabelled: 0, classes: 1) }
+        identity.buildIdentity(count: bl)
         classifier.forward(s, inputs: [x], map: identity)
         let lp = logProbs.prefix(rows: bl)
         logSoftmax(classifier.out[0], into: lp)
@@ -58,6 +56,6 @@ public final class Supervised: SSLModel {
     }
 
     public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
-        classifyWithMLP(classifier, x: x, identity: &identity, zeroLabels: zeroLabels, store: s, probs: probs)
+        classifyWithMLP(classifier, x: x, identity: &identity, store: s, probs: probs)
     }
 }

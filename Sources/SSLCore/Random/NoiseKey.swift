@@ -41,43 +41,42 @@ public struct NoiseSource {
         return (UInt32(truncatingIfNeeded: example), UInt32(truncatingIfNeeded: step), c3)
     }
 
-    /// Fills `out[0..<n]` with U(0,1) draws for one example.
+    /// Fills `out[0..<n]` four values per Philox block, each block's words mapped by `transform`.
     @inlinable
-    public func uniforms(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
-                         into out: UnsafeMutablePointer<Float>, count n: Int) {
-        let (c1, c2, c3) = counter(step: step, example: example, stream: stream, population: population, sub: sub)
+    func fill(_ counter: (UInt32, UInt32, UInt32), into out: UnsafeMutablePointer<Float>, count n: Int,
+              _ transform: (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) {
+        let (c1, c2, c3) = counter
         var i = 0
         var block: UInt32 = 0
         while i < n {
             let (a, b, c, d) = philox.block(block, c1, c2, c3)
-            out[i] = unitFloat(a)
-            if i + 1 < n { out[i + 1] = unitFloat(b) }
-            if i + 2 < n { out[i + 2] = unitFloat(c) }
-            if i + 3 < n { out[i + 3] = unitFloat(d) }
+            let v = transform(a, b, c, d)
+            out[i] = v.0
+            if i + 1 < n { out[i + 1] = v.1 }
+            if i + 2 < n { out[i + 2] = v.2 }
+            if i + 3 < n { out[i + 3] = v.3 }
             i += 4
             block &+= 1
         }
     }
 
-    /// Fills `out[0..<n]` with N(0,1) draws for one example (Box–Muller).
+    /// Fills `out[0..<n]` with U(0,1) draws for one example.
+    @inlinable
+    public func uniforms(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
+                         into out: UnsafeMutablePointer<Float>, count n: Int) {
+        fill(counter(step: step, example: example, stream: stream, population: population, sub: sub), into: out, count: n) {
+            (unitFloat($0), unitFloat($1), unitFloat($2), unitFloat($3))
+        }
+    }
+
+    /// Fills `out[0..<n]` with N(0,1) draws for one example (Box–Muller, two normals per pair of uniforms).
     @inlinable
     public func normals(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
                         into out: UnsafeMutablePointer<Float>, count n: Int) {
-        let (c1, c2, c3) = counter(step: step, example: example, stream: stream, population: population, sub: sub)
-        var i = 0
-        var block: UInt32 = 0
-        while i < n {
-            let (a, b, c, d) = philox.block(block, c1, c2, c3)
-            let r1 = (-2 * Foundation.log(Double(unitFloat(a)))).squareRoot()
-            let t1 = 2 * Double.pi * Double(unitFloat(b))
-            let r2 = (-2 * Foundation.log(Double(unitFloat(c)))).squareRoot()
-            let t2 = 2 * Double.pi * Double(unitFloat(d))
-            out[i] = Float(r1 * cos(t1))
-            if i + 1 < n { out[i + 1] = Float(r1 * sin(t1)) }
-            if i + 2 < n { out[i + 2] = Float(r2 * cos(t2)) }
-            if i + 3 < n { out[i + 3] = Float(r2 * sin(t2)) }
-            i += 4
-            block &+= 1
+        fill(counter(step: step, example: example, stream: stream, population: population, sub: sub), into: out, count: n) {
+            let r1 = (-2 * Foundation.log(Double(unitFloat($0)))).squareRoot(), t1 = 2 * Double.pi * Double(unitFloat($1))
+            let r2 = (-2 * Foundation.log(Double(unitFloat($2)))).squareRoot(), t2 = 2 * Double.pi * Double(unitFloat($3))
+            return (Float(r1 * cos(t1)), Float(r1 * sin(t1)), Float(r2 * cos(t2)), Float(r2 * sin(t2)))
         }
     }
 
