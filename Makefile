@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/release/ssl-dist
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev pkg-config \
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev libpng-dev pkg-config \
                 dataset-fashion-mnist python3-sklearn iproute2
 RUN_DIR ?= runs/adgm-fashion-mnist
 RUN_EPOCHS ?= 3

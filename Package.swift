@@ -22,13 +22,14 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         // MARK: - Library targets
         .target(name: "SSLCore", dependencies: ["CBLAS"], swiftSettings: optimize),
         .target(name: "SSLData", dependencies: ["SSLCore", "CZlib"], swiftSettings: optimize),
         .target(name: "SSLDistributed", dependencies: ["CMPI"]),
         .target(name: "SSLCheckpoint", dependencies: ["CZstd", "CZlib"]),
-        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint"], swiftSettings: optimize),
+        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "CPNG"], swiftSettings: optimize),
         .executableTarget(
             name: "ssl-dist",
             dependencies: ["SSLTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -23,13 +23,15 @@ public final class Evaluator {
         input = Buffer(count: chunk * model.config.inputDim)
     }
 
-    public func evaluate(_ data: Dataset, store: ParameterStore, noise: NoiseSource) -> Evaluation {
+    /// Classifies the examples of `data` in `range` (default: all).
+    public func evaluate(_ data: Dataset, store: ParameterStore, noise: NoiseSource, range: Range<Int>? = nil) -> Evaluation {
         let k = model.config.classes, d = data.dim
+        let range = range ?? 0..<data.count
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
         var correct = 0
-        var start = 0
-        while start < data.count {
-            let n = min(chunk, data.count - start)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let n = min(chunk, range.upperBound - start)
             data.features.withUnsafeBufferPointer { f in
                 input.pointer.update(from: f.baseAddress! + start * d, count: n * d)
             }
@@ -43,7 +45,7 @@ public final class Evaluator {
             }
             start += n
         }
-        return Evaluation(accuracy: data.count > 0 ? Double(correct) / Double(data.count) : 0, confusion: confusion,
-                          count: data.count)
+        return Evaluation(accuracy: range.isEmpty ? 0 : Double(correct) / Double(range.count), confusion: confusion,
+                          count: range.count)
     }
 }

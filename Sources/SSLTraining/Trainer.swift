@@ -58,18 +58,8 @@ public final class Trainer {
 
     private func say(_ s: String) { if comm.isRoot { output(s) } }
 
-    /// Runs `body` on rank 0 only; every rank then learns whether it failed, so no rank goes on alone.
     private func onRoot(_ what: String, _ body: () throws -> Void) throws {
-        var failed: Int32 = 0
-        var message: [UInt8] = []
-        if comm.isRoot {
-            do { try body() } catch { failed = 1; message = Array("\(error)".utf8) }
-        }
-        try comm.broadcast(&failed)
-        if failed != 0 {
-            try comm.broadcastBytes(&message)
-            throw TrainingError(message: "\(what) failed on rank 0: \(String(decoding: message, as: UTF8.self))")
-        }
+        try CheckpointLoading(comm: comm).onRoot(what, body)
     }
 
     public func run() throws -> TrainResult {
@@ -78,16 +68,8 @@ public final class Trainer {
         var saved: TrainingState? = nil
         var reader: CheckpointReader? = nil
         if let r = resume {
-            var header: [UInt8] = []
-            try onRoot("reading the checkpoint") {
-                let path = try CheckpointDirectory(runDir: config.resolvedRunDir).resolve(r.checkpoint)
-                reader = try CheckpointReader(path: path)
-                header = [UInt8](reader!.header)
-                _ = try readTrainingState(reader!)
-            }
-            try comm.broadcastBytes(&header)
-            let dec = JSONDecoder(); dec.keyDecodingStrategy = .convertFromSnakeCase
-            let state = try dec.decode(TrainingState.self, from: Data(header))
+            let (state, r0) = try CheckpointLoading(comm: comm).header(r.checkpoint, runDir: config.resolvedRunDir)
+            reader = r0
             c = try r.merge(state.config)
             saved = state
         }
@@ -130,8 +112,7 @@ public final class Trainer {
                     + "parameters in \(state.layout.entries.count) tensors; this run builds a \(c.model.rawValue) model with "
                     + "\(model.layout.totalCount) in \(model.layout.entries.count): another model or layout")
             }
-            try onRoot("reading the checkpoint payload") { try reader!.readPayload(into: sections) }
-            for s in sections { try comm.broadcast(UnsafeMutableRawBufferPointer(start: s.pointer, count: s.bytes), root: 0) }
+            try CheckpointLoading(comm: comm).payload(reader, into: sections)
             adam.t = Int(adamStep.pointee)
             startStep = state.step
             lastValidation = state.lastValidationAccuracy

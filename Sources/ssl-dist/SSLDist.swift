@@ -5,6 +5,6 @@ struct SSLDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssl-dist",
         abstract: "Semi-supervised deep generative models (M2, ADGM) trained data-parallel with MPI.",
-        subcommands: [Train.self, Bench.self, MPICheck.self, Inspect.self]
+        subcommands: [Train.self, Evaluate.self, Sample.self, Interpolate.self, Bench.self, MPICheck.self, Inspect.self]
     )
 }

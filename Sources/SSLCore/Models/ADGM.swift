@@ -16,7 +16,7 @@ import Foundation
 ///   J       = mean_l L + mean_u U + α·mean_l CE(q(y|a,x), y)
 /// β (warm-up) scales every term but −log p(x|y,z). The classifier at evaluation averages
 /// q(y|a,x) over `evalSamples` draws of a.
-public final class ADGM: SSLModel {
+public final class ADGM: GenerativeModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
     let qa: MLP   // x → μ_a, lv_a (B×A)
@@ -24,7 +24,7 @@ public final class ADGM: SSLModel {
     let qz: MLP   // [a, x, y] → μ_z, lv_z (R×Z)
     let pa: MLP   // [x, y, z] → μ_p, lv_p (R×A)
     let px: MLP   // [y, z] → logits (R×D)
-    let capacity: Capacity
+    public let capacity: Capacity
     let workspace: Workspace
 
     var map: RowMap
@@ -142,6 +142,22 @@ public final class ADGM: SSLModel {
         reparameterizeBackward(logvar: qa.out[1], eps: epsAB, dz: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])
         qa.backward(s, inputs: [x], map: identity, dInputs: [nil])
         return sums
+    }
+
+    public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
+        map.build(labels: labels, unlabelled: 0, classes: config.classes)
+        px.forward(s, inputs: [z, z], map: map)
+        sigmoidInto(px.out[0], means)
+    }
+
+    public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {
+        identity.buildIdentity(count: x.rows)
+        qa.forward(s, inputs: [x], map: identity)
+        let aB = a.prefix(rows: x.rows)
+        aB.copy(from: qa.out[0])
+        map.build(labels: labels, unlabelled: 0, classes: config.classes)
+        qz.forward(s, inputs: [aB, x, x], map: map)
+        z.copy(from: qz.out[0])
     }
 
     public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {

@@ -12,13 +12,13 @@ import Foundation
 /// Objective: J = mean_l L + mean_u U + α·mean_l CE(q(y|x), y). With warm-up, β scales the
 /// KL terms (KL_z, −log p(y) and −H, i.e. KL(q(y|x) ‖ p(y))); reported bounds are at β = 1.
 /// z is sampled once per (example, label) row; W_x·x of the encoder is computed once per example.
-public final class M2: SSLModel {
+public final class M2: GenerativeModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
     let classifier: MLP  // x → logits (B×K)
     let encoder: MLP     // [x, y] → μ, lv (R×Z)
     let decoder: MLP     // [y, z] → logits (R×D)
-    let capacity: Capacity
+    public let capacity: Capacity
 
     var map: RowMap
     var identity: RowMap
@@ -99,6 +99,18 @@ public final class M2: SSLModel {
             rowCost: { r, b in self.rec[r] + b * (self.kl[r] + logK) }, exampleCost: { _, _ in 0 })
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
         return sums
+    }
+
+    public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
+        map.build(labels: labels, unlabelled: 0, classes: config.classes)
+        decoder.forward(s, inputs: [z, z], map: map)
+        sigmoidInto(decoder.out[0], means)
+    }
+
+    public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {
+        map.build(labels: labels, unlabelled: 0, classes: config.classes)
+        encoder.forward(s, inputs: [x, x], map: map)
+        z.copy(from: encoder.out[0])
     }
 
     public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {

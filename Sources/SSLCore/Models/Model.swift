@@ -113,6 +113,8 @@ public struct LossSums: Equatable {
 public protocol SSLModel: AnyObject {
     var config: ModelConfig { get }
     var layout: ParameterLayout { get }
+    /// The batch capacity the workspace was allocated for.
+    var capacity: Capacity { get }
     /// Forward and backward for one local batch; *adds* gradients of the objective into `store.grads`.
     /// The objective is normalised by the global counts, so summing gradients over ranks gives the
     /// gradient of the global batch.
@@ -121,6 +123,19 @@ public protocol SSLModel: AnyObject {
     /// Class probabilities q(y|x) for the rows of `x` (at most `capacity.evaluation`), into `probs` (B×K).
     /// `ids` key evaluation noise (ADGM's samples of a).
     func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store: ParameterStore, noise: NoiseSource, probs: Mat)
+}
+
+/// A model with a generative side: p(x|y,z) to decode, q(z|x,y) to encode.
+public protocol GenerativeModel: SSLModel {
+    /// Bernoulli means σ(logits) of p(x|y,z) for each row (z_r, y_r), into `means` (n×D).
+    func decode(z: Mat, labels: [Int32], store: ParameterStore, into means: Mat)
+    /// The posterior mean of q(z|x,y) for each row (x_r, y_r), into `z` (n×Z). ADGM uses a = μ_a(x).
+    func encodeMean(x: Mat, labels: [Int32], store: ParameterStore, into z: Mat)
+}
+
+/// means = σ(logits), elementwise.
+func sigmoidInto(_ logits: Mat, _ means: Mat) {
+    for i in 0..<logits.count { means.p[i] = sigmoid(logits.p[i]) }
 }
 
 public func makeModel(_ config: ModelConfig, capacity: Capacity) -> SSLModel {
@@ -210,4 +225,9 @@ func classifierTerms(logProbs lp: Mat, map: RowMap, labels: [Int32], counts: Glo
     sums.labelledCount = Double(bl)
     sums.unlabelledCount = Double(bu)
     return sums
+}
+
+public extension SSLModel {
+    var capacityLabelled: Int { capacity.labelled }
+    var capacityExamples: Int { capacity.evaluation }
 }

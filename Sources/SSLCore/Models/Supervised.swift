@@ -8,7 +8,7 @@ public final class Supervised: SSLModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
     let classifier: MLP
-    let capacity: Capacity
+    public let capacity: Capacity
     var identity: RowMap
     let logProbs: Mat
     let perExample: UnsafeMutablePointer<Double>

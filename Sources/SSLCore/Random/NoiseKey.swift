@@ -11,6 +11,8 @@ public enum NoiseStream: UInt32 {
     case labelSplit = 6
     case initialization = 7
     case dataSplit = 8
+    /// z ~ N(0, I) drawn to generate samples (`ssl-dist sample`).
+    case generation = 9
 }
 
 /// Which set an example was drawn from in a step: the same training example may be

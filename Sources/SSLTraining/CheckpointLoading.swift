@@ -1,0 +1,91 @@
+import Foundation
+import SSLCheckpoint
+import SSLCore
+import SSLData
+import SSLDistributed
+
+/// Reading a checkpoint under MPI: rank 0 opens and checks the file; every rank gets the header, then
+/// the payload, so all ranks hold identical state. Errors on rank 0 become errors on every rank.
+struct CheckpointLoading {
+    let comm: Communicator
+
+    /// Runs `body` on rank 0 only; every rank then learns whether it failed, so no rank goes on alone.
+    func onRoot(_ what: String, _ body: () throws -> Void) throws {
+        var failed: Int32 = 0
+        var message: [UInt8] = []
+        if comm.isRoot {
+            do { try body() } catch { failed = 1; message = Array("\(error)".utf8) }
+        }
+        try comm.broadcast(&failed)
+        if failed != 0 {
+            try comm.broadcastBytes(&message)
+            throw TrainingError(message: "\(what) failed on rank 0: \(String(decoding: message, as: UTF8.self))")
+        }
+    }
+
+    /// The header of `spec` ("latest" in `runDir`'s checkpoints, a file, or a run directory), on every rank.
+    /// The reader is returned on rank 0 only.
+    func header(_ spec: String, runDir: String) throws -> (TrainingState, CheckpointReader?) {
+        var reader: CheckpointReader? = nil
+        var header: [UInt8] = []
+        try onRoot("reading the checkpoint") {
+            var path = try CheckpointDirectory(runDir: runDir).resolve(spec)
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+                path = try CheckpointDirectory(runDir: path.hasSuffix("/checkpoints") ? String(path.dropLast(12)) : path)
+                    .resolve("latest")
+            }
+            reader = try CheckpointReader(path: path)
+            _ = try readTrainingState(reader!)
+            header = [UInt8](reader!.header)
+        }
+        try comm.broadcastBytes(&header)
+        let dec = JSONDecoder(); dec.keyDecodingStrategy = .convertFromSnakeCase
+        return (try dec.decode(TrainingState.self, from: Data(header)), reader)
+    }
+
+    /// Reads the payload on rank 0 into `sections` and broadcasts it.
+    func payload(_ reader: CheckpointReader?, into sections: [PayloadSection]) throws {
+        try onRoot("reading the checkpoint payload") { try reader!.readPayload(into: sections) }
+        for s in sections { try comm.broadcast(UnsafeMutableRawBufferPointer(start: s.pointer, count: s.bytes), root: 0) }
+    }
+}
+
+/// A trained model loaded from a checkpoint, for evaluation and generation.
+public struct LoadedModel {
+    public let state: TrainingState
+    public let path: String
+    public let model: SSLModel
+    public let store: ParameterStore
+    public let modelConfig: ModelConfig
+
+    /// Loads `spec` (a checkpoint file, a run directory, or "latest" of `runDir`) on every rank.
+    /// `evalSamples` overrides ADGM's samples of a; `capacity` sizes the workspace (default: 100 + 100
+    /// examples per step, and the checkpoint's evaluation chunk).
+    public static func load(_ spec: String, runDir: String = ".", comm: Communicator, capacity: Capacity? = nil,
+                            evalSamples: Int? = nil) throws -> LoadedModel {
+        let loading = CheckpointLoading(comm: comm)
+        let (state, reader) = try loading.header(spec, runDir: runDir)
+        let c = state.config
+        let capacity = capacity ?? Capacity(labelled: 100, unlabelled: 100, evaluation: c.evalBatchSize)
+        guard let d = state.layout.entries.first(where: { $0.name.hasSuffix(".l0.W_x") })?.shape.last else {
+            throw TrainingError(message: "the checkpoint's layout has no input layer (W_x); cannot tell the input size")
+        }
+        let k = state.layout.entries.first(where: { $0.name == "qy.logits.W" })?.shape.first ?? 10
+        var alpha = Float(0)
+        if let a = c.alpha { alpha = a }
+        let mc = ModelConfig(kind: state.model, inputDim: d, classes: k, hidden: c.resolvedHidden, latent: c.resolvedLatent,
+                             auxiliary: c.resolvedAuxiliary, activation: c.activation, alpha: alpha,
+                             evalSamples: evalSamples ?? c.evalSamples)
+        let model = makeModel(mc, capacity: capacity)
+        guard model.layout == state.layout else {
+            throw TrainingError(message: "the checkpoint's layout does not match the \(state.model.rawValue) model its config describes")
+        }
+        let store = ParameterStore(layout: model.layout)
+        let adam = Adam(count: model.layout.totalCount)
+        let t = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        defer { t.deallocate() }
+        try loading.payload(reader, into: payloadSections(store, adam, t))
+        return LoadedModel(state: state, path: reader?.path ?? spec, model: model, store: store, modelConfig: mc)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import SSLCore
+import SSLData
+import SSLDistributed
+
+/// `ssl-dist evaluate`: classifier quality and the generative bounds on a split, computed over all ranks.
+public struct EvaluationReport {
+    public struct ClassScores {
+        public var precision: Double, recall: Double, f1: Double, support: Int
+    }
+    public var checkpoint: String
+    public var data: String
+    public var split: String
+    public var model: ModelKind
+    public var seed: UInt64
+    public var examples: Int
+    public var confusion: [[Int]]
+    public var labelledBound: Double?
+    public var unlabelledBound: Double?
+    public var evalSamples: Int?
+    public var worldSize: Int
+
+    public var correct: Int { confusion.indices.reduce(0) { $0 + confusion[$1][$1] } }
+    public var accuracy: Double { examples > 0 ? Double(correct) / Double(examples) : 0 }
+
+    public var perClass: [ClassScores] {
+        confusion.indices.map { c in
+            let tp = Double(confusion[c][c])
+            let predicted = Double(confusion.reduce(0) { $0 + $1[c] })
+            let actual = Double(confusion[c].reduce(0, +))
+            let p = predicted > 0 ? tp / predicted : 0, r = actual > 0 ? tp / actual : 0
+            return ClassScores(precision: p, recall: r, f1: p + r > 0 ? 2 * p * r / (p + r) : 0, support: Int(actual))
+        }
+    }
+    public var macroF1: Double { perClass.map(\.f1).reduce(0, +) / Double(max(perClass.count, 1)) }
+    public var balancedAccuracy: Double {
+        let present = perClass.filter { $0.support > 0 }
+        return present.map(\.recall).reduce(0, +) / Double(max(present.count, 1))
+    }
+
+    /// Evaluates `loaded` on `data` over all ranks. The data are cut into fixed global chunks (the same
+    /// `chunk` the trainer's validation uses) and each rank takes whole chunks, so every example is
+    /// computed in the same batch whatever the number of ranks; confusion counts are integers, and each
+    /// chunk's bound sums travel in their own slot and are added in chunk order. The result is therefore
+    /// identical on any number of ranks.
+    public static func run(_ loaded: LoadedModel, data: Dataset, dataName: String, split: String, comm: Communicator,
+                           chunk: Int) throws -> EvaluationReport {
+        let k = loaded.modelConfig.classes
+        let noise = NoiseSource(seed: loaded.state.config.seed)
+
+        let chunks = (data.count + chunk - 1) / chunk
+        let myChunks = slice(total: chunks, rank: comm.rank, world: comm.size)
+        let mine = min(myChunks.lowerBound * chunk, data.count)..<min(myChunks.upperBound * chunk, data.count)
+        let evaluator = Evaluator(model: loaded.model, chunk: chunk)
+        let local = evaluator.evaluate(data, store: loaded.store, noise: noise, range: mine)
+        var counts = local.confusion.flatMap { $0.map(Double.init) }
+        try comm.allreduce(&counts, .sum)
+        let confusion = (0..<k).map { r in (0..<k).map { Int(counts[r * k + $0]) } }
+
+        var bounds: (Double, Double)? = nil
+        if loaded.model.config.kind != .supervised {
+            let b = loaded.model.capacity.labelled
+            let boundChunks = (data.count + b - 1) / b
+            let myBoundChunks = slice(total: boundChunks, rank: comm.rank, world: comm.size)
+            var slots = [Double](repeating: 0, count: 2 * boundChunks)
+            for c in myBoundChunks {
+                let s = boundSums(loaded, data: data, range: (c * b)..<min((c + 1) * b, data.count), noise: noise)
+                slots[2 * c] = s.0; slots[2 * c + 1] = s.1
+            }
+            try comm.allreduce(&slots, .sum)  // each slot has one non-zero term: exact
+            var l = 0.0, u = 0.0
+            for c in 0..<boundChunks { l += slots[2 * c]; u += slots[2 * c + 1] }
+            bounds = (l / Double(data.count), u / Double(data.count))
+        }
+        return EvaluationReport(checkpoint: loaded.path, data: dataName, split: split, model: loaded.model.config.kind,
+                                seed: loaded.state.config.seed, examples: data.count, confusion: confusion,
+                                labelledBound: bounds?.0, unlabelledBound: bounds?.1,
+                                evalSamples: loaded.model.config.kind == .adgm ? loaded.model.config.evalSamples : nil,
+                                worldSize: comm.size)
+    }
+
+    /// Σ L(x, y) and Σ U(x) over one chunk `range`, each example binarised once (keyed by (seed, example)) and
+    /// scored both with its label and with the label summed out, at β = 1 with a fixed draw of z (and a).
+    static func boundSums(_ loaded: LoadedModel, data: Dataset, range: Range<Int>, noise: NoiseSource) -> (Double, Double) {
+        let n = range.count
+        let batch = Batch(capacity: 2 * n, features: data.dim)
+        let u = Buffer(count: data.dim)
+        for pass in 0..<2 {
+            for i in range {
+                let row = batch.append(id: i, label: pass == 0 ? data.labels[i] : nil)
+                noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: data.dim)
+                data.features.withUnsafeBufferPointer { f in
+                    for j in 0..<data.dim { row[j] = u[j] < f[i * data.dim + j] ? 1 : 0 }
+                }
+            }
+        }
+        let s = loaded.model.trainStep(batch, store: loaded.store, noise: noise, step: 0, beta: 1,
+                                       counts: GlobalCounts(labelled: n, unlabelled: n))
+        return (s.labelledBound, s.unlabelledBound)
+    }
+
+    public var text: String {
+        var out: [String] = []
+        out.append("evaluate \(model.rawValue) checkpoint \(checkpoint)")
+        out.append("  data \(data), \(split) split, \(examples) examples, seed \(seed), \(worldSize) rank(s)")
+        out.append(String(format: "  accuracy %.2f%%  (%d of %d)   macro-F1 %.4f   balanced accuracy %.2f%%",
+                          100 * accuracy, correct, examples, macroF1, 100 * balancedAccuracy))
+        if let l = labelledBound, let u = unlabelledBound {
+            out.append(String(format: "  bounds per example (nats, fixed binarisation): labelled L(x,y) %.3f   unlabelled U(x) %.3f", l, u))
+        }
+        if let s = evalSamples { out.append("  ADGM classifier: q(y|a,x) averaged over \(s) samples of a") }
+        out.append("  classifier input: real-valued features (the Bernoulli means)")
+        out.append("")
+        out.append("  class  precision  recall      F1  support")
+        for (c, s) in perClass.enumerated() {
+            out.append(String(format: "  %5d  %9.4f  %6.4f  %6.4f  %7d", c, s.precision, s.recall, s.f1, s.support))
+        }
+        out.append("")
+        let k = confusion.count
+        let width = max(5, String(confusion.flatMap { $0 }.max() ?? 0).count + 1)
+        func cell(_ s: String) -> String { String(repeating: " ", count: max(width - s.count, 0)) + s }
+        out.append("  confusion matrix (rows: true class, columns: predicted)")
+        out.append("  " + cell("") + (0..<k).map { cell(String($0)) }.joined())
+        for r in 0..<k { out.append("  " + cell(String(r)) + confusion[r].map { cell(String($0)) }.joined()) }
+        return out.joined(separator: "\n")
+    }
+
+    public var json: [String: Any] {
+        var j: [String: Any] = [
+            "checkpoint": checkpoint, "data": data, "split": split, "model": model.rawValue, "seed": Int(seed),
+            "examples": examples, "accuracy": accuracy, "macro_f1": macroF1, "balanced_accuracy": balancedAccuracy,
+            "confusion": confusion, "world_size": worldSize, "classifier_input": "real-valued features",
+            "per_class": perClass.enumerated().map { ["class": $0.offset, "precision": $0.element.precision,
+                                                      "recall": $0.element.recall, "f1": $0.element.f1,
+                                                      "support": $0.element.support] as [String: Any] },
+        ]
+        if let l = labelledBound { j["labelled_bound"] = l }
+        if let u = unlabelledBound { j["unlabelled_bound"] = u }
+        if let s = evalSamples { j["eval_samples"] = s }
+        return j
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import SSLCore
+import SSLData
+import SSLTraining
+
+/// Which split of the data a command reads.
+enum SplitChoice: String, ExpressibleByArgument, CaseIterable { case train, validation, test }
+
+/// The data a trained model is applied to: by default what it was trained on, with the same split options.
+struct ModelDataOptions: ParsableArguments {
+    @Option(help: "Dataset (default: the checkpoint's), same forms as train --data.") var data: String?
+    @Option(help: "Split: train, validation or test.") var split: SplitChoice = .test
+
+    func load(for loaded: LoadedModel) throws -> (Dataset, String) {
+        let c = loaded.state.config
+        let specText = data ?? c.data
+        let spec = try DataSpec(parsing: specText)
+        let splits = try DataSplits.make(spec, try c.splitOptions)
+        let d: Dataset
+        switch split {
+        case .train: d = splits.train
+        case .validation: d = splits.validation
+        case .test: d = splits.test
+        }
+        guard d.dim == loaded.modelConfig.inputDim else {
+            throw ValidationError("--data \(specText) has \(d.dim) features per example; the model takes \(loaded.modelConfig.inputDim)")
+        }
+        guard d.count > 0 else { throw ValidationError("--split \(split.rawValue) of \(specText) is empty") }
+        return (d, specText)
+    }
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Accuracy, per-class precision/recall/F1, the confusion matrix and the bounds of a trained model.")
+
+    @Option(help: "A checkpoint file, or a run directory (its latest checkpoint).") var checkpoint: String
+    @OptionGroup var dataOptions: ModelDataOptions
+    @Option(help: "ADGM: samples of a averaged by the classifier (default: the checkpoint's).") var evalSamples: Int?
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
+    @OptionGroup var communicatorOptions: CommunicatorOptions
+
+    func validate() throws {
+        if let s = evalSamples, s <= 0 { throw ValidationError("--eval-samples \(s) must be positive") }
+    }
+
+    func run() throws {
+        let comm = try communicatorOptions.make()
+        setBLASThreads(blasThreads ?? defaultBLASThreads(comm))
+        do {
+            // Header first: the checkpoint's evaluation chunk sizes the workspace, so batches match training's.
+            let loaded = try LoadedModel.load(checkpoint, comm: comm, capacity: nil, evalSamples: evalSamples)
+            let (data, name) = try dataOptions.load(for: loaded)
+            let report = try EvaluationReport.run(loaded, data: data, dataName: name, split: dataOptions.split.rawValue, comm: comm,
+                                                  chunk: loaded.state.config.evalBatchSize)
+            if comm.isRoot {
+                if json {
+                    let d = try JSONSerialization.data(withJSONObject: report.json, options: [.prettyPrinted, .sortedKeys])
+                    print(String(decoding: d, as: UTF8.self))
+                } else {
+                    print(report.text)
+                }
+            }
+            comm.finalize()
+        } catch {
+            failOnAllRanks(error, comm)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import SSLCore
+import SSLDistributed
+import SSLTraining
+import TestSupport
+import XCTest
+
+/// evaluate, sample and interpolate on small checkpoints trained on sklearn's 8×8 digits.
+final class ModelUseTests: XCTestCase {
+    static let dir = NSTemporaryDirectory() + "ssl-use-\(getpid())"
+    static var trained: [String: String] = [:]
+
+    /// Trains (once per test process) a short run of `model` and returns its run directory.
+    func checkpoint(_ model: String) throws -> String {
+        if let d = Self.trained[model] { return d }
+        guard let digits = digitsPath() else { throw XCTSkip("sklearn digits not found: run `make deps`") }
+        let runDir = "\(Self.dir)/\(model)"
+        let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(digits)", "--labels-per-class", "3",
+                                                 "--labelled-batch-size", "30", "--batch-size", "50", "--hidden", "64",
+                                                 "--latent", "8", "--auxiliary", "8", "--steps", "150", "--lr", "1e-3",
+                                                 "--validate-every", "1000", "--seed", "5", "--blas-threads", "1",
+                                                 "--run-dir", runDir])
+        XCTAssertEqual(r.status, 0, r.output)
+        Self.trained[model] = runDir
+        return runDir
+    }
+
+    func evaluate(_ runDir: String, ranks: Int) throws -> [String: Any] {
+        let r = try mpirun(["-np", String(ranks), sslDistBinary(), "evaluate", "--checkpoint", runDir, "--json", "--blas-threads", "1"])
+        XCTAssertEqual(r.status, 0, r.output)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.output)
+    }
+
+    func testEvaluateGivesTheSameNumbersOnOneAndTwoRanks() throws {
+        for model in ["m2", "adgm", "supervised"] {
+            let runDir = try checkpoint(model)
+            let one = try evaluate(runDir, ranks: 1), two = try evaluate(runDir, ranks: 2)
+            let confusion = try XCTUnwrap(one["confusion"] as? [[Int]])
+            XCTAssertEqual(confusion, two["confusion"] as? [[Int]], model)
+            XCTAssertEqual(one["accuracy"] as? Double, two["accuracy"] as? Double, model)
+            XCTAssertEqual(confusion.flatMap { $0 }.reduce(0, +), one["examples"] as? Int, "confusion totals = split size")
+            XCTAssertEqual(one["examples"] as? Int, 359)
+            if model == "supervised" {
+                XCTAssertNil(one["labelled_bound"])
+            } else {
+                let l1 = try XCTUnwrap(one["labelled_bound"] as? Double), l2 = try XCTUnwrap(two["labelled_bound"] as? Double)
+                let u1 = try XCTUnwrap(one["unlabelled_bound"] as? Double), u2 = try XCTUnwrap(two["unlabelled_bound"] as? Double)
+                XCTAssertEqual(l1, l2, model)  // bit for bit: fixed chunks, exact reduction
+                XCTAssertEqual(u1, u2, model)
+                XCTAssertGreaterThan(l1, 0); XCTAssertGreaterThan(u1, 0)
+            }
+            if model == "adgm" { XCTAssertEqual(one["eval_samples"] as? Int, 10) }
+            // The classifier's accuracy matches what training reported for the same checkpoint and split.
+            let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/results.json"))) as! [String: Any]
+            XCTAssertEqual(one["accuracy"] as? Double, results["test_accuracy"] as? Double, model)
+        }
+    }
+
+    func testSampleWritesThePNGOfTheDecodedMeans() throws {
+        let runDir = try checkpoint("m2")
+        let out = "\(Self.dir)/grid.png"
+        let r = try runProcess(sslDistBinary(), ["sample", "--checkpoint", runDir, "--class", "3", "--count", "6", "--out", out, "--seed", "9"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let image = try GrayImage.readPNG(out)
+        // 6 samples: 3 columns × 2 rows of 8×8 cells with 2-pixel gaps.
+        XCTAssertEqual(image.width, 3 * 10 + 2); XCTAssertEqual(image.height, 2 * 10 + 2)
+        let loaded = try LoadedModel.load(runDir, comm: SingleProcessCommunicator(), capacity: .init(labelled: 100, unlabelled: 0, evaluation: 100))
+        let means = try Generation.decode(loaded, z: Generation.latents(seed: 9, count: 6, dim: 8), labels: [Int32](repeating: 3, count: 6))
+        var grid = ImageGrid(rows: 2, cols: 3, cellHeight: 8, cellWidth: 8)
+        grid.image = image
+        for i in 0..<6 {
+            for y in 0..<8 { for x in 0..<8 {
+                XCTAssertEqual(grid.pixel(row: i / 3, col: i % 3, x: x, y: y), ImageGrid.pixel(means[i * 64 + y * 8 + x]))
+            } }
+        }
+        let all = try runProcess(sslDistBinary(), ["sample", "--checkpoint", runDir, "--class", "all", "--count", "4", "--out", out])
+        XCTAssertEqual(all.status, 0, all.output)
+        let allImage = try GrayImage.readPNG(out)
+        XCTAssertEqual(allImage.width, 4 * 10 + 2); XCTAssertEqual(allImage.height, 10 * 10 + 2)
+    }
+
+    func testInterpolateWritesAStripAndFrames() throws {
+        let runDir = try checkpoint("adgm")
+        let out = "\(Self.dir)/strip.png", frames = "\(Self.dir)/frames"
+        let r = try runProcess(sslDistBinary(), ["interpolate", "--checkpoint", runDir, "--from", "3", "--to", "17", "--steps", "7",
+                                                 "--out", out, "--frames", frames])
+        XCTAssertEqual(r.status, 0, r.output)
+        let strip = try GrayImage.readPNG(out)
+        XCTAssertEqual(strip.width, 7 * 10 + 2); XCTAssertEqual(strip.height, 12)
+        for t in 0..<7 {
+            let frame = try GrayImage.readPNG("\(frames)/" + String(format: "frame-%03d.png", t))
+            XCTAssertEqual(frame.width, 8); XCTAssertEqual(frame.height, 8)
+            var grid = ImageGrid(rows: 1, cols: 7, cellHeight: 8, cellWidth: 8); grid.image = strip
+            for y in 0..<8 { for x in 0..<8 { XCTAssertEqual(frame.pixels[y * 8 + x], grid.pixel(row: 0, col: t, x: x, y: y)) } }
+        }
+        let bad = try runProcess(sslDistBinary(), ["interpolate", "--checkpoint", runDir, "--from", "0", "--to", "5000", "--out", out])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--to 5000: the test split"), bad.stderr)
+    }
+
+    func testSupervisedCannotSampleAndStdoutTerminalIsRefused() throws {
+        let sup = try runProcess(sslDistBinary(), ["sample", "--checkpoint", try checkpoint("supervised"), "--class", "1", "--out", "\(Self.dir)/x.png"])
+        XCTAssertNotEqual(sup.status, 0)
+        XCTAssertTrue(sup.stderr.contains("no generative side"), sup.stderr)
+        // Under a pseudo-terminal (script(1)), `--out -` is refused instead of spraying PNG bytes on the screen.
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) not found") }
+        let cmd = "\(sslDistBinary()) sample --checkpoint \(try checkpoint("m2")) --class 1 --out -"
+        let tty = try runProcess("/usr/bin/script", ["-qec", cmd, "/dev/null"], timeout: 60)
+        XCTAssertNotEqual(tty.status, 0, tty.output)
+        XCTAssertTrue(tty.output.contains("standard output is a terminal"), tty.output)
+    }
+}
