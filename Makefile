@@ -28,11 +28,19 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-# The main job: ADGM on Fashion-MNIST with 10 labels per class, 2 ranks, a few minutes on 2 cores.
+# The main job: ADGM on Fashion-MNIST with 10 labels per class on 2 ranks, a few minutes on 2 cores;
+# then its evaluation on the test split and a grid of samples, one row per class.
 run: build
+	rm -rf $(RUN_DIR)
 	$(MPIRUN) -np $(RANKS) $(BIN) train --model adgm --data fashion-mnist --labels-per-class 10 \
 	  --epochs $(RUN_EPOCHS) --seed 1 --run-dir $(RUN_DIR)
-	@echo "results in $(RUN_DIR): metrics.jsonl (per epoch), results.json (test accuracy), config.json, parameters.f32"
+	$(MPIRUN) -np $(RANKS) $(BIN) evaluate --checkpoint $(RUN_DIR) | tee $(RUN_DIR)/evaluation.txt
+	$(BIN) sample --checkpoint $(RUN_DIR) --class all --count 10 --seed 1 --out $(RUN_DIR)/samples.png
+	@echo
+	@echo "results in $(RUN_DIR):"
+	@echo "  metrics.jsonl (per epoch), results.json (test accuracy), config.json"
+	@echo "  evaluation.txt (accuracy, per-class scores, confusion matrix), samples.png (one row per class)"
+	@echo "  checkpoints/ (resume: ssl-dist train --resume latest --run-dir $(RUN_DIR))"
 
 test: deps
 	$(SWIFT) build -c release --build-tests

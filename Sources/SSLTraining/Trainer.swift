@@ -43,20 +43,31 @@ public final class Trainer {
     let comm: Communicator
     let resume: ResumeRequest?
     let stopRequested: () -> Bool
+    let progress: ProgressStyle
+    let write: (String) -> Void
     let output: (String) -> Void
 
-    /// `output` receives progress lines (rank 0 only); `stopRequested` is polled once a step (e.g. set by
-    /// SIGTERM): when any rank says yes, all ranks write a checkpoint after that step and return.
+    /// `output` receives whole lines (rank 0 only); `write` receives progress text as is (a live bar redraws
+    /// with a carriage return). `stopRequested` is polled once a step (e.g. set by SIGTERM): when any rank
+    /// says yes, all ranks write a checkpoint after that step and return.
     public init(config: TrainConfig, communicator: Communicator, resume: ResumeRequest? = nil,
-                stopRequested: @escaping () -> Bool = { false }, output: @escaping (String) -> Void) {
+                stopRequested: @escaping () -> Bool = { false }, progress: ProgressStyle = .off,
+                write: ((String) -> Void)? = nil, output: @escaping (String) -> Void) {
         self.config = config
         self.comm = communicator
         self.resume = resume
         self.stopRequested = stopRequested
+        self.progress = progress
+        self.write = write ?? { output($0.hasSuffix("\n") ? String($0.dropLast()) : $0) }
         self.output = output
     }
 
-    private func say(_ s: String) { if comm.isRoot { output(s) } }
+    private var display: ProgressDisplay? = nil
+    private func say(_ s: String) {
+        guard comm.isRoot else { return }
+        display?.clear()
+        output(s)
+    }
 
     private func onRoot(_ what: String, _ body: () throws -> Void) throws {
         try CheckpointLoading(comm: comm).onRoot(what, body)
@@ -191,6 +202,12 @@ public final class Trainer {
         try comm.broadcast(&beta)
         // Test hook: SSL_DIST_TEST_NAN_AT_STEP=N poisons one gradient on the last rank at step N.
         let nanStep = ProcessInfo.processInfo.environment["SSL_DIST_TEST_NAN_AT_STEP"].flatMap { Int($0) }
+        if comm.isRoot {
+            display = ProgressDisplay(style: progress, stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps,
+                                      examplesPerStep: globalU > 0 ? globalU : globalL, semiSupervised: c.model != .supervised,
+                                      write: write)
+            display?.start(at: startStep)
+        }
         var step = startStep
         while step < totalSteps {
             assembler.fill(batch, step: step, labelled: myL, unlabelled: myU)
@@ -217,6 +234,7 @@ public final class Trainer {
             adam.step(store, gradientNorm: gnorm)
             epochSums = epochSums + sums
             step += 1
+            display?.update(step: step, sums: epochSums, beta: stepBeta)
 
             if c.checkEvery > 0 && comm.size > 1 && step % c.checkEvery == 0 {
                 guard try comm.agree(store.digest) else {

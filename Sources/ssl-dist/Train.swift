@@ -48,6 +48,8 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory (default runs/MODEL-seedS).") var runDir: String?
     @Option(help: "Continue a run: 'latest' (RUN_DIR/checkpoints/latest) or a checkpoint file.") var resume: String?
     @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
+    @Flag(help: "No progress display between the per-epoch summaries.") var quiet = false
+    @Option(help: "Without a terminal (logs, CI=true): a progress line every this many steps.") var progressEvery = 100
     @OptionGroup var communicatorOptions: CommunicatorOptions
 
     /// One given flag: its name, whether it may differ from a checkpoint's config on resume, and its effect.
@@ -102,6 +104,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let t = blasThreads, t <= 0 { throw ValidationError("--blas-threads \(t) must be positive") }
+        if progressEvery <= 0 { throw ValidationError("--progress-every \(progressEvery) must be positive") }
         if let h = hidden, parseHidden(h) == nil { throw ValidationError("--hidden '\(h)' should be sizes like 500,500") }
         guard resume == nil else { return }  // checked against the checkpoint's config when it is read
         do { try makeConfig(base: TrainConfig()).validate() } catch let e as ConfigError {
@@ -151,7 +154,9 @@ struct Train: ParsableCommand {
                 }
             }
             let result = try Trainer(config: makeConfig(base: TrainConfig()), communicator: comm, resume: request,
-                                     stopRequested: { stopSignal.load(ordering: .relaxed) != 0 }) { line in
+                                     stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
+                                     progress: ProgressStyle.detect(quiet: quiet, every: progressEvery),
+                                     write: { text in print(text, terminator: ""); fflush(stdout) }) { line in
                 print(line)
                 fflush(stdout)
             }.run()

@@ -25,6 +25,7 @@ public func runProcess(_ executable: String, _ args: [String], environment: [Str
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     p.environment = env
+    p.standardInput = FileHandle.nullDevice  // as in CI: no stdin
     let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("ssl-proc-\(UUID().uuidString).out")
     let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("ssl-proc-\(UUID().uuidString).err")
     _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
