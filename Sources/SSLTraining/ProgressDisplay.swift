@@ -10,11 +10,14 @@ public enum ProgressStyle: Equatable {
     /// Nothing between epoch summaries.
     case off
 
-    /// A terminal gets the bar unless CI=true or TERM=dumb; anything else gets plain lines.
-    public static func detect(quiet: Bool, every: Int, environment: [String: String] = ProcessInfo.processInfo.environment) -> ProgressStyle {
+    /// A terminal gets the bar unless CI=true or TERM=dumb; anything else gets plain lines. Under an MPI
+    /// launcher stdout is always plain: Open MPI hands ranks a pseudo-terminal even when mpirun's own
+    /// output goes to a file, so isatty cannot tell.
+    public static func detect(quiet: Bool, every: Int, underMPILauncher: Bool,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) -> ProgressStyle {
         if quiet { return .off }
         let ci = environment["CI"].map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
-        if isatty(STDOUT_FILENO) != 0 && !ci && environment["TERM"] != "dumb" { return .terminal }
+        if isatty(STDOUT_FILENO) != 0 && !ci && environment["TERM"] != "dumb" && !underMPILauncher { return .terminal }
         return .plain(every: every)
     }
 }

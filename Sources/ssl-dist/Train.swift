@@ -155,7 +155,8 @@ struct Train: ParsableCommand {
             }
             let result = try Trainer(config: makeConfig(base: TrainConfig()), communicator: comm, resume: request,
                                      stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
-                                     progress: ProgressStyle.detect(quiet: quiet, every: progressEvery),
+                                     progress: ProgressStyle.detect(quiet: quiet, every: progressEvery,
+                                                                    underMPILauncher: MPICommunicator.launchedByMPI),
                                      write: { text in print(text, terminator: ""); fflush(stdout) }) { line in
                 print(line)
                 fflush(stdout)
