@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian packages installed by `make deps`)
@@ -29,7 +30,8 @@ let package = Package(
         .target(name: "SSLData", dependencies: ["SSLCore", "CZlib"], swiftSettings: optimize),
         .target(name: "SSLDistributed", dependencies: ["CMPI"]),
         .target(name: "SSLCheckpoint", dependencies: ["CZstd", "CZlib"]),
-        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "CPNG"], swiftSettings: optimize),
+        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "CPNG",
+                                                   .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: optimize),
         .executableTarget(
             name: "ssl-dist",
             dependencies: ["SSLTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]

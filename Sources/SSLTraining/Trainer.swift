@@ -150,6 +150,7 @@ public final class Trainer {
             try makeRunDirectory(runDir)
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(c).write(to: URL(fileURLWithPath: "\(runDir)/config.json"))
+            try ConfigFile.toml(c).write(toFile: "\(runDir)/config.toml", atomically: true, encoding: .utf8)
             metrics = try MetricsLog(path: "\(runDir)/metrics.jsonl")
         }
 

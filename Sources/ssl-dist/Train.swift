@@ -52,54 +52,59 @@ struct Train: ParsableCommand {
     @Option(help: "Without a terminal (logs, CI=true): a progress line every this many steps.") var progressEvery = 100
     @OptionGroup var communicatorOptions: CommunicatorOptions
 
-    /// One given flag: its name, whether it may differ from a checkpoint's config on resume, and its effect.
-    struct Override {
-        let flag: String
-        let harmlessOnResume: Bool
-        let apply: (inout TrainConfig) -> Void
+    @Option(help: "A TOML file of training settings (keys = these flags without --); flags override it.") var config: String?
+    @Flag(help: "Print the effective configuration as TOML and exit.") var printConfig = false
+
+    /// The flags given on the command line, as settings, in the settings table's order.
+    var flagSettings: [(name: String, value: SettingValue, place: String)] {
+        var g: [(name: String, value: SettingValue, place: String)] = []
+        func add(_ name: String, _ v: SettingValue?) { if let v { g.append((name, v, "--\(name)")) } }
+        add("model", model.map { .string($0.rawValue) })
+        add("data", data.map { .string($0) })
+        add("test-data", testData.map { .string($0) })
+        add("label-column", labelColumn.map { .string($0.rawValue) })
+        add("scale", scale.map { .double(Double($0)) })
+        add("validation", validation.map { .int($0) })
+        add("validation-fraction", validationFraction.map { .double($0) })
+        add("test-fraction", testFraction.map { .double($0) })
+        add("labels-per-class", labelsPerClass.map { .int($0) })
+        add("labels", labels.map { .int($0) })
+        add("include-labelled-in-unlabelled", includeLabelledInUnlabelled.map { .bool($0) })
+        add("epochs", epochs.map { .int($0) })
+        add("steps", steps.map { .int($0) })
+        add("batch-size", batchSize.map { .int($0) })
+        add("labelled-batch-size", labelledBatchSize.map { .int($0) })
+        add("hidden", hidden.flatMap(parseHidden).map { .ints($0) })
+        add("latent", latent.map { .int($0) })
+        add("auxiliary", auxiliary.map { .int($0) })
+        add("activation", activation.map { .string($0.rawValue) })
+        add("alpha", alpha.map { .double(Double($0)) })
+        add("lr", learningRate.map { .double(Double($0)) })
+        add("clip-grad-norm", clipGradNorm.map { .double(Double($0)) })
+        add("warmup-steps", warmupSteps.map { .int($0) })
+        add("binarize", binarize.map { .bool($0) })
+        add("seed", seed.map { .int(Int(truncatingIfNeeded: $0)) })
+        add("eval-samples", evalSamples.map { .int($0) })
+        add("eval-batch-size", evalBatchSize.map { .int($0) })
+        add("validate-every", validateEvery.map { .int($0) })
+        add("check-every", checkEvery.map { .int($0) })
+        add("checkpoint-every", checkpointEvery.map { .int($0) })
+        add("keep-checkpoints", keepCheckpoints.map { .int($0) })
+        add("run-dir", runDir.map { .string($0) })
+        return g
     }
 
-    /// The flags given on the command line, in a fixed order.
-    var overrides: [Override] {
-        var o: [Override] = []
-        func add<T>(_ value: T?, _ flag: String, harmless: Bool = false, _ set: @escaping (inout TrainConfig, T) -> Void) {
-            if let v = value { o.append(Override(flag: flag, harmlessOnResume: harmless) { set(&$0, v) }) }
-        }
-        let labelsGiven = labels != nil, perClassGiven = labelsPerClass != nil
-        let epochsGiven = epochs != nil, stepsGiven = steps != nil
-        add(model, "--model") { $0.model = $1 }
-        add(data, "--data") { $0.data = $1 }
-        add(testData, "--test-data") { $0.testData = $1 }
-        add(labelColumn, "--label-column") { $0.labelColumn = $1 }
-        add(scale, "--scale") { $0.scale = $1 }
-        add(validation, "--validation") { $0.validation = $1 }
-        add(validationFraction, "--validation-fraction") { $0.validationFraction = $1 }
-        add(testFraction, "--test-fraction") { $0.testFraction = $1 }
-        add(labelsPerClass, "--labels-per-class") { $0.labelsPerClass = $1; if !labelsGiven { $0.labels = nil } }
-        add(labels, "--labels") { $0.labels = $1; if !perClassGiven { $0.labelsPerClass = nil } }
-        add(includeLabelledInUnlabelled, "--include-labelled-in-unlabelled") { $0.includeLabelledInUnlabelled = $1 }
-        add(epochs, "--epochs", harmless: true) { $0.epochs = $1; if !stepsGiven { $0.steps = nil } }
-        add(steps, "--steps", harmless: true) { $0.steps = $1; if !epochsGiven { $0.epochs = nil } }
-        add(batchSize, "--batch-size") { $0.batchSize = $1 }
-        add(labelledBatchSize, "--labelled-batch-size") { $0.labelledBatchSize = $1 }
-        add(hidden.flatMap(parseHidden), "--hidden") { $0.hidden = $1 }
-        add(latent, "--latent") { $0.latent = $1 }
-        add(auxiliary, "--auxiliary") { $0.auxiliary = $1 }
-        add(activation, "--activation") { $0.activation = $1 }
-        add(alpha, "--alpha") { $0.alpha = $1 }
-        add(learningRate, "--lr") { $0.learningRate = $1 }
-        add(clipGradNorm, "--clip-grad-norm") { $0.clipGradNorm = $1 }
-        add(warmupSteps, "--warmup-steps") { $0.warmupSteps = $1 }
-        add(binarize, "--binarize") { $0.binarize = $1 }
-        add(seed, "--seed") { $0.seed = $1 }
-        add(evalSamples, "--eval-samples", harmless: true) { $0.evalSamples = $1 }
-        add(evalBatchSize, "--eval-batch-size", harmless: true) { $0.evalBatchSize = $1 }
-        add(validateEvery, "--validate-every", harmless: true) { $0.validateEvery = $1 }
-        add(checkEvery, "--check-every", harmless: true) { $0.checkEvery = $1 }
-        add(checkpointEvery, "--checkpoint-every", harmless: true) { $0.checkpointEvery = $1 }
-        add(keepCheckpoints, "--keep-checkpoints", harmless: true) { $0.keepCheckpoints = $1 }
-        add(runDir, "--run-dir", harmless: true) { $0.runDir = $1 }
-        return o
+    /// `base` with the config file's settings, then the flags, applied.
+    func makeConfig(base: TrainConfig) throws -> TrainConfig {
+        let fromFile = try config.map(ConfigFile.read) ?? []
+        let withFile = try TrainSettings.apply(fromFile, to: base)
+        return try TrainSettings.apply(flagSettings, to: withFile)
+    }
+
+    /// The given settings (file and flags) that would change the meaning of a resumed run.
+    func conflicts(with saved: TrainConfig) throws -> [String] {
+        let fromFile = try config.map(ConfigFile.read) ?? []
+        return TrainSettings.conflicts(fromFile, with: saved) + TrainSettings.conflicts(flagSettings, with: saved)
     }
 
     func validate() throws {
@@ -111,6 +116,8 @@ struct Train: ParsableCommand {
             throw ValidationError(e.description)
         } catch let e as DataError {
             throw ValidationError(e.description)
+        } catch let e as SettingError {
+            throw ValidationError(e.description)
         }
     }
 
@@ -120,23 +127,12 @@ struct Train: ParsableCommand {
         return v.map { $0! }
     }
 
-    /// `base` with every given flag applied.
-    func makeConfig(base: TrainConfig) -> TrainConfig {
-        var c = base
-        for o in overrides { o.apply(&c) }
-        return c
-    }
-
-    /// The given flags that would change the meaning of a resumed run.
-    func conflicts(with saved: TrainConfig) -> [String] {
-        overrides.filter { !$0.harmlessOnResume }.compactMap { o in
-            var c = saved
-            o.apply(&c)
-            return c == saved ? nil : o.flag
-        }
-    }
-
     func run() throws {
+        if printConfig {
+            guard resume == nil else { throw ValidationError("--print-config shows a new run's settings; use `ssl-dist inspect` for a checkpoint's") }
+            print(ConfigFile.toml(try makeConfig(base: TrainConfig())), terminator: "")
+            return
+        }
         let comm = try communicatorOptions.make()
         let threads = blasThreads ?? defaultBLASThreads(comm)
         setBLASThreads(threads)
@@ -144,16 +140,16 @@ struct Train: ParsableCommand {
         do {
             let request = resume.map { spec in
                 ResumeRequest(checkpoint: spec) { saved in
-                    let bad = conflicts(with: saved)
+                    let bad = try conflicts(with: saved)
                     guard bad.isEmpty else {
                         throw ConfigError(flag: bad.joined(separator: ", "), problem: "contradicts the checkpoint's configuration "
                             + "(given flags must match it, except --epochs, --steps, --run-dir, --eval-samples, --eval-batch-size, "
                             + "--validate-every, --check-every, --checkpoint-every, --keep-checkpoints); drop them to continue")
                     }
-                    return makeConfig(base: saved)
+                    return try makeConfig(base: saved)
                 }
             }
-            let result = try Trainer(config: makeConfig(base: TrainConfig()), communicator: comm, resume: request,
+            let result = try Trainer(config: try makeConfig(base: TrainConfig()), communicator: comm, resume: request,
                                      stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
                                      progress: ProgressStyle.detect(quiet: quiet, every: progressEvery,
                                                                     underMPILauncher: MPICommunicator.launchedByMPI),

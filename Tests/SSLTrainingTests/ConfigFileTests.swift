@@ -1,0 +1,74 @@
+import Foundation
+import SSLTraining
+import TestSupport
+import XCTest
+
+/// TOML config files: round trip through --print-config, flags over the file, clear errors.
+final class ConfigFileTests: XCTestCase {
+    var dir: String!
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "ssl-config-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let p = "\(dir!)/\(name)"; try text.write(toFile: p, atomically: true, encoding: .utf8); return p
+    }
+
+    func ssl(_ args: [String]) throws -> ProcessResult { try runProcess(sslDistBinary(), args, timeout: 120) }
+
+    func testPrintConfigRoundTripsThroughAFile() throws {
+        let first = try ssl(["train", "--model", "m2", "--hidden", "300,200", "--lr", "1e-3", "--epochs", "5", "--alpha", "2.5",
+                             "--no-binarize", "--run-dir", "runs/x", "--print-config"])
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertTrue(first.stdout.contains("hidden = [300, 200]") && first.stdout.contains("lr = 0.001\n"), first.stdout)
+        let file = try write("run.toml", first.stdout)
+        let second = try ssl(["train", "--config", file, "--print-config"])
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertEqual(second.stdout, first.stdout)
+        // In-process: the parsed file gives back the same config.
+        var expected = TrainConfig()
+        expected.model = .m2; expected.hidden = [300, 200]; expected.learningRate = 1e-3; expected.epochs = 5
+        expected.alpha = 2.5; expected.binarize = false; expected.runDir = "runs/x"
+        XCTAssertEqual(try TrainSettings.apply(try ConfigFile.read(file), to: TrainConfig()), expected)
+    }
+
+    func testFlagsOverrideTheFile() throws {
+        let file = try write("run.toml", "model = \"m2\"\nseed = 7\nsteps = 10\n")
+        let r = try ssl(["train", "--config", file, "--seed", "9", "--print-config"])
+        XCTAssertTrue(r.stdout.contains("model = \"m2\"") && r.stdout.contains("seed = 9\n") && r.stdout.contains("steps = 10"), r.stdout)
+    }
+
+    func testBadKeysTypesAndSyntaxNameTheLine() throws {
+        let unknown = try write("unknown.toml", "model = \"m2\"\n\nlearning-rate = 0.1\n")
+        let a = try ssl(["train", "--config", unknown, "--steps", "1"])
+        XCTAssertNotEqual(a.status, 0)
+        XCTAssertTrue(a.stderr.contains("\(unknown) line 3: unknown key 'learning-rate'"), a.stderr)
+        let type = try write("type.toml", "model = \"m2\"\nbatch-size = \"big\"\n")
+        let b = try ssl(["train", "--config", type, "--steps", "1"])
+        XCTAssertTrue(b.stderr.contains("\(type) line 2: 'batch-size' should be an integer"), b.stderr)
+        let choice = try write("choice.toml", "model = \"m3\"\n")
+        let c = try ssl(["train", "--config", choice, "--steps", "1"])
+        XCTAssertTrue(c.stderr.contains("\(choice) line 1: 'model' should be one of m2, adgm, supervised"), c.stderr)
+        let syntax = try write("syntax.toml", "model = \"m2\nseed = 1\n")
+        let d = try ssl(["train", "--config", syntax, "--steps", "1"])
+        XCTAssertTrue(d.stderr.contains("\(syntax) line 1, column") && d.stderr.contains("invalid TOML"), d.stderr)
+        let both = try write("both.toml", "epochs = 2\nsteps = 3\n")
+        let e = try ssl(["train", "--config", both])
+        XCTAssertTrue(e.stderr.contains("give either epochs or steps, not both"), e.stderr)
+        for r in [a, b, c, d, e] { XCTAssertFalse(r.output.contains("Fatal error"), r.output) }
+    }
+
+    func testTheRunDirectoryKeepsTheEffectiveConfigAsTOML() throws {
+        guard let digits = digitsPath() else { throw XCTSkip("sklearn digits not found: run `make deps`") }
+        let file = try write("run.toml", "model = \"m2\"\ndata = \"csv:\(digits)\"\nlabels-per-class = 3\nlabelled-batch-size = 30\n"
+                             + "hidden = [32]\nlatent = 4\nsteps = 5\nvalidate-every = 100\n")
+        let runDir = "\(dir!)/run"
+        let r = try ssl(["train", "--config", file, "--seed", "4", "--run-dir", runDir])
+        XCTAssertEqual(r.status, 0, r.output)
+        let saved = try String(contentsOfFile: "\(runDir)/config.toml", encoding: .utf8)
+        let printed = try ssl(["train", "--config", file, "--seed", "4", "--run-dir", runDir, "--print-config"])
+        XCTAssertEqual(saved, printed.stdout)
+    }
+}
