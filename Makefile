@@ -5,14 +5,14 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/release/ssl-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev libpng-dev pkg-config \
-                dataset-fashion-mnist python3-sklearn iproute2
+                dataset-fashion-mnist python3-sklearn python3-venv iproute2
 RUN_DIR ?= runs/adgm-fashion-mnist
 RUN_EPOCHS ?= 3
 RANKS ?= 2
 # mpirun refuses to run as root unless told it may.
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root,) --oversubscribe
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench proto clean
 
 # Installs only the Debian packages that are missing (apt-get; needs root or sudo).
 deps:
@@ -38,7 +38,7 @@ run: build
 	$(BIN) sample --checkpoint $(RUN_DIR) --class all --count 10 --seed 1 --out $(RUN_DIR)/samples.png
 	@echo
 	@echo "results in $(RUN_DIR):"
-	@echo "  metrics.jsonl (per epoch), results.json (test accuracy), config.json"
+	@echo "  metrics.jsonl (per epoch), tb/ (tensorboard --logdir $(RUN_DIR)/tb), results.json (test accuracy), config.toml"
 	@echo "  evaluation.txt (accuracy, per-class scores, confusion matrix), samples.png (one row per class)"
 	@echo "  checkpoints/ (resume: ssl-dist train --resume latest --run-dir $(RUN_DIR))"
 
@@ -55,6 +55,11 @@ bench: build
 	  two=$$($(MPIRUN) -np 2 $(BIN) bench --distributed --model $$m --threads 1 | tee /dev/stderr | sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'); \
 	  awk -v m=$$m -v a=$$one -v b=$$two 'BEGIN { printf "scaling %s: 1 rank %.0f ex/s, 2 ranks %.0f ex/s, efficiency %.1f%%\n", m, a, b, 100*b/(2*a) }'; \
 	done
+
+# Regenerates the committed Swift code for TensorBoard's Event messages (needs protoc and protoc-gen-swift,
+# e.g. apt-get install protobuf-compiler; swift build -c release --product protoc-gen-swift in swift-protobuf).
+proto:
+	protoc --swift_out=Sources/SSLTensorBoard --swift_opt=Visibility=Public -I proto proto/tensorboard_event.proto
 
 clean:
 	rm -rf .build runs

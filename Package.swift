@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian packages installed by `make deps`)
@@ -30,7 +31,9 @@ let package = Package(
         .target(name: "SSLData", dependencies: ["SSLCore", "CZlib"], swiftSettings: optimize),
         .target(name: "SSLDistributed", dependencies: ["CMPI"]),
         .target(name: "SSLCheckpoint", dependencies: ["CZstd", "CZlib"]),
-        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "CPNG",
+        // Generated from proto/tensorboard_event.proto by `make proto` (committed).
+        .target(name: "SSLTensorBoard", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "SSLTensorBoard", "CPNG",
                                                    .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: optimize),
         .executableTarget(
             name: "ssl-dist",
@@ -41,7 +44,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SSLCore"], path: "Tests/TestSupport"),
         .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
-        .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "TestSupport"]),
+        .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "TestSupport"]),
         .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
         .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"]),
     ],

@@ -3,6 +3,7 @@ import SSLCheckpoint
 import SSLCore
 import SSLData
 import SSLDistributed
+import SSLTensorBoard
 
 /// What a finished (or stopped) run reports.
 public struct TrainResult {
@@ -146,8 +147,10 @@ public final class Trainer {
 
         // Run directory (rank 0).
         var metrics: MetricsLog? = nil
+        var events: EventFileWriter? = nil
         try onRoot("preparing the run directory") {
             try makeRunDirectory(runDir)
+            events = try EventFileWriter(directory: "\(runDir)/tb")
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(c).write(to: URL(fileURLWithPath: "\(runDir)/config.json"))
             try ConfigFile.toml(c).write(toFile: "\(runDir)/config.toml", atomically: true, encoding: .utf8)
@@ -258,7 +261,11 @@ public final class Trainer {
                                          beta: stepBeta, validation: valAcc, semiSupervised: c.model != .supervised,
                                          seed: c.seed, learningRate: c.learningRate, sinceStart: Date().timeIntervalSince(runStart))
                 say(report.line)
-                try onRoot("writing metrics") { try metrics?.append(report.record) }
+                try onRoot("writing metrics") {
+                    try metrics?.append(report.record)
+                    try events?.addScalars(step: step, report.scalars)
+                    events?.flush()
+                }
                 epochSums = LossSums()
                 epochStart = Date()
             }
@@ -327,6 +334,20 @@ struct EpochReport {
         s += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", sums.crossEntropy / nl, beta, 100 * sums.correct / nl)
         if let v = validation { s += String(format: "  val %.2f%%", 100 * v) }
         return s + String(format: "  %.0f ex/s", rate)
+    }
+
+    /// The TensorBoard scalars of this report.
+    var scalars: [(tag: String, value: Double)] {
+        var s: [(tag: String, value: Double)] = [
+            ("loss/cross_entropy", sums.crossEntropy / nl), ("beta", Double(beta)),
+            ("throughput/examples_per_second", rate), ("learning_rate", Double(learningRate)),
+            ("accuracy/train_labelled", sums.correct / nl),
+        ]
+        if semiSupervised {
+            s += [("loss/labelled_bound", sums.labelledBound / nl), ("loss/unlabelled_bound", sums.unlabelledBound / nu)]
+        }
+        if let v = validation { s.append(("accuracy/validation", v)) }
+        return s
     }
 
     var record: [String: Any] {
