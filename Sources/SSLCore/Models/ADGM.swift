@@ -145,9 +145,7 @@ public final class ADGM: GenerativeModel {
     }
 
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
-        map.build(labels: labels, unlabelled: 0, classes: config.classes)
-        px.forward(s, inputs: [z, z], map: map)
-        sigmoidInto(px.out[0], means)
+        decodeMeans(px, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
     }
 
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {

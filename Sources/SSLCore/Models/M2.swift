@@ -102,9 +102,7 @@ public final class M2: GenerativeModel {
     }
 
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
-        map.build(labels: labels, unlabelled: 0, classes: config.classes)
-        decoder.forward(s, inputs: [z, z], map: map)
-        sigmoidInto(decoder.out[0], means)
+        decodeMeans(decoder, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
     }
 
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {

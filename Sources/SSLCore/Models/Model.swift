@@ -133,8 +133,11 @@ public protocol GenerativeModel: SSLModel {
     func encodeMean(x: Mat, labels: [Int32], store: ParameterStore, into z: Mat)
 }
 
-/// means = σ(logits), elementwise.
-func sigmoidInto(_ logits: Mat, _ means: Mat) {
+/// Bernoulli means σ(logits) of a decoder network `net` taking [y, z], for rows (z_r, y_r).
+func decodeMeans(_ net: MLP, z: Mat, labels: [Int32], classes: Int, map: inout RowMap, store s: ParameterStore, into means: Mat) {
+    map.build(labels: labels, unlabelled: 0, classes: classes)
+    net.forward(s, inputs: [z, z], map: map)
+    let logits = net.out[0]
     for i in 0..<logits.count { means.p[i] = sigmoid(logits.p[i]) }
 }
 
