@@ -23,12 +23,7 @@ public struct CheckpointInspection {
 
     /// Reads and verifies `path` (a checkpoint file, or a run directory / its checkpoints folder: their latest).
     public static func inspect(_ path: String) throws -> CheckpointInspection {
-        var file = path
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            let runDir = path.hasSuffix("/checkpoints") ? String(path.dropLast("/checkpoints".count)) : path
-            file = try CheckpointDirectory(runDir: runDir).resolve("latest")
-        }
+        let file = try CheckpointDirectory(runDir: ".").resolve(path)
         let reader = try CheckpointReader(path: file)
         let state = try readTrainingState(reader)
         let header = (try? JSONSerialization.jsonObject(with: reader.header) as? [String: Any]) ?? [:]

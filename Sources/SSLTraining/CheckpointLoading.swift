@@ -29,12 +29,7 @@ struct CheckpointLoading {
         var reader: CheckpointReader? = nil
         var header: [UInt8] = []
         try onRoot("reading the checkpoint") {
-            var path = try CheckpointDirectory(runDir: runDir).resolve(spec)
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-                path = try CheckpointDirectory(runDir: path.hasSuffix("/checkpoints") ? String(path.dropLast(12)) : path)
-                    .resolve("latest")
-            }
+            let path = try CheckpointDirectory(runDir: runDir).resolve(spec)
             reader = try CheckpointReader(path: path)
             _ = try readTrainingState(reader!)
             header = [UInt8](reader!.header)

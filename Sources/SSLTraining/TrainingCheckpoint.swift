@@ -68,8 +68,14 @@ public struct CheckpointDirectory {
 
     public func file(forStep step: Int) -> String { "\(path)/" + String(format: "step-%09d.ckpt", step) }
 
-    /// Resolves `--resume`: "latest" (this folder's pointer) or a file path.
+    /// Resolves a checkpoint argument: "latest" (this folder's pointer), a run directory or its
+    /// `checkpoints` folder (their latest), or a file path.
     public func resolve(_ spec: String) throws -> String {
+        var isDir: ObjCBool = false
+        if spec != "latest", FileManager.default.fileExists(atPath: spec, isDirectory: &isDir), isDir.boolValue {
+            let runDir = spec.hasSuffix("/checkpoints") ? String(spec.dropLast("/checkpoints".count)) : spec
+            return try CheckpointDirectory(runDir: runDir).resolve("latest")
+        }
         guard spec == "latest" else { return spec }
         let pointer = "\(path)/latest"
         guard let name = try? String(contentsOfFile: pointer, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),

@@ -149,7 +149,7 @@ struct Train: ParsableCommand {
                     return try makeConfig(base: saved)
                 }
             }
-            let result = try Trainer(config: try makeConfig(base: TrainConfig()), communicator: comm, resume: request,
+            _ = try Trainer(config: try makeConfig(base: TrainConfig()), communicator: comm, resume: request,
                                      stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
                                      progress: ProgressStyle.detect(quiet: quiet, every: progressEvery,
                                                                     underMPILauncher: MPICommunicator.launchedByMPI),
@@ -157,7 +157,6 @@ struct Train: ParsableCommand {
                 print(line)
                 fflush(stdout)
             }.run()
-            _ = result
             comm.finalize()
         } catch {
             failOnAllRanks(error, comm)
