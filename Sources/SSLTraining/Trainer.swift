@@ -159,7 +159,8 @@ public final class Trainer {
 
         say("ssl-dist train: model \(c.model.rawValue), data \(spec), seed \(c.seed)")
         say("  train \(train.count) (labelled \(split.labelled.count), unlabelled \(split.unlabelled.count)), "
-            + "validation \(splits.validation.count), test \(splits.test.count); \(train.dim) features, \(train.classes) classes")
+            + "validation \(splits.validation.count)\(splits.validation.count == 0 ? " (no validation)" : ""), "
+            + "test \(splits.test.count); \(train.dim) features, \(train.classes) classes")
         let sizes = c.model == .supervised ? "" : ", z \(modelConfig.latent)" + (c.model == .adgm ? ", a \(modelConfig.auxiliary)" : "")
         let alphaText = c.model == .supervised ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
         say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText), \(model.layout.totalCount) parameters")
@@ -251,7 +252,7 @@ public final class Trainer {
                 trainSeconds += seconds
                 let epochIndex = (step + stepsPerEpoch - 1) / stepsPerEpoch
                 var valAcc: Double? = nil
-                if !stopping && (epochIndex % c.validateEvery == 0 || step == totalSteps) {
+                if !stopping && splits.validation.count > 0 && (epochIndex % c.validateEvery == 0 || step == totalSteps) {
                     var acc = comm.isRoot ? evaluator.evaluate(splits.validation, store: store, noise: noise).accuracy : 0
                     try comm.broadcast(&acc)
                     valAcc = acc
