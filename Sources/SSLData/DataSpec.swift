@@ -7,6 +7,7 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
     case mnist(directory: String)
     case idx(images: String, labels: String)
     case csv(path: String)
+    case npy(features: String, labels: String)
 
     public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 
@@ -25,12 +26,19 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
             }
             self = .idx(images: parts[0], labels: parts[1]); return
         }
+        if s.hasPrefix("npy:") {
+            let parts = s.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw DataError(flag, "'\(s)' should be npy:FEATURES.npy,LABELS.npy")
+            }
+            self = .npy(features: parts[0], labels: parts[1]); return
+        }
         if s.hasPrefix("csv:") {
             let p = String(s.dropFirst(4))
             guard !p.isEmpty else { throw DataError(flag, "'csv:' needs a path, e.g. csv:digits.csv.gz") }
             self = .csv(path: p); return
         }
-        throw DataError(flag, "'\(s)' is not a dataset; expected fashion-mnist, mnist:DIR, idx:IMAGES,LABELS or csv:PATH")
+        throw DataError(flag, "'\(s)' is not a dataset; expected fashion-mnist, mnist:DIR, idx:IMAGES,LABELS, csv:PATH or npy:X.npy,Y.npy")
     }
 
     public var description: String {
@@ -39,7 +47,13 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
         case .mnist(let d): return "mnist:\(d)"
         case .idx(let i, let l): return "idx:\(i),\(l)"
         case .csv(let p): return "csv:\(p)"
+        case .npy(let x, let y): return "npy:\(x),\(y)"
         }
+    }
+
+    /// Formats whose features are not bytes: scaled to [0, 1] by --scale or the training maximum.
+    public var needsScaling: Bool {
+        switch self { case .csv, .npy: return true; default: return false }
     }
 
     /// MNIST-family datasets come with their own train/test split.
@@ -73,6 +87,8 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
             return (try IDXReader.readPair(images: images, labels: labels, classes: nil), nil)
         case .csv(let path):
             return (try CSVReader.read(path, labelColumn: labelColumn), nil)
+        case .npy(let x, let y):
+            return (try NPYReader.readPair(features: x, labels: y), nil)
         }
     }
 }

@@ -79,13 +79,17 @@ public struct DataSplits {
         guard train.count > 0 else { throw DataError("\(spec)", "the training split is empty") }
 
         var scale: Float = 255
-        if case .csv = spec {
+        if spec.needsScaling, let lowest = train.features.min(), lowest < 0 {
+            throw DataError("\(spec)", "features go down to \(lowest); the Bernoulli likelihood needs values in [0, 1], "
+                            + "so shift them to be non-negative (a Gaussian likelihood for such data is not built yet)")
+        }
+        if spec.needsScaling {
             scale = o.scale ?? train.maxFeature
             guard scale > 0, scale.isFinite else {
                 throw DataError("--scale", "\(scale) cannot scale features to [0, 1]; give a positive --scale")
             }
             train.scale(by: scale); validation.scale(by: scale); test.scale(by: scale)
-        } else if o.testData.map({ if case .csv = $0 { return true } else { return false } }) == true {
+        } else if o.testData?.needsScaling == true {
             test.scale(by: o.scale ?? 255)
         }
         return DataSplits(train: train, validation: validation, test: test, scale: scale)

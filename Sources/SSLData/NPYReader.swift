@@ -1,0 +1,110 @@
+import Foundation
+
+/// NumPy `.npy` files (format versions 1.0, 2.0 and 3.0): magic "\x93NUMPY", version, header length
+/// (UInt16 for 1.0, UInt32 for 2.0 and 3.0), then a Python-literal header dict with 'descr', 'fortran_order'
+/// and 'shape', then the data in C order. Gzip-compressed files are read too.
+public struct NPYArray {
+    public enum DType: String { case float32 = "f4", float64 = "f8", uint8 = "u1", int32 = "i4", int64 = "i8" }
+    public let dtype: DType
+    public let shape: [Int]
+    /// The values converted to Double (exact for every supported dtype's range used here).
+    public let values: [Double]
+}
+
+public enum NPYReader {
+    public static func read(_ path: String) throws -> NPYArray { try parse(readFileBytes(path), name: path) }
+
+    public static func parse(_ b: [UInt8], name: String) throws -> NPYArray {
+        if b.isEmpty { throw DataError(name, "empty file, expected a .npy array") }
+        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        guard b.count >= 10, Array(b[0..<6]) == magic else { throw DataError(name, "not a .npy file (bad magic), expected \\x93NUMPY") }
+        let major = b[6]
+        guard (1...3).contains(major) else { throw DataError(name, ".npy format version \(major).\(b[7]) is not supported (1, 2 or 3)") }
+        let lenBytes = major == 1 ? 2 : 4
+        guard b.count >= 8 + lenBytes else { throw DataError(name, "truncated .npy header") }
+        let headerLen = (0..<lenBytes).reduce(0) { $0 | Int(b[8 + $1]) << (8 * $1) }
+        let start = 8 + lenBytes
+        guard b.count >= start + headerLen else { throw DataError(name, "truncated: the .npy header claims \(headerLen) bytes") }
+        guard let header = String(bytes: b[start..<(start + headerLen)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
+            throw DataError(name, "the .npy header is not text")
+        }
+        func field(_ key: String) -> String? {
+            guard let r = header.range(of: "'\(key)':") else { return nil }
+            return String(header[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+        }
+        guard let descrField = field("descr"), let q1 = descrField.firstIndex(of: "'"),
+              let q2 = descrField[descrField.index(after: q1)...].firstIndex(of: "'") else {
+            throw DataError(name, "the .npy header has no 'descr'")
+        }
+        let descr = String(descrField[descrField.index(after: q1)..<q2])
+        guard descr.count >= 3, "<>|=".contains(descr.first!), descr.dropFirst().first!.isLetter,
+              Int(descr.dropFirst(2)) != nil else {
+            throw DataError(name, "the .npy header's 'descr' is '\(descr)', not a dtype such as '<f4' (corrupt header?)")
+        }
+        guard let fortranField = field("fortran_order") else { throw DataError(name, "the .npy header has no 'fortran_order'") }
+        if fortranField.hasPrefix("True") {
+            throw DataError(name, "array is in Fortran order; save it in C order (numpy.ascontiguousarray) and try again")
+        }
+        guard let shapeField = field("shape"), let open = shapeField.firstIndex(of: "("), let close = shapeField.firstIndex(of: ")") else {
+            throw DataError(name, "the .npy header has no 'shape'")
+        }
+        let dims = shapeField[shapeField.index(after: open)..<close].split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let shape = try dims.map { d -> Int in
+            guard let v = Int(d), v >= 0 else { throw DataError(name, "bad dimension '\(d)' in the .npy shape") }
+            return v
+        }
+        let order = descr.first!
+        guard order == "<" || order == "|" || (order == "=" && 1.littleEndian == 1) else {
+            throw DataError(name, "dtype '\(descr)' is big-endian; only little-endian arrays are read")
+        }
+        guard let dtype = NPYArray.DType(rawValue: String(descr.dropFirst())) else {
+            throw DataError(name, "dtype '\(descr)' is not supported; expected float32, float64 or uint8 features and int32/int64 labels")
+        }
+        let count = shape.reduce(1, *)
+        let size = ["f4": 4, "f8": 8, "u1": 1, "i4": 4, "i8": 8][dtype.rawValue]!
+        let dataStart = start + headerLen
+        guard b.count - dataStart == count * size else {
+            let what = b.count - dataStart < count * size ? "truncated" : "unexpected trailing bytes"
+            throw DataError(name, "\(what): shape \(shape) of \(dtype) needs \(count * size) data bytes, the file has \(b.count - dataStart)")
+        }
+        var values = [Double](repeating: 0, count: count)
+        b.withUnsafeBytes { raw in
+            let p = raw.baseAddress! + dataStart
+            for i in 0..<count {
+                switch dtype {
+                case .float32: values[i] = Double(Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian))
+                case .float64: values[i] = Double(bitPattern: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)
+                case .uint8: values[i] = Double(p.load(fromByteOffset: i, as: UInt8.self))
+                case .int32: values[i] = Double(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+                case .int64: values[i] = Double(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+                }
+            }
+        }
+        return NPYArray(dtype: dtype, shape: shape, values: values)
+    }
+
+    /// Features X (N×D, or N×…, float32/float64/uint8) and integer labels Y (N), checked against each other.
+    public static func readPair(features: String, labels: String) throws -> Dataset {
+        let x = try read(features), y = try read(labels)
+        guard x.shape.count >= 2 else { throw DataError(features, "has shape \(x.shape), expected examples × features") }
+        guard [.float32, .float64, .uint8].contains(x.dtype) else {
+            throw DataError(features, "features of dtype \(x.dtype) are not supported; expected float32, float64 or uint8")
+        }
+        guard y.shape.count == 1 || (y.shape.count == 2 && y.shape[1] == 1) else {
+            throw DataError(labels, "has shape \(y.shape), expected one label per example")
+        }
+        guard [.int32, .int64, .uint8].contains(y.dtype) else { throw DataError(labels, "labels must be integers, found \(y.dtype)") }
+        guard y.shape[0] == x.shape[0] else {
+            throw DataError(labels, "has \(y.shape[0]) labels but \(features) has \(x.shape[0]) examples")
+        }
+        if let i = y.values.firstIndex(where: { $0 < 0 }) {
+            throw DataError(labels, "label \(Int(y.values[i])) at index \(i): examples without a label (-1) are not supported yet")
+        }
+        guard !x.values.contains(where: { !$0.isFinite }) else { throw DataError(features, "contains NaN or infinite values") }
+        let d = x.shape.dropFirst().reduce(1, *)
+        let k = Int(y.values.max() ?? 0) + 1
+        return Dataset(features: x.values.map(Float.init), labels: y.values.map { Int32($0) }, dim: d, classes: k,
+                       shape: x.shape.count == 3 ? [x.shape[1], x.shape[2]] : [d])
+    }
+}

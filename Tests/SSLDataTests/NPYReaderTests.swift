@@ -1,0 +1,89 @@
+import Foundation
+import SSLData
+import XCTest
+
+/// .npy files of each supported dtype and header version, and bad ones; bytes built here (no numpy needed).
+final class NPYReaderTests: XCTestCase {
+    var dir: String!
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "ssl-npy-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A .npy file: magic, version, header length, the dict padded with spaces to a 64-byte boundary, data.
+    func npy(version: UInt8 = 1, descr: String, shape: [Int], fortran: Bool = false, data: [UInt8]) -> [UInt8] {
+        let dims = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
+        var dict = "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': (\(dims)), }"
+        let lenBytes = version == 1 ? 2 : 4
+        while (8 + lenBytes + dict.utf8.count + 1) % 64 != 0 { dict += " " }
+        dict += "\n"
+        let h = dict.utf8.count
+        let len: [UInt8] = (0..<lenBytes).map { UInt8(truncatingIfNeeded: h >> (8 * $0)) }
+        return [0x93] + Array("NUMPY".utf8) + [version, 0] + len + Array(dict.utf8) + data
+    }
+
+    func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+
+    func save(_ name: String, _ b: [UInt8]) throws -> String {
+        let p = "\(dir!)/\(name)"; try Data(b).write(to: URL(fileURLWithPath: p)); return p
+    }
+
+    func testEveryDtypeAndVersion() throws {
+        let f: [Float] = [0, 0.5, 1, 0.25, 0.75, 0.125]
+        let cases: [(String, [UInt8])] = [("<f4", bytes(f)), ("<f8", bytes(f.map(Double.init))), ("|u1", f.map { UInt8($0 * 8) })]
+        for version: UInt8 in [1, 2, 3] {
+            for (descr, data) in cases {
+                let x = try save("x\(version)\(descr.dropFirst()).npy", npy(version: version, descr: descr, shape: [3, 2], data: data))
+                let y = try save("y\(version).npy", npy(version: version, descr: "<i8", shape: [3], data: bytes([Int64(2), 0, 1])))
+                let d = try NPYReader.readPair(features: x, labels: y)
+                XCTAssertEqual(d.count, 3); XCTAssertEqual(d.dim, 2); XCTAssertEqual(d.classes, 3)
+                XCTAssertEqual(d.labels, [2, 0, 1])
+                let scale: Float = descr == "|u1" ? 8 : 1
+                XCTAssertEqual(d.features.map { $0 / scale }, f, "\(descr) v\(version)")
+            }
+        }
+        // Through a dataset spec, with held-out splits and scaling by the training maximum.
+        let x = try save("xs.npy", npy(descr: "<f4", shape: [40, 3], data: bytes((0..<120).map { Float($0 % 17) })))
+        let y = try save("ys.npy", npy(descr: "<i4", shape: [40], data: bytes((0..<40).map { Int32($0 % 2) })))
+        let s = try DataSplits.make(try DataSpec(parsing: "npy:\(x),\(y)"), SplitOptions(validationFraction: 0.1, testFraction: 0.2, seed: 1))
+        XCTAssertEqual(s.train.count + s.validation.count + s.test.count, 40)
+        XCTAssertEqual(s.train.maxFeature, 1)
+    }
+
+    func assertError(_ x: String, _ y: String, file: String, contains: String, line: UInt = #line) {
+        XCTAssertThrowsError(try NPYReader.readPair(features: x, labels: y), line: line) { e in
+            guard let d = e as? DataError else { return XCTFail("\(e)", line: line) }
+            XCTAssertEqual(d.file, file, line: line)
+            XCTAssertTrue(d.problem.contains(contains), "'\(d)' should mention '\(contains)'", line: line)
+        }
+    }
+
+    func testBadFiles() throws {
+        let y = try save("y.npy", npy(descr: "<i8", shape: [3], data: bytes([Int64(0), 1, 1])))
+        let good = npy(descr: "<f4", shape: [3, 2], data: bytes([Float](repeating: 0.5, count: 6)))
+        let fortran = try save("f.npy", npy(descr: "<f4", shape: [3, 2], fortran: true, data: bytes([Float](repeating: 0.5, count: 6))))
+        assertError(fortran, y, file: fortran, contains: "Fortran order")
+        let truncated = try save("t.npy", Array(good.dropLast(5)))
+        assertError(truncated, y, file: truncated, contains: "truncated")
+        var corrupt = good; corrupt[12] = UInt8(ascii: "X")  // the key 'descr' becomes 'Xescr'
+        let c = try save("c.npy", corrupt)
+        assertError(c, y, file: c, contains: "no 'descr'")
+        var badValue = good; badValue[21] = UInt8(ascii: ",")  // '<f4' becomes '<f,'
+        let v = try save("v.npy", badValue)
+        assertError(v, y, file: v, contains: "not a dtype")
+        let magic = try save("m.npy", [0x00] + Array(good.dropFirst()))
+        assertError(magic, y, file: magic, contains: "bad magic")
+        let empty = try save("e.npy", [])
+        assertError(empty, y, file: empty, contains: "empty")
+        let x4 = try save("x4.npy", npy(descr: "<f4", shape: [4, 2], data: bytes([Float](repeating: 0.5, count: 8))))
+        assertError(x4, y, file: y, contains: "has 3 labels but")
+        let yf = try save("yf.npy", npy(descr: "<f4", shape: [3], data: bytes([Float](repeating: 1, count: 3))))
+        let x = try save("x.npy", good)
+        assertError(x, yf, file: yf, contains: "labels must be integers")
+        let yneg = try save("yn.npy", npy(descr: "<i8", shape: [3], data: bytes([Int64(0), -1, 1])))
+        assertError(x, yneg, file: yneg, contains: "(-1) are not supported yet")
+        let big = try save("big.npy", npy(descr: ">f4", shape: [3, 2], data: bytes([Float](repeating: 0.5, count: 6))))
+        assertError(big, y, file: big, contains: "big-endian")
+    }
+}
