@@ -13,11 +13,16 @@ public struct SplitOptions: Codable, Equatable {
     /// Divide features by this (CSV); nil: by the training split's maximum. IDX is always divided by 255.
     public var scale: Float?
     public var seed: UInt64
+    /// Features must end up in [0, 1] (Bernoulli models): non-negative, divided by --scale or the training
+    /// maximum. When false (Gaussian models) they are used as they are unless --scale is given.
+    public var requireUnitRange: Bool
 
     public init(validation: Int? = nil, validationFraction: Double = 0.1, testFraction: Double = 0.2,
-                testData: DataSpec? = nil, labelColumn: LabelColumn = .last, scale: Float? = nil, seed: UInt64 = 0) {
+                testData: DataSpec? = nil, labelColumn: LabelColumn = .last, scale: Float? = nil, seed: UInt64 = 0,
+                requireUnitRange: Bool = true) {
         self.validation = validation; self.validationFraction = validationFraction; self.testFraction = testFraction
         self.testData = testData; self.labelColumn = labelColumn; self.scale = scale; self.seed = seed
+        self.requireUnitRange = requireUnitRange
     }
 }
 
@@ -79,12 +84,12 @@ public struct DataSplits {
         guard train.count > 0 else { throw DataError("\(spec)", "the training split is empty") }
 
         var scale: Float = 255
-        if spec.needsScaling, let lowest = train.features.min(), lowest < 0 {
-            throw DataError("\(spec)", "features go down to \(lowest); the Bernoulli likelihood needs values in [0, 1], "
-                            + "so shift them to be non-negative (a Gaussian likelihood for such data is not built yet)")
+        if spec.needsScaling, o.requireUnitRange, let lowest = train.features.min(), lowest < 0 {
+            throw DataError("\(spec)", "features go down to \(lowest); the Bernoulli likelihood needs values in [0, 1]: "
+                            + "shift them to be non-negative, or use --likelihood gaussian for real-valued data")
         }
         if spec.needsScaling {
-            scale = o.scale ?? train.maxFeature
+            scale = o.scale ?? (o.requireUnitRange ? train.maxFeature : 1)
             guard scale > 0, scale.isFinite else {
                 throw DataError("--scale", "\(scale) cannot scale features to [0, 1]; give a positive --scale")
             }

@@ -33,6 +33,24 @@ public struct Dataset {
 
     public var maxFeature: Float { features.max() ?? 0 }
 
+    /// Per-feature mean and standard deviation (floored at 1e-6) over the examples.
+    public func featureStatistics() -> Standardization {
+        var mean = [Double](repeating: 0, count: dim), sq = [Double](repeating: 0, count: dim)
+        for i in 0..<count {
+            for j in 0..<dim { let v = Double(features[i * dim + j]); mean[j] += v; sq[j] += v * v }
+        }
+        let n = Double(max(count, 1))
+        let m = mean.map { $0 / n }
+        let sd = (0..<dim).map { max((sq[$0] / n - m[$0] * m[$0]).squareRoot(), 1e-6) }
+        return Standardization(mean: m.map(Float.init), std: sd.map(Float.init))
+    }
+
+    /// x ← (x − mean) / std, per feature.
+    public mutating func standardize(_ s: Standardization) {
+        precondition(s.mean.count == dim, "standardization for \(s.mean.count) features applied to \(dim)")
+        for i in 0..<count { for j in 0..<dim { features[i * dim + j] = (features[i * dim + j] - s.mean[j]) / s.std[j] } }
+    }
+
     public mutating func scale(by s: Float) {
         let inv = 1 / s
         for i in features.indices { features[i] *= inv }
@@ -45,4 +63,11 @@ public struct Dataset {
         for (i, f) in features.enumerated() where i % 7 == 0 { h = (h ^ UInt64(f.bitPattern)) &* 0x100_0000_01B3 }
         return h
     }
+}
+
+/// Per-feature mean and standard deviation of a training split, stored with the model.
+public struct Standardization: Codable, Equatable {
+    public var mean: [Float]
+    public var std: [Float]
+    public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
 }

@@ -71,7 +71,7 @@ public struct LoadedModel {
         if let a = c.alpha { alpha = a }
         let mc = ModelConfig(kind: state.model, inputDim: d, classes: k, hidden: c.resolvedHidden, latent: c.resolvedLatent,
                              auxiliary: c.resolvedAuxiliary, activation: c.activation, alpha: alpha,
-                             evalSamples: evalSamples ?? c.evalSamples)
+                             evalSamples: evalSamples ?? c.evalSamples, likelihood: c.resolvedLikelihood)
         let model = makeModel(mc, capacity: capacity)
         guard model.layout == state.layout else {
             throw TrainingError(message: "the checkpoint's layout does not match the \(state.model.rawValue) model its config describes")

@@ -88,9 +88,12 @@ public struct EvaluationReport {
         for pass in 0..<2 {
             for i in range {
                 let row = batch.append(id: i, label: pass == 0 ? data.labels[i] : nil)
-                noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: data.dim)
+                let binarize = loaded.modelConfig.likelihood == .bernoulli
+                if binarize {
+                    noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: data.dim)
+                }
                 data.features.withUnsafeBufferPointer { f in
-                    for j in 0..<data.dim { row[j] = u[j] < f[i * data.dim + j] ? 1 : 0 }
+                    for j in 0..<data.dim { row[j] = binarize ? (u[j] < f[i * data.dim + j] ? 1 : 0) : f[i * data.dim + j] }
                 }
             }
         }
@@ -106,7 +109,8 @@ public struct EvaluationReport {
         out.append(String(format: "  accuracy %.2f%%  (%d of %d)   macro-F1 %.4f   balanced accuracy %.2f%%",
                           100 * accuracy, correct, examples, macroF1, 100 * balancedAccuracy))
         if let l = labelledBound, let u = unlabelledBound {
-            out.append(String(format: "  bounds per example (nats, fixed binarisation): labelled L(x,y) %.3f   unlabelled U(x) %.3f", l, u))
+            out.append(String(format: "  bounds per example (nats%@): labelled L(x,y) %.3f   unlabelled U(x) %.3f",
+                              model == .supervised ? "" : ", fixed binarisation for Bernoulli models", l, u))
         }
         if let s = evalSamples { out.append("  ADGM classifier: q(y|a,x) averaged over \(s) samples of a") }
         out.append("  classifier input: real-valued features (the Bernoulli means)")

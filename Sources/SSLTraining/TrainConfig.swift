@@ -26,6 +26,10 @@ public struct TrainConfig: Codable, Equatable {
     public var latent: Int? = nil
     public var auxiliary: Int? = nil
     public var activation: Activation = .relu
+    /// p(x|y,z); nil means Bernoulli (optional so configs written before it existed still decode).
+    public var likelihood: Likelihood? = nil
+    /// Standardise each feature with the training split's mean and std (Gaussian models); nil means no.
+    public var standardize: Bool? = nil
     public var alpha: Float? = nil
     public var learningRate: Float = 3e-4
     public var clipGradNorm: Float? = nil
@@ -52,6 +56,9 @@ public struct TrainConfig: Codable, Equatable {
     public var resolvedLatent: Int { latent ?? (model == .m2 ? 50 : 100) }
     public var resolvedAuxiliary: Int { auxiliary ?? 100 }
     public var resolvedRunDir: String { runDir ?? "runs/\(model.rawValue)-seed\(seed)" }
+    public var resolvedLikelihood: Likelihood { likelihood ?? .bernoulli }
+    /// Dynamic binarisation applies to the Bernoulli likelihood only.
+    public var binarizes: Bool { binarize && resolvedLikelihood == .bernoulli }
 
     /// α = 0.1·N_total/N_labelled unless given.
     public func resolvedAlpha(total: Int, labelled: Int) -> Float {
@@ -62,7 +69,8 @@ public struct TrainConfig: Codable, Equatable {
         get throws {
             SplitOptions(validation: validation, validationFraction: validationFraction, testFraction: testFraction,
                          testData: try testData.map { try DataSpec(parsing: $0, flag: "--test-data") },
-                         labelColumn: labelColumn, scale: scale, seed: seed)
+                         labelColumn: labelColumn, scale: scale, seed: seed,
+                         requireUnitRange: resolvedLikelihood == .bernoulli)
         }
     }
 
@@ -88,6 +96,9 @@ public struct TrainConfig: Codable, Equatable {
         if checkpointEvery < 0 { throw bad("--checkpoint-every", "\(checkpointEvery) must be 0 (only at the end) or more") }
         if keepCheckpoints < 1 { throw bad("--keep-checkpoints", "\(keepCheckpoints) must be at least 1") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
+        if standardize == true && resolvedLikelihood == .bernoulli {
+            throw bad("--standardize", "makes features real-valued; use it with --likelihood gaussian")
+        }
         _ = try DataSpec(parsing: data)
         _ = try splitOptions
     }

@@ -88,14 +88,20 @@ public final class Trainer {
         try c.validate()
 
         let spec = try DataSpec(parsing: c.data)
-        let splits = try DataSplits.make(spec, try c.splitOptions)
+        var splits = try DataSplits.make(spec, try c.splitOptions)
+        // Standardisation uses the training split's statistics only (on resume, the checkpoint's).
+        let standardization = c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
+        if let st = standardization {
+            splits.train.standardize(st); splits.validation.standardize(st); splits.test.standardize(st)
+        }
         let train = splits.train
         let split = try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
                                    total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed)
         let modelConfig = ModelConfig(
             kind: c.model, inputDim: train.dim, classes: train.classes, hidden: c.resolvedHidden,
             latent: c.resolvedLatent, auxiliary: c.resolvedAuxiliary, activation: c.activation,
-            alpha: c.resolvedAlpha(total: train.count, labelled: split.labelled.count), evalSamples: c.evalSamples)
+            alpha: c.resolvedAlpha(total: train.count, labelled: split.labelled.count), evalSamples: c.evalSamples,
+            likelihood: c.resolvedLikelihood)
 
         // Global batches and this rank's slices.
         // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
@@ -135,7 +141,7 @@ public final class Trainer {
         let noise = NoiseSource(seed: c.seed)
         let sampler = GlobalBatchSampler(labelledCount: split.labelled.count, unlabelledCount: split.unlabelled.count,
                                          labelledBatch: globalL, unlabelledBatch: c.batchSize, seed: c.seed)
-        let assembler = BatchAssembler(train: train, split: split, sampler: sampler, noise: noise, binarize: c.binarize)
+        let assembler = BatchAssembler(train: train, split: split, sampler: sampler, noise: noise, binarize: c.binarizes)
         let batch = Batch(capacity: capacity.labelled + capacity.unlabelled, features: train.dim)
         let counts = GlobalCounts(labelled: globalL, unlabelled: globalU)
         let warmup = Warmup(steps: c.warmupSteps)
@@ -163,7 +169,8 @@ public final class Trainer {
             + "test \(splits.test.count); \(train.dim) features, \(train.classes) classes")
         let sizes = c.model == .supervised ? "" : ", z \(modelConfig.latent)" + (c.model == .adgm ? ", a \(modelConfig.auxiliary)" : "")
         let alphaText = c.model == .supervised ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
-        say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText), \(model.layout.totalCount) parameters")
+        let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
+        say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText)\(likelihoodText), \(model.layout.totalCount) parameters")
         say("  global batch \(globalU) unlabelled + \(globalL) labelled, \(stepsPerEpoch) steps/epoch, \(totalSteps) steps, "
             + "warm-up \(c.warmupSteps) steps, lr \(c.learningRate)")
         say("  world size \(world), BLAS threads \(blasThreads()), run directory \(runDir)")
@@ -190,7 +197,8 @@ public final class Trainer {
                                         labelledStreamPosition: step * globalL),
                     warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
                     rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: world, blasThreads: blasThreads(),
-                    lastValidationAccuracy: lastValidation, writtenAt: ISO8601DateFormatter().string(from: Date()))
+                    lastValidationAccuracy: lastValidation, standardization: standardization,
+                    writtenAt: ISO8601DateFormatter().string(from: Date()))
                 path = try checkpoints.write(state: state, sections: sections, keep: c.keepCheckpoints)
             }
             return path
@@ -228,8 +236,9 @@ public final class Trainer {
             beta = store.grads.tail[StepTail.nextBeta]
             let stopping = store.grads.tail[StepTail.stop] > 0
             guard sums.objective.isFinite else {
+                let hint = c.resolvedLikelihood == .gaussian && c.standardize != true ? "--standardize, " : ""
                 throw TrainingError(message: "step \(step): the loss is not finite (\(sums.objective)); "
-                                    + "try a lower --lr or --clip-grad-norm; the last checkpoint is unchanged")
+                                    + "try \(hint)a lower --lr or --clip-grad-norm; the last checkpoint is unchanged")
             }
             // Checked before the update, so a bad step never reaches the parameters.
             let gnorm = Adam.norm(store.grads)

@@ -1,6 +1,7 @@
 import Foundation
 import SSLCheckpoint
 import SSLCore
+import SSLData
 
 /// What a checkpoint's JSON header holds besides the payload description.
 public struct TrainingState: Codable {
@@ -34,6 +35,8 @@ public struct TrainingState: Codable {
     /// BLAS threads per rank: sgemm's summation order depends on it, so a bit-exact resume needs the same.
     public var blasThreads: Int?
     public var lastValidationAccuracy: Double?
+    /// The training split's per-feature statistics when the run standardised its features.
+    public var standardization: Standardization? = nil
     public var writtenAt: String
 }
 

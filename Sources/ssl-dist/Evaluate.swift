@@ -17,12 +17,14 @@ struct ModelDataOptions: ParsableArguments {
         let specText = data ?? c.data
         let spec = try DataSpec(parsing: specText)
         let splits = try DataSplits.make(spec, try c.splitOptions)
-        let d: Dataset
+        var d: Dataset
         switch split {
         case .train: d = splits.train
         case .validation: d = splits.validation
         case .test: d = splits.test
         }
+        // The model's own standardisation (from its training split), whatever data are evaluated.
+        if let st = loaded.state.standardization, st.mean.count == d.dim { d.standardize(st) }
         guard d.dim == loaded.modelConfig.inputDim else {
             throw ValidationError("--data \(specText) has \(d.dim) features per example; the model takes \(loaded.modelConfig.inputDim)")
         }

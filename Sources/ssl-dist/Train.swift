@@ -32,6 +32,10 @@ struct Train: ParsableCommand {
     @Option(help: "Latent size z (m2: 50; adgm: 100).") var latent: Int?
     @Option(help: "Auxiliary size a (adgm: 100).") var auxiliary: Int?
     @Option(help: "Activation: relu or softplus (default relu).") var activation: Activation?
+    @Option(help: "p(x|y,z): bernoulli ([0,1] data, the default) or gaussian (real-valued data, learned per-feature variance).")
+    var likelihood: Likelihood?
+    @Flag(inversion: .prefixedNo, help: "Standardise each feature with the training split's mean and std (Gaussian models).")
+    var standardize: Bool?
     @Option(help: "Weight α of the classification term (default 0.1·N/N_labelled).") var alpha: Float?
     @Option(name: .customLong("lr"), help: "Adam learning rate (default 3e-4).") var learningRate: Float?
     @Option(help: "Clip the global gradient norm to this.") var clipGradNorm: Float?
@@ -78,6 +82,8 @@ struct Train: ParsableCommand {
         add("latent", latent.map { .int($0) })
         add("auxiliary", auxiliary.map { .int($0) })
         add("activation", activation.map { .string($0.rawValue) })
+        add("likelihood", likelihood.map { .string($0.rawValue) })
+        add("standardize", standardize.map { .bool($0) })
         add("alpha", alpha.map { .double(Double($0)) })
         add("lr", learningRate.map { .double(Double($0)) })
         add("clip-grad-norm", clipGradNorm.map { .double(Double($0)) })
@@ -202,6 +208,7 @@ func failOnAllRanks(_ error: Error, _ comm: Communicator) -> Never {
 extension ModelKind: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension LabelColumn: ExpressibleByArgument {}
+extension Likelihood: ExpressibleByArgument {}
 
 /// Set by SIGTERM or SIGINT (Slurm preemption, Ctrl-C); the trainer polls it once a step and all ranks
 /// agree on it through the gradient allreduce. An atomic, so the signal handler may store to it.

@@ -48,6 +48,34 @@ final class LossGradientTests: XCTestCase {
         XCTAssertTrue(r.passed, "Bernoulli: \(r)")
     }
 
+    /// −log N(x; μ_r, e^{lv}) with a per-feature lv shared by all rows, against x[example(r)].
+    func testGaussianLikelihoodWithSharedLogVariance() {
+        var map = RowMap(capacityRows: 8, capacityExamples: 4)
+        map.build(labels: [2], unlabelled: 2, classes: 2)  // 5 rows over 3 examples
+        let d = 4
+        let mu = ws.mat(map.rows, d), x = ws.mat(3, d), dmu = ws.mat(map.rows, d), lv = ws.mat(1, d), dlv = ws.mat(1, d)
+        fillUniform(mu.p, mu.count, seed: 31, lo: -2, hi: 2); fillUniform(x.p, x.count, seed: 32, lo: -3, hi: 3)
+        fillUniform(lv.p, d, seed: 33, lo: -1.5, hi: 1)
+        let loss = ws.doubles(map.rows), scratch = ws.floats(2 * d), w = rowWeights(map.rows)
+        func f() -> Double {
+            gaussianNLL(mean: mu, logvar: lv.p, targets: x, map: map, rowLoss: loss, scratch: scratch)
+            return weightedSum(loss, w, map.rows)
+        }
+        dlv.zero()
+        gaussianNLL(mean: mu, logvar: lv.p, targets: x, map: map, rowLoss: loss, weights: w, dmean: dmu, dlogvar: dlv.p, scratch: scratch)
+        // Row 1 is the first unlabelled row: example 1, scored against x[1].
+        XCTAssertEqual(Int(map.example[1]), 1)
+        var direct = 0.0
+        for j in 0..<d {
+            let e = Double(x[1, j] - mu[1, j]), v = Foundation.exp(Double(lv.p[j]))
+            direct += 0.5 * Foundation.log(2 * Double.pi * v) + e * e / (2 * v)
+        }
+        XCTAssertEqual(loss[1], direct, accuracy: 1e-5 * abs(direct))
+        let rm = checkGradient(values: mu.p, analytic: Array(UnsafeBufferPointer(start: dmu.p, count: dmu.count)), eps: 1e-3, f)
+        let rv = checkGradient(values: lv.p, analytic: Array(UnsafeBufferPointer(start: dlv.p, count: d)), eps: 1e-3, f)
+        XCTAssertTrue(rm.passed, "Gaussian dμ: \(rm)"); XCTAssertTrue(rv.passed, "Gaussian dlv: \(rv)")
+    }
+
     func testGaussianKLToStandardNormal() {
         let mu = ws.mat(4, 3), lv = ws.mat(4, 3), dmu = ws.mat(4, 3), dlv = ws.mat(4, 3)
         fillUniform(mu.p, mu.count, seed: 3, lo: -2, hi: 2); fillUniform(lv.p, lv.count, seed: 4, lo: -3, hi: 2)

@@ -6,10 +6,11 @@ import XCTest
 /// (noise is keyed by (seed, step, example), so re-running a step reuses it), tiny sizes,
 /// softplus hidden units (smooth), and β < 1 so every warm-up path is exercised.
 final class ModelGradientTests: XCTestCase {
-    func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, file: StaticString = #filePath, line: UInt = #line) {
+    func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
+               file: StaticString = #filePath, line: UInt = #line) {
         let d = 6, k = 3
         let config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
-                                 activation: .softplus, alpha: 0.7, evalSamples: 3)
+                                 activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
         let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 21)
@@ -20,7 +21,7 @@ final class ModelGradientTests: XCTestCase {
         fillUniform(xs, 8 * d, seed: 23, lo: 0, hi: 1)
         for i in 0..<(labelled.count + unlabelled) {
             let row = batch.append(id: 100 + i, label: i < labelled.count ? labelled[i] : nil)
-            for j in 0..<d { row[j] = xs[i * d + j] < 0.5 ? 0 : 1 }
+            for j in 0..<d { row[j] = likelihood == .bernoulli ? (xs[i * d + j] < 0.5 ? 0 : 1) : 4 * xs[i * d + j] - 2 }
         }
         let counts = GlobalCounts(labelled: labelled.count + 1, unlabelled: unlabelled + 2)  // global ≠ local
         func f() -> Double { model.trainStep(batch, store: store, noise: noise, step: 5, beta: beta, counts: counts).objective }
@@ -39,6 +40,8 @@ final class ModelGradientTests: XCTestCase {
     func testADGMUnlabelledOnly() { check(.adgm, beta: 1, labelled: [], unlabelled: 3) }
     func testADGMBoth() { check(.adgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
     func testSupervised() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
+    func testM2GaussianLikelihood() { check(.m2, beta: 0.5, labelled: [2, 1], unlabelled: 2, likelihood: .gaussian) }
+    func testADGMGaussianLikelihood() { check(.adgm, beta: 0.8, labelled: [0, 1], unlabelled: 2, likelihood: .gaussian) }
 
     /// The reported bounds at β = 1 equal the objective's pieces: with α = 0 and only labelled
     /// examples, objective = mean L.

@@ -23,7 +23,8 @@ public final class ADGM: GenerativeModel {
     let qy: MLP   // [a, x] → logits (B×K)
     let qz: MLP   // [a, x, y] → μ_z, lv_z (R×Z)
     let pa: MLP   // [x, y, z] → μ_p, lv_p (R×A)
-    let px: MLP   // [y, z] → logits (R×D)
+    let px: MLP   // [y, z] → logits or mean (R×D)
+    let observation: ObservationModel
     public let capacity: Capacity
     let workspace: Workspace
 
@@ -54,7 +55,9 @@ public final class ADGM: GenerativeModel {
         pa = MLP(&layout, "pa", parts: [("x", .perExample(d)), ("y", .label(k)), ("z", .perRow(zd))], hidden: hid,
                  heads: [("mu", ad), ("logvar", ad)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
         px = MLP(&layout, "px", parts: [("y", .label(k)), ("z", .perRow(zd))], hidden: hid.reversed(),
-                 heads: [("logits", d)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
+                 heads: [(ObservationModel.head(config.likelihood), d)], activation: act, maxRows: maxR, maxExamples: maxB,
+                 workspace: ws)
+        observation = ObservationModel(&layout, "px", likelihood: config.likelihood, dim: d)
         self.layout = layout
         map = RowMap(capacityRows: maxR, capacityExamples: maxB)
         identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
@@ -65,7 +68,7 @@ public final class ADGM: GenerativeModel {
         exampleWeights = ws.floats(maxB)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR); logPA = ws.doubles(maxR); logQA = ws.doubles(maxB)
         costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
-        scratch = ws.floats(d)
+        scratch = ws.floats(2 * d)
         workspace = ws
     }
 
@@ -107,8 +110,8 @@ public final class ADGM: GenerativeModel {
 
         // Per-row terms and their weighted gradients.
         daB.zero()
-        bernoulliNLL(logits: px.out[0], targets: x, map: map, rowLoss: rec, weights: weights,
-                     dlogits: px.dOut[0], scratch: scratch)
+        observation.nll(s, out: px.out[0], targets: x, map: map, rowLoss: rec, weights: weights,
+                        dOut: px.dOut[0], scratch: scratch)
         qz.dOut[0].zero(); qz.dOut[1].zero()
         gaussianKLStandard(mu: qz.out[0], logvar: qz.out[1], rowLoss: kl, weights: betaWeights,
                            dmu: qz.dOut[0], dlogvar: qz.dOut[1])
@@ -145,7 +148,7 @@ public final class ADGM: GenerativeModel {
     }
 
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
-        decodeMeans(px, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
+        decodeMeans(px, observation, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
     }
 
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {

@@ -17,7 +17,8 @@ public final class M2: GenerativeModel {
     public let layout: ParameterLayout
     let classifier: MLP  // x → logits (B×K)
     let encoder: MLP     // [x, y] → μ, lv (R×Z)
-    let decoder: MLP     // [y, z] → logits (R×D)
+    let decoder: MLP     // [y, z] → logits or mean (R×D)
+    let observation: ObservationModel
     public let capacity: Capacity
 
     var map: RowMap
@@ -41,8 +42,9 @@ public final class M2: GenerativeModel {
                       heads: [("mu", zdim), ("logvar", zdim)], activation: config.activation,
                       maxRows: maxR, maxExamples: maxB, workspace: ws)
         decoder = MLP(&layout, "px", parts: [("y", .label(k)), ("z", .perRow(zdim))], hidden: config.hidden.reversed(),
-                      heads: [("logits", d)], activation: config.activation,
+                      heads: [(ObservationModel.head(config.likelihood), d)], activation: config.activation,
                       maxRows: maxR, maxExamples: maxB, workspace: ws)
+        observation = ObservationModel(&layout, "px", likelihood: config.likelihood, dim: d)
         self.layout = layout
         map = RowMap(capacityRows: maxR, capacityExamples: maxB)
         identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
@@ -51,7 +53,7 @@ public final class M2: GenerativeModel {
         weights = ws.floats(maxR); betaWeights = ws.floats(maxR)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR)
         costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
-        scratch = ws.floats(d)
+        scratch = ws.floats(2 * d)
         self.workspace = ws
     }
     let workspace: Workspace
@@ -82,8 +84,8 @@ public final class M2: GenerativeModel {
         decoder.forward(s, inputs: [zR, zR], map: map)
 
         // Losses per row, and their gradients weighted by the row weights.
-        bernoulliNLL(logits: decoder.out[0], targets: x, map: map, rowLoss: rec, weights: weights,
-                     dlogits: decoder.dOut[0], scratch: scratch)
+        observation.nll(s, out: decoder.out[0], targets: x, map: map, rowLoss: rec, weights: weights,
+                        dOut: decoder.dOut[0], scratch: scratch)
         encoder.dOut[0].zero(); encoder.dOut[1].zero()
         gaussianKLStandard(mu: mu, logvar: lv, rowLoss: kl, weights: betaWeights, dmu: encoder.dOut[0], dlogvar: encoder.dOut[1])
 
@@ -102,7 +104,7 @@ public final class M2: GenerativeModel {
     }
 
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
-        decodeMeans(decoder, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
+        decodeMeans(decoder, observation, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
     }
 
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {

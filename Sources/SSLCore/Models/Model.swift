@@ -19,12 +19,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var alpha: Float
     /// ADGM: samples of a averaged by the classifier at evaluation.
     public var evalSamples: Int
+    /// p(x|y,z): Bernoulli (binary or [0, 1] data) or Gaussian (real-valued data).
+    public var likelihood: Likelihood
 
     public init(kind: ModelKind, inputDim: Int, classes: Int, hidden: [Int], latent: Int, auxiliary: Int,
-                activation: Activation, alpha: Float, evalSamples: Int) {
+                activation: Activation, alpha: Float, evalSamples: Int, likelihood: Likelihood = .bernoulli) {
         self.kind = kind; self.inputDim = inputDim; self.classes = classes; self.hidden = hidden
         self.latent = latent; self.auxiliary = auxiliary; self.activation = activation
-        self.alpha = alpha; self.evalSamples = evalSamples
+        self.alpha = alpha; self.evalSamples = evalSamples; self.likelihood = likelihood
     }
 }
 
@@ -133,12 +135,12 @@ public protocol GenerativeModel: SSLModel {
     func encodeMean(x: Mat, labels: [Int32], store: ParameterStore, into z: Mat)
 }
 
-/// Bernoulli means σ(logits) of a decoder network `net` taking [y, z], for rows (z_r, y_r).
-func decodeMeans(_ net: MLP, z: Mat, labels: [Int32], classes: Int, map: inout RowMap, store s: ParameterStore, into means: Mat) {
+/// The means of p(x|y,z) from a decoder network `net` taking [y, z], for rows (z_r, y_r).
+func decodeMeans(_ net: MLP, _ obs: ObservationModel, z: Mat, labels: [Int32], classes: Int, map: inout RowMap,
+                 store s: ParameterStore, into means: Mat) {
     map.build(labels: labels, unlabelled: 0, classes: classes)
     net.forward(s, inputs: [z, z], map: map)
-    let logits = net.out[0]
-    for i in 0..<logits.count { means.p[i] = sigmoid(logits.p[i]) }
+    obs.means(net.out[0], into: means)
 }
 
 public func makeModel(_ config: ModelConfig, capacity: Capacity) -> SSLModel {
