@@ -1,3 +1,5 @@
+import SSLCore
+
 /// Examples in memory: N×D features (row-major) and N integer labels.
 public struct Dataset {
     public var features: [Float]
@@ -32,6 +34,17 @@ public struct Dataset {
     }
 
     public var maxFeature: Float { features.max() ?? 0 }
+
+    /// At most `perClass` examples of each class, chosen by a seeded shuffle per class, in their original order.
+    public func capped(perClass: Int, seed: UInt64) -> Dataset {
+        let noise = NoiseSource(seed: seed)
+        var keep: [Int] = []
+        for (c, idx) in indicesByClass().enumerated() {
+            var g = noise.generator(stream: .dataSplit, 3, c)
+            keep += g.permutation(idx.count).prefix(perClass).map { idx[$0] }
+        }
+        return subset(keep.sorted())
+    }
 
     /// Per-feature mean and standard deviation (floored at 1e-6) over the examples.
     public func featureStatistics() -> Standardization {

@@ -10,8 +10,27 @@ public struct LabelSplit: Equatable {
     public let labelled: [Int]
     public let unlabelled: [Int]
 
+    /// How `--labels N` picks its examples.
+    public enum Sampling: String, Codable, CaseIterable, Sendable {
+        /// As evenly over the classes as they allow.
+        case stratified
+        /// Uniformly at random from the training split, so labels follow the class frequencies.
+        case proportional
+    }
+
     public init(labels: [Int32], classes: Int, perClass: Int?, total: Int?, includeLabelledInUnlabelled: Bool,
-                seed: UInt64) throws {
+                seed: UInt64, sampling: Sampling = .stratified) throws {
+        if sampling == .proportional {
+            guard perClass == nil, let n = total else {
+                throw DataError("--label-sampling", "proportional sampling takes --labels N (not --labels-per-class)")
+            }
+            guard n > 0, n <= labels.count else { throw DataError("--labels", "\(n) must be between 1 and \(labels.count)") }
+            var g = NoiseSource(seed: seed).generator(stream: .labelSplit, -2)
+            labelled = g.permutation(labels.count).prefix(n).sorted()
+            let set = Set(labelled)
+            unlabelled = includeLabelledInUnlabelled ? Array(labels.indices) : labels.indices.filter { !set.contains($0) }
+            return
+        }
         var byClass = [[Int]](repeating: [], count: classes)
         for (i, y) in labels.enumerated() { byClass[Int(y)].append(i) }
         let noise = NoiseSource(seed: seed)

@@ -16,6 +16,10 @@ public struct TrainConfig: Codable, Equatable {
     public var labelsPerClass: Int? = 10
     public var labels: Int? = nil
     public var includeLabelledInUnlabelled = true
+    /// How --labels N picks examples; nil means stratified.
+    public var labelSampling: LabelSplit.Sampling? = nil
+    /// Keep at most this many training examples of each class (seeded); nil keeps all.
+    public var maxPerClass: Int? = nil
 
     public var epochs: Int? = nil
     public var steps: Int? = nil
@@ -96,6 +100,7 @@ public struct TrainConfig: Codable, Equatable {
         if checkpointEvery < 0 { throw bad("--checkpoint-every", "\(checkpointEvery) must be 0 (only at the end) or more") }
         if keepCheckpoints < 1 { throw bad("--keep-checkpoints", "\(keepCheckpoints) must be at least 1") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
+        if let m = maxPerClass, m <= 0 { throw bad("--max-per-class", "\(m) must be positive") }
         if standardize == true && resolvedLikelihood == .bernoulli {
             throw bad("--standardize", "makes features real-valued; use it with --likelihood gaussian")
         }

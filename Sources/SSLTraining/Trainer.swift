@@ -89,6 +89,7 @@ public final class Trainer {
 
         let spec = try DataSpec(parsing: c.data)
         var splits = try DataSplits.make(spec, try c.splitOptions)
+        if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
         // Standardisation uses the training split's statistics only (on resume, the checkpoint's).
         let standardization = c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
         if let st = standardization {
@@ -96,7 +97,8 @@ public final class Trainer {
         }
         let train = splits.train
         let split = try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
-                                   total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed)
+                                   total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
+                                   sampling: c.labelSampling ?? .stratified)
         let modelConfig = ModelConfig(
             kind: c.model, inputDim: train.dim, classes: train.classes, hidden: c.resolvedHidden,
             latent: c.resolvedLatent, auxiliary: c.resolvedAuxiliary, activation: c.activation,

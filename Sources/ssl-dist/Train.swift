@@ -22,6 +22,9 @@ struct Train: ParsableCommand {
     @Option(help: "Stratified test fraction for data without a test split (default 0.2).") var testFraction: Double?
     @Option(help: "Labelled examples per class (default 10 unless --labels is given).") var labelsPerClass: Int?
     @Option(help: "Total labelled examples, spread evenly over classes.") var labels: Int?
+    @Option(help: "How --labels N picks examples: stratified (even over classes, default) or proportional (at random).")
+    var labelSampling: LabelSplit.Sampling?
+    @Option(help: "Keep at most this many training examples per class (seeded).") var maxPerClass: Int?
     @Flag(inversion: .prefixedNo, help: "Whether labelled examples also appear in the unlabelled set (default yes).")
     var includeLabelledInUnlabelled: Bool?
     @Option(help: "Train until this epoch (a pass of --batch-size over the unlabelled set).") var epochs: Int?
@@ -74,6 +77,8 @@ struct Train: ParsableCommand {
         add("labels-per-class", labelsPerClass.map { .int($0) })
         add("labels", labels.map { .int($0) })
         add("include-labelled-in-unlabelled", includeLabelledInUnlabelled.map { .bool($0) })
+        add("label-sampling", labelSampling.map { .string($0.rawValue) })
+        add("max-per-class", maxPerClass.map { .int($0) })
         add("epochs", epochs.map { .int($0) })
         add("steps", steps.map { .int($0) })
         add("batch-size", batchSize.map { .int($0) })
@@ -209,6 +214,7 @@ extension ModelKind: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension LabelColumn: ExpressibleByArgument {}
 extension Likelihood: ExpressibleByArgument {}
+extension LabelSplit.Sampling: ExpressibleByArgument {}
 
 /// Set by SIGTERM or SIGINT (Slurm preemption, Ctrl-C); the trainer polls it once a step and all ranks
 /// agree on it through the gradient allreduce. An atomic, so the signal handler may store to it.
