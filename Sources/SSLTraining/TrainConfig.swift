@@ -20,6 +20,8 @@ public struct TrainConfig: Codable, Equatable {
     public var labelSampling: LabelSplit.Sampling? = nil
     /// Keep at most this many training examples of each class (seeded); nil keeps all.
     public var maxPerClass: Int? = nil
+    /// Weights of the classification term per class: "balanced" (inverse labelled frequency); nil or "none": all 1.
+    public var classWeights: ClassWeighting? = nil
 
     public var epochs: Int? = nil
     public var steps: Int? = nil
@@ -115,4 +117,11 @@ public struct ConfigError: Error, CustomStringConvertible {
     public let problem: String
     public init(flag: String, problem: String) { self.flag = flag; self.problem = problem }
     public var description: String { "\(flag): \(problem)" }
+}
+
+/// How the classification term weighs the classes.
+public enum ClassWeighting: String, Codable, CaseIterable, Sendable {
+    case none
+    /// c_k = N_l / (K·n_k) over the labelled set: every class carries the same total weight.
+    case balanced
 }

@@ -99,11 +99,14 @@ public final class Trainer {
         let split = try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
                                    total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
                                    sampling: c.labelSampling ?? .stratified)
-        let modelConfig = ModelConfig(
+        var modelConfig = ModelConfig(
             kind: c.model, inputDim: train.dim, classes: train.classes, hidden: c.resolvedHidden,
             latent: c.resolvedLatent, auxiliary: c.resolvedAuxiliary, activation: c.activation,
             alpha: c.resolvedAlpha(total: train.count, labelled: split.labelled.count), evalSamples: c.evalSamples,
             likelihood: c.resolvedLikelihood)
+        if c.classWeights == .balanced {
+            modelConfig.classWeights = balancedClassWeights(labels: split.labelled.map { train.labels[$0] }, classes: train.classes)
+        }
 
         // Global batches and this rank's slices.
         // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
@@ -173,6 +176,9 @@ public final class Trainer {
         let alphaText = c.model == .supervised ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
         let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
         say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText)\(likelihoodText), \(model.layout.totalCount) parameters")
+        if let w = modelConfig.classWeights {
+            say("  class weights (balanced over the labelled set): " + w.map { String(format: "%.3g", $0) }.joined(separator: " "))
+        }
         say("  global batch \(globalU) unlabelled + \(globalL) labelled, \(stepsPerEpoch) steps/epoch, \(totalSteps) steps, "
             + "warm-up \(c.warmupSteps) steps, lr \(c.learningRate)")
         say("  world size \(world), BLAS threads \(blasThreads()), run directory \(runDir)")

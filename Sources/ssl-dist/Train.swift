@@ -25,6 +25,7 @@ struct Train: ParsableCommand {
     @Option(help: "How --labels N picks examples: stratified (even over classes, default) or proportional (at random).")
     var labelSampling: LabelSplit.Sampling?
     @Option(help: "Keep at most this many training examples per class (seeded).") var maxPerClass: Int?
+    @Option(help: "Weights of the classification term per class: none (default) or balanced.") var classWeights: ClassWeighting?
     @Flag(inversion: .prefixedNo, help: "Whether labelled examples also appear in the unlabelled set (default yes).")
     var includeLabelledInUnlabelled: Bool?
     @Option(help: "Train until this epoch (a pass of --batch-size over the unlabelled set).") var epochs: Int?
@@ -79,6 +80,7 @@ struct Train: ParsableCommand {
         add("include-labelled-in-unlabelled", includeLabelledInUnlabelled.map { .bool($0) })
         add("label-sampling", labelSampling.map { .string($0.rawValue) })
         add("max-per-class", maxPerClass.map { .int($0) })
+        add("class-weights", classWeights.map { .string($0.rawValue) })
         add("epochs", epochs.map { .int($0) })
         add("steps", steps.map { .int($0) })
         add("batch-size", batchSize.map { .int($0) })
@@ -215,6 +217,7 @@ extension Activation: ExpressibleByArgument {}
 extension LabelColumn: ExpressibleByArgument {}
 extension Likelihood: ExpressibleByArgument {}
 extension LabelSplit.Sampling: ExpressibleByArgument {}
+extension ClassWeighting: ExpressibleByArgument {}
 
 /// Set by SIGTERM or SIGINT (Slurm preemption, Ctrl-C); the trainer polls it once a step and all ranks
 /// agree on it through the gradient allreduce. An atomic, so the signal handler may store to it.

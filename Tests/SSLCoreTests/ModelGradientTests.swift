@@ -7,10 +7,11 @@ import XCTest
 /// softplus hidden units (smooth), and β < 1 so every warm-up path is exercised.
 final class ModelGradientTests: XCTestCase {
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
-               file: StaticString = #filePath, line: UInt = #line) {
+               classWeights: [Float]? = nil, file: StaticString = #filePath, line: UInt = #line) {
         let d = 6, k = 3
-        let config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
+        var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
                                  activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
+        config.classWeights = classWeights
         let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 21)
@@ -40,6 +41,13 @@ final class ModelGradientTests: XCTestCase {
     func testADGMUnlabelledOnly() { check(.adgm, beta: 1, labelled: [], unlabelled: 3) }
     func testADGMBoth() { check(.adgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
     func testSupervised() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
+    func testClassWeightedClassificationTerm() {
+        let w: [Float] = [2.5, 0.4, 1.1]
+        check(.m2, beta: 1, labelled: [0, 2, 1, 0], unlabelled: 1, classWeights: w)
+        check(.adgm, beta: 1, labelled: [1, 2, 0], unlabelled: 1, classWeights: w)
+        check(.supervised, beta: 1, labelled: [2, 0, 0], unlabelled: 0, classWeights: w)
+        XCTAssertEqual(balancedClassWeights(labels: [0, 0, 0, 1, 2, 2], classes: 4), [6.0 / 9, 2, 1, 0])
+    }
     func testM2GaussianLikelihood() { check(.m2, beta: 0.5, labelled: [2, 1], unlabelled: 2, likelihood: .gaussian) }
     func testADGMGaussianLikelihood() { check(.adgm, beta: 0.8, labelled: [0, 1], unlabelled: 2, likelihood: .gaussian) }
 

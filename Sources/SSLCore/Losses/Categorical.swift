@@ -17,9 +17,10 @@ public func logSoftmax(_ logits: Mat, into out: Mat) {
 }
 
 /// Cross-entropy −log q(y_b|x_b) from log-probabilities, per row.
-/// With `weight`, adds d(w·Σ_b CE_b)/dlogits = w·(softmax − onehot(y)) into `dlogits`.
+/// With `weight`, adds d(w·Σ_b c_{y_b}·CE_b)/dlogits = w·c_{y_b}·(softmax − onehot(y)) into `dlogits`, where
+/// c are `classWeights` (all 1 when nil).
 public func crossEntropy(logProbs: Mat, labels: UnsafeBufferPointer<Int32>, rowLoss: UnsafeMutablePointer<Double>,
-                         weight: Float? = nil, dlogits: Mat? = nil) {
+                         weight: Float? = nil, classWeights: [Float]? = nil, dlogits: Mat? = nil) {
     let k = logProbs.cols
     for r in 0..<logProbs.rows {
         let lp = logProbs.p + r * k
@@ -27,9 +28,24 @@ public func crossEntropy(logProbs: Mat, labels: UnsafeBufferPointer<Int32>, rowL
         rowLoss[r] = -Double(lp[y])
         if let w = weight, let dl = dlogits {
             let g = dl.p + r * k
-            for j in 0..<k { g[j] += w * (Foundation.exp(lp[j]) - (j == y ? 1 : 0)) }
+            let wr = w * (classWeights?[y] ?? 1)
+            for j in 0..<k { g[j] += wr * (Foundation.exp(lp[j]) - (j == y ? 1 : 0)) }
         }
     }
+}
+
+/// Σ_b c_{y_b}·CE_b: the class-weighted sum of per-row cross-entropies (plain sum when `classWeights` is nil).
+public func weightedSum(_ rowLoss: UnsafePointer<Double>, labels: [Int32], classWeights: [Float]?) -> Double {
+    labels.indices.reduce(0.0) { $0 + rowLoss[$1] * Double(classWeights?[Int(labels[$1])] ?? 1) }
+}
+
+/// Balanced class weights c_k = N / (K'·n_k) over the classes present in `labels` (K' of them), 0 for absent ones:
+/// every present class then carries the same total weight in the classification term.
+public func balancedClassWeights(labels: [Int32], classes k: Int) -> [Float] {
+    var counts = [Int](repeating: 0, count: k)
+    for y in labels { counts[Int(y)] += 1 }
+    let present = counts.filter { $0 > 0 }.count
+    return counts.map { $0 > 0 ? Float(labels.count) / Float(present * $0) : 0 }
 }
 
 /// Expected-loss-plus-negative-entropy over enumerated labels (the unlabelled bound's y part):

@@ -136,6 +136,7 @@ public final class ADGM: GenerativeModel {
         // Classifier: α·CE on labelled, y-part of U on unlabelled; log q(a|x) is outside the label sum.
         let sums = classifierTerms(
             logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+            classWeights: config.classWeights,
             dlogits: qy.dOut[0], costs: costs, perExample: perExample,
             rowCost: { r, b in self.rec[r] + b * (self.kl[r] + logK - self.logPA[r]) },
             exampleCost: { i, b in b * self.logQA[i] })

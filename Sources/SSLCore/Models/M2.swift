@@ -97,6 +97,7 @@ public final class M2: GenerativeModel {
         // Classifier gradients: α·CE on labelled, and the y-part of U on unlabelled.
         let sums = classifierTerms(
             logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+            classWeights: config.classWeights,
             dlogits: classifier.dOut[0], costs: costs, perExample: perExample,
             rowCost: { r, b in self.rec[r] + b * (self.kl[r] + logK) }, exampleCost: { _, _ in 0 })
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])

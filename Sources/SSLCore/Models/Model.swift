@@ -21,6 +21,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var evalSamples: Int
     /// p(x|y,z): Bernoulli (binary or [0, 1] data) or Gaussian (real-valued data).
     public var likelihood: Likelihood
+    /// Per-class weights of the classification term (nil: all 1).
+    public var classWeights: [Float]? = nil
 
     public init(kind: ModelKind, inputDim: Int, classes: Int, hidden: [Int], latent: Int, auxiliary: Int,
                 activation: Activation, alpha: Float, evalSamples: Int, likelihood: Likelihood = .bernoulli) {
@@ -197,6 +199,7 @@ func scaled(_ w: UnsafePointer<Float>, _ s: Float, _ n: Int, into out: UnsafeMut
 /// loss sums: the objective (normalised by the global counts) and the bounds at β = 1.
 /// `costs` holds at least B_u·K doubles, `perExample` at least B.
 func classifierTerms(logProbs lp: Mat, map: RowMap, labels: [Int32], counts: GlobalCounts, alpha: Float, beta: Float,
+                     classWeights: [Float]?,
                      dlogits: Mat, costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>,
                      rowCost: (Int, Double) -> Double, exampleCost: (Int, Double) -> Double) -> LossSums {
     let bl = map.labelled, bu = map.examples - map.labelled, rows = map.rows
@@ -211,10 +214,10 @@ func classifierTerms(logProbs lp: Mat, map: RowMap, labels: [Int32], counts: Glo
     if bl > 0 {
         labels.withUnsafeBufferPointer { y in
             crossEntropy(logProbs: lp.prefix(rows: bl), labels: y, rowLoss: perExample,
-                         weight: alpha / Float(counts.labelled), dlogits: dlogits.prefix(rows: bl))
+                         weight: alpha / Float(counts.labelled), classWeights: classWeights, dlogits: dlogits.prefix(rows: bl))
         }
         for r in 0..<bl { sums.crossEntropy += perExample[r] }
-        sums.objective += Double(alpha) * sums.crossEntropy / Double(counts.labelled)
+        sums.objective += Double(alpha) * weightedSum(perExample, labels: labels, classWeights: classWeights) / Double(counts.labelled)
     }
     if bu > 0 {
         let lpU = lp.rows(bl, bu)

@@ -44,13 +44,13 @@ public final class Supervised: SSLModel {
         classifier.dOut[0].zero()
         batch.labels.withUnsafeBufferPointer { labels in
             crossEntropy(logProbs: lp, labels: labels, rowLoss: perExample, weight: 1 / Float(counts.labelled),
-                         dlogits: classifier.dOut[0])
+                         classWeights: config.classWeights, dlogits: classifier.dOut[0])
         }
         for r in 0..<bl {
             sums.crossEntropy += perExample[r]
             if argmaxRow(lp, r) == Int(batch.labels[r]) { sums.correct += 1 }
         }
-        sums.objective = sums.crossEntropy / Double(counts.labelled)
+        sums.objective = weightedSum(perExample, labels: batch.labels, classWeights: config.classWeights) / Double(counts.labelled)
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
         return sums
     }
