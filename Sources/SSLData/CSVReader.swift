@@ -4,7 +4,7 @@ import Foundation
 public enum LabelColumn: String, Codable, CaseIterable, Sendable { case first, last }
 
 /// Numeric CSV (optionally gzip-compressed): one example per line, one integer label column
-/// (first or last), numeric features. A header line is allowed if it is not numeric.
+/// (first or last; −1 for an example without a label), numeric features. A header line is allowed if it is not numeric.
 /// Features are returned unscaled; scaling belongs to the split (see `DataSplits`).
 public enum CSVReader {
     public static func read(_ path: String, labelColumn: LabelColumn) throws -> Dataset {
@@ -33,8 +33,8 @@ public enum CSVReader {
             guard width >= 2 else { throw DataError(path, "line \(lineNo): needs a label and at least one feature") }
             let li = labelColumn == .first ? 0 : width - 1
             let lv = values[li]!
-            guard lv >= 0, lv == lv.rounded(), lv < 100_000 else {
-                throw DataError(path, "line \(lineNo): label '\(cells[li])' in the \(labelColumn) column is not a non-negative integer")
+            guard lv >= -1, lv == lv.rounded(), lv < 100_000 else {
+                throw DataError(path, "line \(lineNo): label '\(cells[li])' in the \(labelColumn) column is not a class number (0, 1, …) or −1 (no label)")
             }
             labels.append(Int32(lv))
             for (j, v) in values.enumerated() where j != li {
@@ -43,6 +43,7 @@ public enum CSVReader {
             }
         }
         if labels.isEmpty { throw DataError(path, "no data rows, expected CSV rows of numbers") }
+        guard labels.contains(where: { $0 >= 0 }) else { throw DataError(path, "no example has a label (all −1)") }
         let d = width - 1
         let k = Int(labels.max()!) + 1
         return Dataset(features: features, labels: labels, dim: d, classes: k, shape: [d])

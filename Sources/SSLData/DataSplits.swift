@@ -102,10 +102,10 @@ public struct DataSplits {
 }
 
 /// Splits each class's indices with a seeded shuffle: round(fraction·n_c) held out per class.
-/// Returns sorted index lists (held, kept).
+/// Examples without a label are never held out (they can only train). Returns sorted index lists (held, kept).
 public func stratifiedSplit(_ d: Dataset, fraction: Double, seed: UInt64, purpose: Int) -> ([Int], [Int]) {
     let noise = NoiseSource(seed: seed)
-    var held: [Int] = [], kept: [Int] = []
+    var held: [Int] = [], kept: [Int] = d.unlabelledOnly
     for (c, idx) in d.indicesByClass().enumerated() {
         var g = noise.generator(stream: .dataSplit, purpose, c)
         let p = g.permutation(idx.count)

@@ -1,6 +1,7 @@
 import SSLCore
 
-/// Examples in memory: N×D features (row-major) and N integer labels.
+/// Examples in memory: N×D features (row-major) and N integer labels; −1 marks an example that comes
+/// without a label (it can only be unlabelled data for training).
 public struct Dataset {
     public var features: [Float]
     public var labels: [Int32]
@@ -26,19 +27,23 @@ public struct Dataset {
 
     public func subset(_ range: Range<Int>) -> Dataset { subset(Array(range)) }
 
-    /// Indices of each class, in order.
+    /// Indices of each class, in order (examples without a label are in none).
     public func indicesByClass() -> [[Int]] {
         var by = [[Int]](repeating: [], count: classes)
-        for (i, y) in labels.enumerated() { by[Int(y)].append(i) }
+        for (i, y) in labels.enumerated() where y >= 0 { by[Int(y)].append(i) }
         return by
     }
+
+    /// Indices of the examples that come without a label (−1).
+    public var unlabelledOnly: [Int] { labels.indices.filter { labels[$0] < 0 } }
 
     public var maxFeature: Float { features.max() ?? 0 }
 
     /// At most `perClass` examples of each class, chosen by a seeded shuffle per class, in their original order.
+    /// Examples without a label are all kept (their class is unknown).
     public func capped(perClass: Int, seed: UInt64) -> Dataset {
         let noise = NoiseSource(seed: seed)
-        var keep: [Int] = []
+        var keep: [Int] = unlabelledOnly
         for (c, idx) in indicesByClass().enumerated() {
             var g = noise.generator(stream: .dataSplit, 3, c)
             keep += g.permutation(idx.count).prefix(perClass).map { idx[$0] }
@@ -51,7 +56,7 @@ public struct Dataset {
         var mean = [Double](repeating: 0, count: dim), sq = [Double](repeating: 0, count: dim)
         for i in 0..<count {
             for j in 0..<dim { let v = Double(features[i * dim + j]); mean[j] += v; sq[j] += v * v }
-        }
+        }  // over every training example, labelled or not
         let n = Double(max(count, 1))
         let m = mean.map { $0 / n }
         let sd = (0..<dim).map { max((sq[$0] / n - m[$0] * m[$0]).squareRoot(), 1e-6) }

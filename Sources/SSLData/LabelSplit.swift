@@ -24,15 +24,18 @@ public struct LabelSplit: Equatable {
             guard perClass == nil, let n = total else {
                 throw DataError("--label-sampling", "proportional sampling takes --labels N (not --labels-per-class)")
             }
-            guard n > 0, n <= labels.count else { throw DataError("--labels", "\(n) must be between 1 and \(labels.count)") }
+            let candidates = labels.indices.filter { labels[$0] >= 0 }
+            guard n > 0, n <= candidates.count else {
+                throw DataError("--labels", "\(n) must be between 1 and the \(candidates.count) labelled training examples")
+            }
             var g = NoiseSource(seed: seed).generator(stream: .labelSplit, -2)
-            labelled = g.permutation(labels.count).prefix(n).sorted()
+            labelled = g.permutation(candidates.count).prefix(n).map { candidates[$0] }.sorted()
             let set = Set(labelled)
             unlabelled = includeLabelledInUnlabelled ? Array(labels.indices) : labels.indices.filter { !set.contains($0) }
             return
         }
         var byClass = [[Int]](repeating: [], count: classes)
-        for (i, y) in labels.enumerated() { byClass[Int(y)].append(i) }
+        for (i, y) in labels.enumerated() where y >= 0 { byClass[Int(y)].append(i) }
         let noise = NoiseSource(seed: seed)
         var quota = [Int](repeating: 0, count: classes)
         switch (perClass, total) {
@@ -41,7 +44,8 @@ public struct LabelSplit: Equatable {
             quota = [Int](repeating: n, count: classes)
         case (nil, let n?):
             guard n > 0 else { throw DataError("--labels", "\(n) must be positive") }
-            guard n <= labels.count else { throw DataError("--labels", "\(n) exceeds the \(labels.count) training examples") }
+            let labelledCount = labels.filter { $0 >= 0 }.count
+            guard n <= labelledCount else { throw DataError("--labels", "\(n) exceeds the \(labelledCount) labelled training examples") }
             quota = [Int](repeating: n / classes, count: classes)
             var g = noise.generator(stream: .labelSplit, -1)
             for c in g.permutation(classes).prefix(n % classes) { quota[c] += 1 }

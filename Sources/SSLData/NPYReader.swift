@@ -98,9 +98,10 @@ public enum NPYReader {
         guard y.shape[0] == x.shape[0] else {
             throw DataError(labels, "has \(y.shape[0]) labels but \(features) has \(x.shape[0]) examples")
         }
-        if let i = y.values.firstIndex(where: { $0 < 0 }) {
-            throw DataError(labels, "label \(Int(y.values[i])) at index \(i): examples without a label (-1) are not supported yet")
+        if let i = y.values.firstIndex(where: { $0 < -1 }) {
+            throw DataError(labels, "label \(Int(y.values[i])) at index \(i) is out of range: expected 0, 1, … or −1 (no label)")
         }
+        guard y.values.contains(where: { $0 >= 0 }) else { throw DataError(labels, "no example has a label (all −1)") }
         guard !x.values.contains(where: { !$0.isFinite }) else { throw DataError(features, "contains NaN or infinite values") }
         let d = x.shape.dropFirst().reduce(1, *)
         let k = Int(y.values.max() ?? 0) + 1

@@ -25,6 +25,12 @@ struct ModelDataOptions: ParsableArguments {
         }
         // The model's own standardisation (from its training split), whatever data are evaluated.
         if let st = loaded.state.standardization, st.mean.count == d.dim { d.standardize(st) }
+        // Only labelled examples can be scored.
+        let skipped = d.unlabelledOnly.count
+        if skipped > 0 {
+            d = d.subset(d.labels.indices.filter { d.labels[$0] >= 0 })
+            FileHandle.standardError.write(Data("evaluate: \(skipped) examples without a label (−1) skipped\n".utf8))
+        }
         guard d.dim == loaded.modelConfig.inputDim else {
             throw ValidationError("--data \(specText) has \(d.dim) features per example; the model takes \(loaded.modelConfig.inputDim)")
         }

@@ -59,6 +59,28 @@ final class NPYReaderTests: XCTestCase {
         }
     }
 
+    /// Examples labelled −1 come only unlabelled: never held out, never labelled, always in training.
+    func testUnlabelledOnlyExamples() throws {
+        let n = 60
+        let x = try save("xu.npy", npy(descr: "<f4", shape: [n, 2], data: bytes((0..<(2 * n)).map { Float($0 % 9) })))
+        let labels = (0..<n).map { Int64($0 % 3 == 0 ? -1 : $0 % 2) }  // 20 without a label
+        let y = try save("yu.npy", npy(descr: "<i8", shape: [n], data: bytes(labels)))
+        let spec = try DataSpec(parsing: "npy:\(x),\(y)")
+        let s = try DataSplits.make(spec, SplitOptions(validationFraction: 0.1, testFraction: 0.2, seed: 1))
+        XCTAssertEqual(s.train.labels.filter { $0 < 0 }.count, 20, "every unlabelled-only example trains")
+        XCTAssertFalse(s.test.labels.contains(-1)); XCTAssertFalse(s.validation.labels.contains(-1))
+        XCTAssertEqual(s.train.count + s.validation.count + s.test.count, n)
+        XCTAssertEqual(s.train.classes, 2)
+        for sampling in [LabelSplit.Sampling.stratified, .proportional] {
+            let split = try LabelSplit(labels: s.train.labels, classes: 2, perClass: nil, total: 10,
+                                       includeLabelledInUnlabelled: true, seed: 3, sampling: sampling)
+            XCTAssertEqual(split.labelled.count, 10)
+            XCTAssertTrue(split.labelled.allSatisfy { s.train.labels[$0] >= 0 }, "\(sampling) picked an example without a label")
+            XCTAssertEqual(split.unlabelled.count, s.train.count)
+        }
+        XCTAssertEqual(s.train.capped(perClass: 2, seed: 1).labels.filter { $0 < 0 }.count, 20, "the cap keeps them")
+    }
+
     func testBadFiles() throws {
         let y = try save("y.npy", npy(descr: "<i8", shape: [3], data: bytes([Int64(0), 1, 1])))
         let good = npy(descr: "<f4", shape: [3, 2], data: bytes([Float](repeating: 0.5, count: 6)))
@@ -81,8 +103,10 @@ final class NPYReaderTests: XCTestCase {
         let yf = try save("yf.npy", npy(descr: "<f4", shape: [3], data: bytes([Float](repeating: 1, count: 3))))
         let x = try save("x.npy", good)
         assertError(x, yf, file: yf, contains: "labels must be integers")
-        let yneg = try save("yn.npy", npy(descr: "<i8", shape: [3], data: bytes([Int64(0), -1, 1])))
-        assertError(x, yneg, file: yneg, contains: "(-1) are not supported yet")
+        let yneg = try save("yn.npy", npy(descr: "<i8", shape: [3], data: bytes([Int64(0), -2, 1])))
+        assertError(x, yneg, file: yneg, contains: "out of range")
+        let yall = try save("ya.npy", npy(descr: "<i8", shape: [3], data: bytes([Int64(-1), -1, -1])))
+        assertError(x, yall, file: yall, contains: "no example has a label")
         let big = try save("big.npy", npy(descr: ">f4", shape: [3, 2], data: bytes([Float](repeating: 0.5, count: 6))))
         assertError(big, y, file: big, contains: "big-endian")
     }
