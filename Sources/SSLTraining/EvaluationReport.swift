@@ -75,7 +75,7 @@ public struct EvaluationReport {
         return EvaluationReport(checkpoint: loaded.path, data: dataName, split: split, model: loaded.model.config.kind,
                                 seed: loaded.state.config.seed, examples: data.count, confusion: confusion,
                                 labelledBound: bounds?.0, unlabelledBound: bounds?.1,
-                                evalSamples: loaded.model.config.kind == .adgm ? loaded.model.config.evalSamples : nil,
+                                evalSamples: loaded.model.config.kind.hasAuxiliary ? loaded.model.config.evalSamples : nil,
                                 worldSize: comm.size)
     }
 
@@ -112,7 +112,7 @@ public struct EvaluationReport {
             out.append(String(format: "  bounds per example (nats%@): labelled L(x,y) %.3f   unlabelled U(x) %.3f",
                               model == .supervised ? "" : ", fixed binarisation for Bernoulli models", l, u))
         }
-        if let s = evalSamples { out.append("  ADGM classifier: q(y|a,x) averaged over \(s) samples of a") }
+        if let s = evalSamples { out.append("  \(model.rawValue) classifier: q(y|a,x) averaged over \(s) samples of a") }
         out.append("  classifier input: real-valued features (the Bernoulli means)")
         out.append("")
         out.append("  class  precision  recall      F1  support")

@@ -172,7 +172,7 @@ public final class Trainer {
         say("  train \(train.count) (labelled \(split.labelled.count), unlabelled \(split.unlabelled.count)), "
             + "validation \(splits.validation.count)\(splits.validation.count == 0 ? " (no validation)" : ""), "
             + "test \(splits.test.count); \(train.dim) features, \(train.classes) classes")
-        let sizes = c.model == .supervised ? "" : ", z \(modelConfig.latent)" + (c.model == .adgm ? ", a \(modelConfig.auxiliary)" : "")
+        let sizes = c.model == .supervised ? "" : ", z \(modelConfig.latent)" + (c.model.hasAuxiliary ? ", a \(modelConfig.auxiliary)" : "")
         let alphaText = c.model == .supervised ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
         let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
         say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText)\(likelihoodText), \(model.layout.totalCount) parameters")

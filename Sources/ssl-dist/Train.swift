@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
 
     // Every training option is optional: a flag that is not given keeps the value of the base config
     // (the defaults, or on --resume the checkpoint's), so a resume can tell given flags from defaults.
-    @Option(help: "Model: m2, adgm or supervised (default adgm).") var model: ModelKind?
+    @Option(help: "Model: m2, adgm, sdgm or supervised (default adgm).") var model: ModelKind?
     @Option(help: "Dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS or csv:PATH (default fashion-mnist).") var data: String?
     @Option(help: "Separate test set (same forms as --data) for data without its own test split.") var testData: String?
     @Option(help: "CSV label column: first or last (default last).") var labelColumn: LabelColumn?

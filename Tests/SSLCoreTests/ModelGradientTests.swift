@@ -40,6 +40,10 @@ final class ModelGradientTests: XCTestCase {
     func testADGMLabelledOnly() { check(.adgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
     func testADGMUnlabelledOnly() { check(.adgm, beta: 1, labelled: [], unlabelled: 3) }
     func testADGMBoth() { check(.adgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
+    func testSDGMLabelledOnly() { check(.sdgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
+    func testSDGMUnlabelledOnly() { check(.sdgm, beta: 1, labelled: [], unlabelled: 3) }
+    func testSDGMBoth() { check(.sdgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
+    func testSDGMGaussianLikelihood() { check(.sdgm, beta: 0.9, labelled: [2], unlabelled: 2, likelihood: .gaussian) }
     func testSupervised() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
     func testClassWeightedClassificationTerm() {
         let w: [Float] = [2.5, 0.4, 1.1]

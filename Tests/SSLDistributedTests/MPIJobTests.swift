@@ -48,7 +48,7 @@ final class MPIJobTests: XCTestCase {
 
     /// 1, 2 and 3 ranks (3: uneven slices of the 50 + 30 batch) reach the same parameters after 20 steps.
     func testOneVersusTwoVersusThreeRanksGiveTheSameParameters() throws {
-        for model in ["m2", "adgm"] {
+        for model in ["m2", "adgm", "sdgm"] {
             var params: [[Float]] = []
             for n in [1, 2, 3] {
                 let runDir = "\(dir!)/\(model)-\(n)"

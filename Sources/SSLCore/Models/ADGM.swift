@@ -16,7 +16,13 @@ import Foundation
 ///   J       = mean_l L + mean_u U + α·mean_l CE(q(y|a,x), y)
 /// β (warm-up) scales every term but −log p(x|y,z). The classifier at evaluation averages
 /// q(y|a,x) over `evalSamples` draws of a.
+///
+/// With `config.kind == .sdgm` this is the skip deep generative model of the same paper: the inference
+/// networks are unchanged and the generative side becomes p(a|y,z) and p(x|a,y,z), so in ℓ the terms are
+/// −log p(x|a,y,z) and −log p(a|y,z).
 public final class ADGM: GenerativeModel {
+    /// SDGM: p(a|y,z) and p(x|a,y,z) instead of p(a|x,y,z) and p(x|y,z).
+    let skip: Bool
     public let config: ModelConfig
     public let layout: ParameterLayout
     let qa: MLP   // x → μ_a, lv_a (B×A)
@@ -52,9 +58,12 @@ public final class ADGM: GenerativeModel {
                  activation: act, maxRows: maxB, maxExamples: maxB, workspace: ws)
         qz = MLP(&layout, "qz", parts: [("a", .perExample(ad)), ("x", .perExample(d)), ("y", .label(k))], hidden: hid,
                  heads: [("mu", zd), ("logvar", zd)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
-        pa = MLP(&layout, "pa", parts: [("x", .perExample(d)), ("y", .label(k)), ("z", .perRow(zd))], hidden: hid,
+        skip = config.kind == .sdgm
+        pa = MLP(&layout, "pa", parts: skip ? [("y", .label(k)), ("z", .perRow(zd))]
+                                            : [("x", .perExample(d)), ("y", .label(k)), ("z", .perRow(zd))], hidden: hid,
                  heads: [("mu", ad), ("logvar", ad)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
-        px = MLP(&layout, "px", parts: [("y", .label(k)), ("z", .perRow(zd))], hidden: hid.reversed(),
+        px = MLP(&layout, "px", parts: skip ? [("a", .perExample(ad)), ("y", .label(k)), ("z", .perRow(zd))]
+                                            : [("y", .label(k)), ("z", .perRow(zd))], hidden: hid.reversed(),
                  heads: [(ObservationModel.head(config.likelihood), d)], activation: act, maxRows: maxR, maxExamples: maxB,
                  workspace: ws)
         observation = ObservationModel(&layout, "px", likelihood: config.likelihood, dim: d)
@@ -105,8 +114,8 @@ public final class ADGM: GenerativeModel {
         qz.forward(s, inputs: [aB, x, x], map: map)
         fillRowNoise(epsR, map: map, ids: batch.ids, noise: noise, step: step, stream: .latentZ)
         reparameterize(mu: qz.out[0], logvar: qz.out[1], eps: epsR, into: zR)
-        pa.forward(s, inputs: [x, x, zR], map: map)
-        px.forward(s, inputs: [zR, zR], map: map)
+        pa.forward(s, inputs: paInputs(x: x, z: zR), map: map)
+        px.forward(s, inputs: pxInputs(a: aB, z: zR), map: map)
 
         // Per-row terms and their weighted gradients.
         daB.zero()
@@ -128,8 +137,8 @@ public final class ADGM: GenerativeModel {
 
         // Backward through the row networks.
         dzR.zero()
-        px.backward(s, inputs: [zR, zR], map: map, dInputs: [nil, dzR])
-        pa.backward(s, inputs: [x, x, zR], map: map, dInputs: [nil, nil, dzR])
+        px.backward(s, inputs: pxInputs(a: aB, z: zR), map: map, dInputs: skip ? [daB, nil, dzR] : [nil, dzR])
+        pa.backward(s, inputs: paInputs(x: x, z: zR), map: map, dInputs: skip ? [nil, dzR] : [nil, nil, dzR])
         reparameterizeBackward(logvar: qz.out[1], eps: epsR, dz: dzR, dmu: qz.dOut[0], dlogvar: qz.dOut[1])
         qz.backward(s, inputs: [aB, x, x], map: map, dInputs: [daB, nil, nil])
 
@@ -148,8 +157,23 @@ public final class ADGM: GenerativeModel {
         return sums
     }
 
+    /// Inputs of p(a|·) in its parts' order: [x, y, z] (ADGM) or [y, z] (SDGM).
+    func paInputs(x: Mat, z: Mat) -> [Mat] { skip ? [z, z] : [x, x, z] }
+    /// Inputs of p(x|·): [y, z] (ADGM) or [a, y, z] (SDGM).
+    func pxInputs(a: Mat, z: Mat) -> [Mat] { skip ? [a, z, z] : [z, z] }
+
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
-        decodeMeans(px, observation, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
+        guard skip else {
+            decodeMeans(px, observation, z: z, labels: labels, classes: config.classes, map: &map, store: s, into: means)
+            return
+        }
+        // SDGM: a = the mean of p(a|y,z), one per row, then p(x|a,y,z).
+        map.build(labels: labels, unlabelled: 0, classes: config.classes)
+        pa.forward(s, inputs: [z, z], map: map)
+        let aR = a.prefix(rows: z.rows)
+        aR.copy(from: pa.out[0])
+        px.forward(s, inputs: [aR, z, z], map: map)
+        observation.means(px.out[0], into: means)
     }
 
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {

@@ -3,7 +3,10 @@ import Foundation
 // B examples (labelled first, then unlabelled), K classes, D input features.
 
 public enum ModelKind: String, Codable, CaseIterable, Sendable {
-    case m2, adgm, supervised
+    case m2, adgm, sdgm, supervised
+
+    /// ADGM and SDGM have an auxiliary variable a.
+    public var hasAuxiliary: Bool { self == .adgm || self == .sdgm }
 }
 
 /// Everything that fixes a model's architecture and objective.
@@ -148,7 +151,7 @@ func decodeMeans(_ net: MLP, _ obs: ObservationModel, z: Mat, labels: [Int32], c
 public func makeModel(_ config: ModelConfig, capacity: Capacity) -> SSLModel {
     switch config.kind {
     case .m2: return M2(config, capacity: capacity)
-    case .adgm: return ADGM(config, capacity: capacity)
+    case .adgm, .sdgm: return ADGM(config, capacity: capacity)
     case .supervised: return Supervised(config, capacity: capacity)
     }
 }
