@@ -31,16 +31,23 @@ public struct BatchAssembler {
     }
 
     private func copy(_ id: Int, into row: UnsafeMutablePointer<Float>, step: Int, population: Population) {
-        let d = train.dim
-        train.features.withUnsafeBufferPointer { f in
-            let src = f.baseAddress! + id * d
-            if binarize {
-                let u = uniforms.pointer
-                noise.uniforms(step: step, example: id, stream: .binarize, population: population, into: u, count: d)
-                for j in 0..<d { row[j] = u[j] < src[j] ? 1 : 0 }
-            } else {
-                row.update(from: src, count: d)
-            }
+        writeExample(train, id, into: row, binarize: binarize, noise: noise, step: step, population: population,
+                     scratch: uniforms.pointer)
+    }
+}
+
+/// Writes example `id` of `data` into `row`: as x_bin = [u < x] with u ~ U(0,1) keyed by (seed, step, id, population)
+/// when `binarize`, otherwise as it is. `scratch` holds at least D floats.
+func writeExample(_ data: Dataset, _ id: Int, into row: UnsafeMutablePointer<Float>, binarize: Bool, noise: NoiseSource,
+                  step: Int, population: Population, scratch u: UnsafeMutablePointer<Float>) {
+    let d = data.dim
+    data.features.withUnsafeBufferPointer { f in
+        let src = f.baseAddress! + id * d
+        if binarize {
+            noise.uniforms(step: step, example: id, stream: .binarize, population: population, into: u, count: d)
+            for j in 0..<d { row[j] = u[j] < src[j] ? 1 : 0 }
+        } else {
+            row.update(from: src, count: d)
         }
     }
 }

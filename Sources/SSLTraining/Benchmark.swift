@@ -23,14 +23,34 @@ public struct BenchmarkResult {
 }
 
 public enum Benchmark {
+    /// The model a benchmark times: MNIST-sized inputs (784 features), 10 classes, the model's default sizes
+    /// unless given.
+    static func modelConfig(_ kind: ModelKind, hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
+                            activation: Activation = .relu) -> ModelConfig {
+        var tc = TrainConfig(); tc.model = kind; tc.hidden = hidden; tc.latent = latent; tc.auxiliary = auxiliary
+        return ModelConfig(kind: kind, inputDim: 784, classes: 10, hidden: tc.resolvedHidden, latent: tc.resolvedLatent,
+                           auxiliary: tc.resolvedAuxiliary, activation: activation, alpha: 50, evalSamples: 10)
+    }
+
+    /// Appends examples `ids` with random binary pixels (on with probability 0.3, keyed by the id); ids below
+    /// `labelledBatch` are labelled (class id mod K). Throughput does not depend on the values.
+    static func fillSynthetic(_ batch: Batch, ids: [Int], labelledBatch: Int, classes k: Int, noise: NoiseSource) {
+        let d = batch.x.cols
+        let u = Buffer(count: d)
+        batch.reset()
+        for i in ids {
+            let row = batch.append(id: i, label: i < labelledBatch ? Int32(i % k) : nil)
+            noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: d)
+            for j in 0..<d { row[j] = u[j] < 0.3 ? 1 : 0 }
+        }
+    }
+
     public static func run(model kind: ModelKind, threads: Int, unlabelledBatch: Int = 100, labelledBatch: Int = 100,
                            seconds: Double = 5, hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
                            activation: Activation = .relu) -> BenchmarkResult {
         setBLASThreads(threads)
-        var tc = TrainConfig(); tc.model = kind; tc.hidden = hidden; tc.latent = latent; tc.auxiliary = auxiliary
-        let d = 784, k = 10
-        let config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: tc.resolvedHidden, latent: tc.resolvedLatent,
-                                 auxiliary: tc.resolvedAuxiliary, activation: activation, alpha: 50, evalSamples: 10)
+        let config = modelConfig(kind, hidden: hidden, latent: latent, auxiliary: auxiliary, activation: activation)
+        let d = config.inputDim
         let bu = kind == .supervised ? 0 : unlabelledBatch
         let model = makeModel(config, capacity: Capacity(labelled: labelledBatch, unlabelled: bu, evaluation: 100))
         let store = ParameterStore(layout: model.layout)
@@ -38,13 +58,7 @@ public enum Benchmark {
         let adam = Adam(count: model.layout.totalCount)
         let noise = NoiseSource(seed: 1)
         let batch = Batch(capacity: labelledBatch + bu, features: d)
-        let u = Buffer(count: d)
-        batch.reset()
-        for i in 0..<(labelledBatch + bu) {
-            let row = batch.append(id: i, label: i < labelledBatch ? Int32(i % k) : nil)
-            noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: d)
-            for j in 0..<d { row[j] = u[j] < 0.3 ? 1 : 0 }
-        }
+        fillSynthetic(batch, ids: Array(0..<(labelledBatch + bu)), labelledBatch: labelledBatch, classes: config.classes, noise: noise)
         let counts = GlobalCounts(labelled: labelledBatch, unlabelled: bu)
         func step(_ s: Int) {
             store.zeroGrads()

@@ -20,10 +20,8 @@ public struct DistributedBenchmarkResult {
 extension Benchmark {
     public static func runDistributed(model kind: ModelKind, comm: Communicator, seconds: Double = 5,
                                       unlabelledBatch: Int = 100, labelledBatch: Int = 100) throws -> DistributedBenchmarkResult {
-        var tc = TrainConfig(); tc.model = kind
-        let d = 784, k = 10
-        let config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: tc.resolvedHidden, latent: tc.resolvedLatent,
-                                 auxiliary: tc.resolvedAuxiliary, activation: .relu, alpha: 50, evalSamples: 10)
+        let config = modelConfig(kind)
+        let d = config.inputDim
         let bu = kind == .supervised ? 0 : unlabelledBatch
         let w = comm.size
         let myL = slice(total: labelledBatch, rank: comm.rank, world: w)
@@ -35,12 +33,8 @@ extension Benchmark {
         let adam = Adam(count: model.layout.totalCount)
         let noise = NoiseSource(seed: 1)
         let batch = Batch(capacity: myL.count + myU.count, features: d)
-        let u = Buffer(count: d)
-        for i in Array(myL) + Array(myU.map { labelledBatch + $0 }) {
-            let row = batch.append(id: i, label: i < labelledBatch ? Int32(i % k) : nil)
-            noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: d)
-            for j in 0..<d { row[j] = u[j] < 0.3 ? 1 : 0 }
-        }
+        fillSynthetic(batch, ids: Array(myL) + myU.map { labelledBatch + $0 }, labelledBatch: labelledBatch,
+                      classes: config.classes, noise: noise)
         let counts = GlobalCounts(labelled: labelledBatch, unlabelled: bu)
         var reduceTime = 0.0
         func step(_ s: Int) throws {

@@ -85,16 +85,11 @@ public struct EvaluationReport {
         let n = range.count
         let batch = Batch(capacity: 2 * n, features: data.dim)
         let u = Buffer(count: data.dim)
+        let binarize = loaded.modelConfig.likelihood == .bernoulli
         for pass in 0..<2 {
             for i in range {
-                let row = batch.append(id: i, label: pass == 0 ? data.labels[i] : nil)
-                let binarize = loaded.modelConfig.likelihood == .bernoulli
-                if binarize {
-                    noise.uniforms(step: 0, example: i, stream: .binarize, population: .evaluation, into: u.pointer, count: data.dim)
-                }
-                data.features.withUnsafeBufferPointer { f in
-                    for j in 0..<data.dim { row[j] = binarize ? (u[j] < f[i * data.dim + j] ? 1 : 0) : f[i * data.dim + j] }
-                }
+                writeExample(data, i, into: batch.append(id: i, label: pass == 0 ? data.labels[i] : nil), binarize: binarize,
+                             noise: noise, step: 0, population: .evaluation, scratch: u.pointer)
             }
         }
         let s = loaded.model.trainStep(batch, store: loaded.store, noise: noise, step: 0, beta: 1,
