@@ -1,5 +1,6 @@
 import Foundation
 import SSLCheckpoint
+import TestSupport
 import XCTest
 
 /// The file format on its own: round trip and every kind of damage.
@@ -9,8 +10,7 @@ final class CheckpointFileTests: XCTestCase {
     var counter: [Int64] = [0]
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "ssl-ckpt-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("ssl-ckpt")
         // Values with full mantissas, so compression cannot hide a bit that was lost.
         var x: UInt32 = 12345
         values = (0..<50_000).map { _ in x = x &* 1_664_525 &+ 1_013_904_223; return Float(bitPattern: (x >> 9) | 0x3F80_0000) - 1.5 }

@@ -11,8 +11,7 @@ final class ResumeTests: XCTestCase {
 
     override func setUpWithError() throws {
         XCTAssertTrue(FileManager.default.fileExists(atPath: digits), "run `make deps` (installs python3-sklearn)")
-        dir = NSTemporaryDirectory() + "ssl-resume-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("ssl-resume")
     }
 
     override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(atPath: dir) } }

@@ -1,13 +1,13 @@
 import Foundation
 import SSLData
+import TestSupport
 import XCTest
 
 /// .npy files of each supported dtype and header version, and bad ones; bytes built here (no numpy needed).
 final class NPYReaderTests: XCTestCase {
     var dir: String!
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "ssl-npy-\(getpid())-\(UUID().uuidString.prefix(6))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("ssl-npy")
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SSLData
+import TestSupport
 import XCTest
 
 /// IDX and CSV readers on good and bad files written by the test (raw and gzip).
@@ -7,8 +8,7 @@ final class ReaderTests: XCTestCase {
     var dir: String!
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "ssl-dist-readers-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("ssl-dist-readers")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }

@@ -13,8 +13,7 @@ final class MPIJobTests: XCTestCase {
             throw XCTSkip("mpirun not found: run `make deps` (installs openmpi-bin)")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: digits), "run `make deps` (installs python3-sklearn)")
-        dir = NSTemporaryDirectory() + "ssl-mpi-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("ssl-mpi")
     }
 
     override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(atPath: dir) } }

@@ -19,8 +19,7 @@ final class MultiHostTests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.output)
         let up = try runProcess(script, ["up"], timeout: 60)
         XCTAssertEqual(up.status, 0, "creating the namespaces failed: \(up.output)")
-        dir = NSTemporaryDirectory() + "ssl-multihost-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("ssl-multihost")
     }
 
     override func tearDownWithError() throws {

@@ -7,8 +7,7 @@ import XCTest
 final class ConfigFileTests: XCTestCase {
     var dir: String!
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "ssl-config-\(getpid())-\(UUID().uuidString.prefix(6))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("ssl-config")
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 

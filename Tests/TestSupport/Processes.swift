@@ -145,3 +145,10 @@ public func processIDs(named name: String, commandLineContaining marker: String)
         return String(decoding: cmd.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
     }
 }
+
+/// A new, empty directory under the system's temporary folder, unique to this process and call.
+public func makeTemporaryDirectory(_ prefix: String) throws -> String {
+    let dir = NSTemporaryDirectory() + "\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
