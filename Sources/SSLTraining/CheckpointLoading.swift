@@ -57,22 +57,32 @@ public struct LoadedModel {
     /// Loads `spec` (a checkpoint file, a run directory, or "latest" of `runDir`) on every rank.
     /// `evalSamples` overrides ADGM's samples of a; `capacity` sizes the workspace (default: 100 + 100
     /// examples per step, and the checkpoint's evaluation chunk).
+    /// `mc` and `iw` override the samples of the bound.
     public static func load(_ spec: String, runDir: String = ".", comm: Communicator, capacity: Capacity? = nil,
-                            evalSamples: Int? = nil) throws -> LoadedModel {
+                            evalSamples: Int? = nil, mc: Int? = nil, iw: Int? = nil) throws -> LoadedModel {
         let loading = CheckpointLoading(comm: comm)
         let (state, reader) = try loading.header(spec, runDir: runDir)
         let c = state.config
-        let capacity = capacity ?? Capacity(labelled: 100, unlabelled: 100, evaluation: c.evalBatchSize)
+        let replicas = (mc ?? c.resolvedMC) * (iw ?? c.resolvedIW)
+        // Bound chunks shrink with the samples per example, so the workspace stays near 100 + 100 examples' worth.
+        let perChunk = max(1, 100 / replicas)
+        let capacity = capacity ?? Capacity(labelled: perChunk, unlabelled: perChunk, evaluation: c.evalBatchSize)
         guard let d = state.layout.entries.first(where: { $0.name.hasSuffix(".l0.W_x") })?.shape.last else {
             throw TrainingError(message: "the checkpoint's layout has no input layer (W_x); cannot tell the input size")
         }
         let k = state.layout.entries.first(where: { $0.name == "qy.logits.W" })?.shape.first ?? 10
         var alpha = Float(0)
         if let a = c.alpha { alpha = a }
-        let mc = ModelConfig(kind: state.model, inputDim: d, classes: k, hidden: c.resolvedHidden, latent: c.resolvedLatent,
-                             auxiliary: c.resolvedAuxiliary, activation: c.activation, alpha: alpha,
-                             evalSamples: evalSamples ?? c.evalSamples, likelihood: c.resolvedLikelihood)
-        let model = makeModel(mc, capacity: capacity)
+        var config = ModelConfig(kind: state.model, inputDim: d, classes: k, hidden: c.resolvedHidden, latent: c.resolvedLatent,
+                                 auxiliary: c.resolvedAuxiliary, activation: c.activation, alpha: alpha,
+                                 evalSamples: evalSamples ?? c.evalSamples, likelihood: c.resolvedLikelihood)
+        config.mc = mc ?? c.resolvedMC
+        config.iw = iw ?? c.resolvedIW
+        config.stack = state.stack
+        if state.model == .m1m2 && state.stack == nil {
+            throw TrainingError(message: "the m1m2 checkpoint has no record of its M1 (stack); it is damaged or from another tool")
+        }
+        let model = makeModel(config, capacity: capacity)
         guard model.layout == state.layout else {
             throw TrainingError(message: "the checkpoint's layout does not match the \(state.model.rawValue) model its config describes")
         }
@@ -81,6 +91,25 @@ public struct LoadedModel {
         let t = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         defer { t.deallocate() }
         try loading.payload(reader, into: payloadSections(store, adam, t))
-        return LoadedModel(state: state, path: reader?.path ?? spec, model: model, store: store, modelConfig: mc)
+        return LoadedModel(state: state, path: reader?.path ?? spec, model: model, store: store, modelConfig: config)
     }
+}
+
+/// The standard deviation of M1's posterior mean μ(x) over `data`, per latent dimension (accumulated in Double).
+func posteriorMeanStd(_ m1: LoadedModel, _ data: Dataset) -> [Float] {
+    guard let model = m1.model as? M1 else { return [] }
+    let z = m1.modelConfig.latent, d = data.dim
+    let chunk = model.encodeCapacity
+    var sum = [Double](repeating: 0, count: z), sq = [Double](repeating: 0, count: z)
+    let input = Buffer(count: chunk * d)
+    var start = 0
+    while start < data.count {
+        let n = min(chunk, data.count - start)
+        data.features.withUnsafeBufferPointer { input.pointer.update(from: $0.baseAddress! + start * d, count: n * d) }
+        let (mu, _) = model.encode(Mat(input.pointer, n, d), store: m1.store)
+        for i in 0..<n { for j in 0..<z { let v = Double(mu[i, j]); sum[j] += v; sq[j] += v * v } }
+        start += n
+    }
+    let n = Double(max(data.count, 1))
+    return (0..<z).map { Float(max(sq[$0] / n - (sum[$0] / n) * (sum[$0] / n), 0).squareRoot()) }
 }

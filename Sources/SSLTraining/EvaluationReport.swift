@@ -18,6 +18,8 @@ public struct EvaluationReport {
     public var labelledBound: Double?
     public var unlabelledBound: Double?
     public var evalSamples: Int?
+    /// Monte Carlo × importance samples of each example's bound.
+    public var mc = 1, iw = 1
     public var worldSize: Int
 
     public var correct: Int { confusion.indices.reduce(0) { $0 + confusion[$1][$1] } }
@@ -52,19 +54,20 @@ public struct EvaluationReport {
         let myChunks = slice(total: chunks, rank: comm.rank, world: comm.size)
         let mine = min(myChunks.lowerBound * chunk, data.count)..<min(myChunks.upperBound * chunk, data.count)
         let evaluator = Evaluator(model: loaded.model, chunk: chunk)
-        let local = evaluator.evaluate(data, store: loaded.store, noise: noise, range: mine)
+        let local = loaded.model.config.kind.classifies ? evaluator.evaluate(data, store: loaded.store, noise: noise, range: mine)
+            : Evaluation(accuracy: 0, confusion: [[Int]](repeating: [Int](repeating: 0, count: k), count: k), count: 0)
         var counts = local.confusion.flatMap { $0.map(Double.init) }
         try comm.allreduce(&counts, .sum)
         let confusion = (0..<k).map { r in (0..<k).map { Int(counts[r * k + $0]) } }
 
         var bounds: (Double, Double)? = nil
-        if loaded.model.config.kind != .supervised {
-            let b = loaded.model.capacity.labelled
+        if loaded.model.config.kind.hasBound {
+            let b = min(loaded.model.capacity.labelled, loaded.model.capacity.unlabelled)
             let boundChunks = (data.count + b - 1) / b
             let myBoundChunks = slice(total: boundChunks, rank: comm.rank, world: comm.size)
             var slots = [Double](repeating: 0, count: 2 * boundChunks)
             for c in myBoundChunks {
-                let s = boundSums(loaded, data: data, range: (c * b)..<min((c + 1) * b, data.count), noise: noise)
+                let s = boundSums(loaded.model, store: loaded.store, data: data, range: (c * b)..<min((c + 1) * b, data.count), noise: noise)
                 slots[2 * c] = s.0; slots[2 * c + 1] = s.1
             }
             try comm.allreduce(&slots, .sum)  // each slot has one non-zero term: exact
@@ -76,36 +79,58 @@ public struct EvaluationReport {
                                 seed: loaded.state.config.seed, examples: data.count, confusion: confusion,
                                 labelledBound: bounds?.0, unlabelledBound: bounds?.1,
                                 evalSamples: loaded.model.config.kind.hasAuxiliary ? loaded.model.config.evalSamples : nil,
-                                worldSize: comm.size)
+                                mc: loaded.modelConfig.mc, iw: loaded.modelConfig.iw, worldSize: comm.size)
     }
 
     /// Σ L(x, y) and Σ U(x) over one chunk `range`, each example binarised once (keyed by (seed, example)) and
     /// scored both with its label and with the label summed out, at β = 1 with a fixed draw of z (and a).
-    static func boundSums(_ loaded: LoadedModel, data: Dataset, range: Range<Int>, noise: NoiseSource) -> (Double, Double) {
+    /// M1 ignores labels: both sums are its bound, with independent draws of z.
+    static func boundSums(_ model: SSLModel, store: ParameterStore, data: Dataset, range: Range<Int>, noise: NoiseSource) -> (Double, Double) {
         let n = range.count
         let batch = Batch(capacity: 2 * n, features: data.dim)
         let u = Buffer(count: data.dim)
-        let binarize = loaded.modelConfig.likelihood == .bernoulli
+        let binarize = model.config.likelihood == .bernoulli && model.config.kind != .m1m2
         for pass in 0..<2 {
             for i in range {
-                writeExample(data, i, into: batch.append(id: i, label: pass == 0 ? data.labels[i] : nil), binarize: binarize,
+                let label: Int32? = pass == 0 ? max(data.labels[i], 0) : nil
+                writeExample(data, i, into: batch.append(id: i, label: label), binarize: binarize,
                              noise: noise, step: 0, population: .evaluation, scratch: u.pointer)
             }
         }
-        let s = loaded.model.trainStep(batch, store: loaded.store, noise: noise, step: 0, beta: 1,
-                                       counts: GlobalCounts(labelled: n, unlabelled: n))
+        let s = model.trainStep(batch, store: store, noise: noise, step: 0, beta: 1, counts: GlobalCounts(labelled: n, unlabelled: n))
         return (s.labelledBound, s.unlabelledBound)
+    }
+
+    /// The unlabelled bound U(x) (for M1, the bound on −log p(x)) per example of `data`, in chunks the model's
+    /// workspace holds, on this process alone.
+    public static func averageBound(_ model: SSLModel, store: ParameterStore, data: Dataset, noise: NoiseSource) -> Double {
+        let b = max(1, min(model.capacity.labelled, model.capacity.unlabelled))
+        var total = 0.0
+        var start = 0
+        while start < data.count {
+            let end = min(start + b, data.count)
+            total += boundSums(model, store: store, data: data, range: start..<end, noise: noise).1
+            start = end
+        }
+        return data.count > 0 ? total / Double(data.count) : 0
     }
 
     public var text: String {
         var out: [String] = []
         out.append("evaluate \(model.rawValue) checkpoint \(checkpoint)")
         out.append("  data \(data), \(split) split, \(examples) examples, seed \(seed), \(worldSize) rank(s)")
+        let samples = mc * iw > 1 ? ", \(mc) Monte Carlo × \(iw) importance samples" : ", one sample"
+        guard model.classifies else {
+            out.append(String(format: "  bound on −log p(x) per example: %.3f nats (%@%@)", unlabelledBound ?? .nan,
+                              model == .m1m2 ? "M2 on M1's features" : "fixed binarisation for Bernoulli models", samples))
+            out.append("  m1 has no classifier: use `ssl-dist features` and a classifier, or train m1m2 on it")
+            return out.joined(separator: "\n")
+        }
         out.append(String(format: "  accuracy %.2f%%  (%d of %d)   macro-F1 %.4f   balanced accuracy %.2f%%",
                           100 * accuracy, correct, examples, macroF1, 100 * balancedAccuracy))
         if let l = labelledBound, let u = unlabelledBound {
-            out.append(String(format: "  bounds per example (nats%@): labelled L(x,y) %.3f   unlabelled U(x) %.3f",
-                              model == .supervised ? "" : ", fixed binarisation for Bernoulli models", l, u))
+            out.append(String(format: "  bounds per example (nats%@%@): labelled L(x,y) %.3f   unlabelled U(x) %.3f",
+                              model == .m1m2 ? ", M2 on M1's features" : ", fixed binarisation for Bernoulli models", samples, l, u))
         }
         if let s = evalSamples { out.append("  \(model.rawValue) classifier: q(y|a,x) averaged over \(s) samples of a") }
         out.append("  classifier input: real-valued features (the Bernoulli means)")
@@ -136,6 +161,10 @@ public struct EvaluationReport {
         if let l = labelledBound { j["labelled_bound"] = l }
         if let u = unlabelledBound { j["unlabelled_bound"] = u }
         if let s = evalSamples { j["eval_samples"] = s }
+        j["mc"] = mc; j["iw"] = iw
+        if !model.classifies {
+            for key in ["accuracy", "macro_f1", "balanced_accuracy", "confusion", "per_class", "classifier_input"] { j[key] = nil }
+        }
         return j
     }
 }

@@ -28,6 +28,8 @@ final class ProgressDisplay {
     let write: (String) -> Void
     let stepsPerEpoch: Int, totalSteps: Int, examplesPerStep: Int
     let semiSupervised: Bool
+    /// False for M1: only its bound is shown.
+    var classifies = true
     private var lastDraw = Date.distantPast
     private var barShown = false
     private var rateStart = (Date(), 0)
@@ -51,6 +53,7 @@ final class ProgressDisplay {
         let nl = max(sums.labelledCount, 1), nu = max(sums.unlabelledCount, 1)
         var terms = semiSupervised ? String(format: "L %.2f  U %.2f  ", sums.labelledBound / nl, sums.unlabelledBound / nu) : ""
         terms += String(format: "CE %.3f  β %.2f", sums.crossEntropy / nl, beta)
+        if !classifies { terms = String(format: "bound %.2f  β %.2f", sums.unlabelledBound / nu, beta) }
         let epoch = (step - 1) / stepsPerEpoch + 1
         let inEpoch = step - (epoch - 1) * stepsPerEpoch
         switch style {

@@ -36,6 +36,11 @@ public struct TrainConfig: Codable, Equatable {
     public var likelihood: Likelihood? = nil
     /// Standardise each feature with the training split's mean and std (Gaussian models); nil means no.
     public var standardize: Bool? = nil
+    /// M1+M2: the trained M1 checkpoint (file or run directory) whose latent features M2 models.
+    public var m1: String? = nil
+    /// Monte Carlo samples N and importance samples K of every example's bound (nil: 1).
+    public var mc: Int? = nil
+    public var iw: Int? = nil
     public var alpha: Float? = nil
     public var learningRate: Float = 3e-4
     public var clipGradNorm: Float? = nil
@@ -57,14 +62,27 @@ public struct TrainConfig: Codable, Equatable {
 
     public init() {}
 
-    /// Default hidden/latent/auxiliary sizes: Kingma's M2 (500; z 50), Maaløe's ADGM (500,500; z 100; a 100).
-    public var resolvedHidden: [Int] { hidden ?? (model == .m2 ? [500] : model == .supervised ? [500] : [500, 500]) }
-    public var resolvedLatent: Int { latent ?? (model == .m2 ? 50 : 100) }
+    /// Default hidden/latent/auxiliary sizes: Kingma's M1 (600,600; z 50), M2 and M1+M2's M2 (500; z 50),
+    /// Maaløe's ADGM and SDGM (500,500; z 100; a 100).
+    public var resolvedHidden: [Int] {
+        if let hidden { return hidden }
+        switch model {
+        case .m1: return [600, 600]
+        case .m2, .m1m2, .supervised: return [500]
+        case .adgm, .sdgm: return [500, 500]
+        }
+    }
+    public var resolvedLatent: Int { latent ?? (model == .adgm || model == .sdgm ? 100 : 50) }
     public var resolvedAuxiliary: Int { auxiliary ?? 100 }
     public var resolvedRunDir: String { runDir ?? "runs/\(model.rawValue)-seed\(seed)" }
-    public var resolvedLikelihood: Likelihood { likelihood ?? .bernoulli }
-    /// Dynamic binarisation applies to the Bernoulli likelihood only.
+    /// M1+M2's M2 models real-valued latent features: always Gaussian.
+    public var resolvedLikelihood: Likelihood { model == .m1m2 ? .gaussian : likelihood ?? .bernoulli }
+    public var resolvedMC: Int { mc ?? 1 }
+    public var resolvedIW: Int { iw ?? 1 }
+    /// Dynamic binarisation applies to the Bernoulli likelihood only (M1+M2 feeds M1's encoder the data as they are).
     public var binarizes: Bool { binarize && resolvedLikelihood == .bernoulli }
+    /// The input data must lie in [0, 1] (Bernoulli models; M1+M2 checks against its M1 instead).
+    var requiresUnitRange: Bool { resolvedLikelihood == .bernoulli }
 
     /// α = 0.1·N_total/N_labelled unless given.
     public func resolvedAlpha(total: Int, labelled: Int) -> Float {
@@ -76,7 +94,7 @@ public struct TrainConfig: Codable, Equatable {
             SplitOptions(validation: validation, validationFraction: validationFraction, testFraction: testFraction,
                          testData: try testData.map { try DataSpec(parsing: $0, flag: "--test-data") },
                          labelColumn: labelColumn, scale: scale, seed: seed,
-                         requireUnitRange: resolvedLikelihood == .bernoulli)
+                         requireUnitRange: requiresUnitRange)
         }
     }
 
@@ -103,6 +121,19 @@ public struct TrainConfig: Codable, Equatable {
         if keepCheckpoints < 1 { throw bad("--keep-checkpoints", "\(keepCheckpoints) must be at least 1") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
         if let m = maxPerClass, m <= 0 { throw bad("--max-per-class", "\(m) must be positive") }
+        if model == .m1m2 {
+            if m1 == nil { throw bad("--m1", "m1m2 needs the trained M1: --m1 CHECKPOINT (train it with --model m1)") }
+            if likelihood == .bernoulli { throw bad("--likelihood", "m1m2's M2 models real-valued latent features: it is always gaussian") }
+            if standardize == true { throw bad("--standardize", "m1m2 applies its M1's standardisation (train the M1 with --standardize)") }
+        } else if m1 != nil {
+            throw bad("--m1", "is for --model m1m2 (this run is \(model.rawValue))")
+        }
+        if let n = mc, n < 1 { throw bad("--mc", "\(n) must be at least 1") }
+        if let k = iw, k < 1 { throw bad("--iw", "\(k) must be at least 1") }
+        if resolvedMC * resolvedIW > 1 << 16 { throw bad("--mc", "--mc × --iw is \(resolvedMC * resolvedIW); at most 65536 samples per example") }
+        if model == .supervised && resolvedMC * resolvedIW > 1 {
+            throw bad(iw != nil ? "--iw" : "--mc", "the supervised baseline has no bound to sample")
+        }
         if standardize == true && resolvedLikelihood == .bernoulli {
             throw bad("--standardize", "makes features real-valued; use it with --likelihood gaussian")
         }

@@ -11,8 +11,10 @@ public struct TrainResult {
     public var epochs: Double
     public var seconds: Double
     public var validationAccuracy: Double?
-    /// nil when the run was stopped by a signal before its last step.
+    /// nil when the run was stopped by a signal before its last step, or for M1 (no classifier).
     public var testAccuracy: Double?
+    /// M1: the bound on −log p(x) per test example.
+    public var testBound: Double?
     public var runDir: String
     public var seed: UInt64
     /// The last checkpoint written, if any.
@@ -90,20 +92,52 @@ public final class Trainer {
         let spec = try DataSpec(parsing: c.data)
         var splits = try DataSplits.make(spec, try c.splitOptions)
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
-        // Standardisation uses the training split's statistics only (on resume, the checkpoint's).
-        let standardization = c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
+        // M1+M2 on a new run: the frozen M1 (parameters, architecture, standardisation) from --m1. On resume all
+        // of it is in the checkpoint.
+        var m1: LoadedModel? = nil
+        if c.model == .m1m2 && saved == nil {
+            m1 = try LoadedModel.load(c.m1!, runDir: c.m1!, comm: comm)
+            guard m1!.modelConfig.kind == .m1 else {
+                throw ConfigError(flag: "--m1", problem: "\(c.m1!) holds a \(m1!.modelConfig.kind.rawValue) model; m1m2 needs an m1 checkpoint")
+            }
+            guard m1!.modelConfig.inputDim == splits.train.dim else {
+                throw ConfigError(flag: "--m1", problem: "\(c.m1!) takes \(m1!.modelConfig.inputDim) features; --data \(c.data) has \(splits.train.dim)")
+            }
+        }
+        // Standardisation uses the training split's statistics only (on resume, the checkpoint's; M1+M2, its M1's).
+        let standardization = c.model == .m1m2 ? (saved?.standardization ?? m1?.state.standardization)
+            : c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
         if let st = standardization {
             splits.train.standardize(st); splits.validation.standardize(st); splits.test.standardize(st)
         }
         let train = splits.train
+        // M1 learns from every training example, without labels.
         let split = try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
-                                   total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
+                                   total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled || c.model == .m1,
+                                   seed: c.seed,
                                    sampling: c.labelSampling ?? .stratified)
         var modelConfig = ModelConfig(
             kind: c.model, inputDim: train.dim, classes: train.classes, hidden: c.resolvedHidden,
             latent: c.resolvedLatent, auxiliary: c.resolvedAuxiliary, activation: c.activation,
             alpha: c.resolvedAlpha(total: train.count, labelled: split.labelled.count), evalSamples: c.evalSamples,
             likelihood: c.resolvedLikelihood)
+        modelConfig.mc = c.resolvedMC
+        modelConfig.iw = c.resolvedIW
+        var stack = saved?.stack
+        if let m1 {
+            // Keep the latent dimensions whose posterior mean varies over the training split (Kingma's code: std > 0.1).
+            var std = [Float](repeating: 0, count: m1.modelConfig.latent)
+            if comm.isRoot { std = posteriorMeanStd(m1, train) }
+            try std.withUnsafeMutableBufferPointer { try comm.broadcast($0.baseAddress!, count: $0.count) }
+            let kept = std.indices.filter { std[$0] >= 0.1 }
+            guard !kept.isEmpty else {
+                throw TrainingError(message: "the M1 in \(c.m1!) has no latent dimension whose posterior mean varies (std ≥ 0.1) "
+                                    + "over the training split: it has collapsed; train it longer")
+            }
+            stack = StackedM1(hidden: m1.modelConfig.hidden, latent: m1.modelConfig.latent, activation: m1.modelConfig.activation,
+                              likelihood: m1.modelConfig.likelihood, kept: kept)
+        }
+        modelConfig.stack = stack
         if c.classWeights == .balanced {
             modelConfig.classWeights = balancedClassWeights(labels: split.labelled.map { train.labels[$0] }, classes: train.classes)
         }
@@ -111,12 +145,14 @@ public final class Trainer {
         // Global batches and this rank's slices.
         // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
         // --batch-size over the unlabelled set, so it gets the same number of steps as the others.
-        let globalL = c.labelledBatchSize
+        let globalL = c.model == .m1 ? 0 : c.labelledBatchSize
         let globalU = c.model == .supervised ? 0 : c.batchSize
         let world = comm.size, rank = comm.rank
         let myL = slice(total: globalL, rank: rank, world: world)
         let myU = slice(total: globalU, rank: rank, world: world)
-        let capacity = Capacity(labelled: (globalL + world - 1) / world, unlabelled: (globalU + world - 1) / world,
+        // M1 has no labelled batches; its bound on a split is computed in labelled + unlabelled chunks of this size.
+        let perRankU = (globalU + world - 1) / world
+        let capacity = Capacity(labelled: c.model == .m1 ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
                                 evaluation: c.evalBatchSize)
         try checkRanksAgree(comm, config: configHash(c), data: dataHash(splits, split))
         let model = makeModel(modelConfig, capacity: capacity)
@@ -142,7 +178,17 @@ public final class Trainer {
         } else {
             if comm.isRoot { store.initialize(seed: c.seed) }
             try comm.broadcast(store.values.pointer, count: store.values.count)
+            if let m1 {
+                // The frozen M1 is the first part of the layout, in the same order (names prefixed "m1.").
+                let ok = m1.store.layout.entries.count <= store.layout.entries.count
+                    && zip(m1.store.layout.entries, store.layout.entries).allSatisfy { "m1." + $0.name == $1.name && $0.shape == $1.shape }
+                guard ok && m1.store.values.count == model.frozenCount else {
+                    throw TrainingError(message: "the M1 in \(c.m1!) does not match the layout of M1+M2's frozen part")
+                }
+                store.values.pointer.update(from: m1.store.values.pointer, count: model.frozenCount)
+            }
         }
+        let frozen = model.frozenCount
         let noise = NoiseSource(seed: c.seed)
         let sampler = GlobalBatchSampler(labelledCount: split.labelled.count, unlabelledCount: split.unlabelled.count,
                                          labelledBatch: globalL, unlabelledBatch: c.batchSize, seed: c.seed)
@@ -153,6 +199,16 @@ public final class Trainer {
         let stepsPerEpoch = sampler.stepsPerEpoch
         let totalSteps = c.steps ?? (c.epochs! * stepsPerEpoch)
         let evaluator = Evaluator(model: model, chunk: c.evalBatchSize)
+        /// Rank 0's score of a split, on every rank: accuracy, or for M1 the bound per example (nats).
+        func score(_ data: Dataset) throws -> Double {
+            var v = 0.0
+            if comm.isRoot {
+                v = c.model.classifies ? evaluator.evaluate(data, store: store, noise: noise).accuracy
+                    : EvaluationReport.averageBound(model, store: store, data: data, noise: noise)
+            }
+            try comm.broadcast(&v)
+            return v
+        }
         let runDir = c.resolvedRunDir
         let checkpoints = CheckpointDirectory(runDir: runDir)
 
@@ -176,6 +232,13 @@ public final class Trainer {
         let alphaText = c.model == .supervised ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
         let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
         say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText)\(likelihoodText), \(model.layout.totalCount) parameters")
+        if let st = stack {
+            say("  M1 (frozen) \(c.m1.map { "from \($0): " } ?? "")hidden \(st.hidden), z₁ \(st.latent), \(st.likelihood.rawValue) likelihood; "
+                + "M2 models the \(st.kept.count) dimensions of z₁ whose posterior-mean std is ≥ 0.1, re-sampled every step")
+        }
+        if modelConfig.replicas > 1 {
+            say("  bound: \(modelConfig.mc) Monte Carlo × \(modelConfig.iw) importance samples per example")
+        }
         if let w = modelConfig.classWeights {
             say("  class weights (balanced over the labelled set): " + w.map { String(format: "%.3g", $0) }.joined(separator: " "))
         }
@@ -205,7 +268,7 @@ public final class Trainer {
                                         labelledStreamPosition: step * globalL),
                     warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
                     rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: world, blasThreads: blasThreads(),
-                    lastValidationAccuracy: lastValidation, standardization: standardization,
+                    lastValidationAccuracy: lastValidation, standardization: standardization, stack: stack,
                     writtenAt: ISO8601DateFormatter().string(from: Date()))
                 path = try checkpoints.write(state: state, sections: sections, keep: c.keepCheckpoints)
             }
@@ -227,6 +290,7 @@ public final class Trainer {
             display = ProgressDisplay(style: progress, stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps,
                                       examplesPerStep: globalU > 0 ? globalU : globalL, semiSupervised: c.model != .supervised,
                                       write: write)
+            display?.classifies = c.model.classifies
             display?.start(at: startStep)
         }
         var step = startStep
@@ -238,7 +302,7 @@ public final class Trainer {
             // One fused allreduce: gradients, then loss sums and counts, the next β, and the stop flag.
             StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stopRequested(),
                            into: store.grads.tail)
-            try comm.allreduce(store.grads.whole, .sum)
+            try comm.allreduce(UnsafeMutableBufferPointer(rebasing: store.grads.whole[frozen...]), .sum)
             let sums = StepTail.readSums(store.grads.tail)
             let stepBeta = beta
             beta = store.grads.tail[StepTail.nextBeta]
@@ -249,11 +313,11 @@ public final class Trainer {
                                     + "try \(hint)a lower --lr or --clip-grad-norm; the last checkpoint is unchanged")
             }
             // Checked before the update, so a bad step never reaches the parameters.
-            let gnorm = Adam.norm(store.grads)
+            let gnorm = Adam.norm(store.grads, from: frozen)
             guard gnorm.isFinite else {
                 throw TrainingError(message: "step \(step): the gradient is not finite; the last checkpoint is unchanged")
             }
-            adam.step(store, gradientNorm: gnorm)
+            adam.step(store, gradientNorm: gnorm, from: frozen)
             epochSums = epochSums + sums
             step += 1
             display?.update(step: step, sums: epochSums, beta: stepBeta)
@@ -270,13 +334,13 @@ public final class Trainer {
                 let epochIndex = (step + stepsPerEpoch - 1) / stepsPerEpoch
                 var valAcc: Double? = nil
                 if !stopping && splits.validation.count > 0 && (epochIndex % c.validateEvery == 0 || step == totalSteps) {
-                    var acc = comm.isRoot ? evaluator.evaluate(splits.validation, store: store, noise: noise).accuracy : 0
-                    try comm.broadcast(&acc)
+                    let acc = try score(splits.validation)
                     valAcc = acc
                     lastValidation = acc
                 }
                 let report = EpochReport(step: step, stepsPerEpoch: stepsPerEpoch, sums: epochSums, seconds: seconds,
                                          beta: stepBeta, validation: valAcc, semiSupervised: c.model != .supervised,
+                                         classifies: c.model.classifies,
                                          seed: c.seed, learningRate: c.learningRate, sinceStart: Date().timeIntervalSince(runStart))
                 say(report.line)
                 try onRoot("writing metrics") {
@@ -292,7 +356,7 @@ public final class Trainer {
                 say("stopped at step \(step) by a signal; checkpoint \(lastCheckpoint!)")
                 say("resume with: ssl-dist train --resume latest --run-dir \(runDir)")
                 return TrainResult(steps: step, epochs: Double(step) / Double(stepsPerEpoch), seconds: trainSeconds,
-                                   validationAccuracy: lastValidation, testAccuracy: nil, runDir: runDir, seed: c.seed,
+                                   validationAccuracy: lastValidation, testAccuracy: nil, testBound: nil, runDir: runDir, seed: c.seed,
                                    checkpoint: lastCheckpoint, stoppedBySignal: true)
             }
             if step == totalSteps || (c.checkpointEvery > 0 && step % c.checkpointEvery == 0) {
@@ -303,16 +367,20 @@ public final class Trainer {
             say("the checkpoint is already at step \(startStep) of \(totalSteps): nothing to train (raise --epochs or --steps)")
         }
 
-        var testAcc = comm.isRoot ? evaluator.evaluate(splits.test, store: store, noise: noise).accuracy : 0
-        try comm.broadcast(&testAcc)
+        let testScore = try score(splits.test)
+        let testAcc: Double? = c.model.classifies ? testScore : nil
+        let testBound: Double? = c.model.classifies ? nil : testScore
         let epochs = Double(step) / Double(stepsPerEpoch)
         let wall = Date().timeIntervalSince(runStart)
-        say(String(format: "test accuracy %.2f%% (%d examples) after %d steps (%.2f epochs), %.1f min training, seed %llu",
-                   100 * testAcc, splits.test.count, step, epochs, trainSeconds / 60, c.seed))
+        let scoreText = testAcc.map { String(format: "test accuracy %.2f%%", 100 * $0) }
+            ?? String(format: "test bound %.3f nats per example", testScore)
+        say(String(format: "%@ (%d examples) after %d steps (%.2f epochs), %.1f min training, seed %llu",
+                   scoreText, splits.test.count, step, epochs, trainSeconds / 60, c.seed))
         try onRoot("writing the results") {
             let result: [String: Any] = [
                 "model": c.model.rawValue, "data": "\(spec)", "seed": Int(c.seed), "steps": step, "epochs": epochs,
-                "test_accuracy": testAcc, "validation_accuracy": lastValidation as Any,
+                "test_accuracy": testAcc as Any, "test_bound": testBound as Any,
+                (c.model.classifies ? "validation_accuracy" : "validation_bound"): lastValidation as Any,
                 "training_seconds": trainSeconds, "wall_seconds": wall, "world_size": world,
                 "labelled": split.labelled.count, "checkpoint": lastCheckpoint as Any,
             ]
@@ -323,7 +391,7 @@ public final class Trainer {
         say("results: \(runDir)/results.json, metrics: \(runDir)/metrics.jsonl, config: \(runDir)/config.json"
             + (lastCheckpoint.map { ", checkpoint: \($0)" } ?? ""))
         return TrainResult(steps: step, epochs: epochs, seconds: trainSeconds, validationAccuracy: lastValidation,
-                           testAccuracy: testAcc, runDir: runDir, seed: c.seed, checkpoint: lastCheckpoint,
+                           testAccuracy: testAcc, testBound: testBound, runDir: runDir, seed: c.seed, checkpoint: lastCheckpoint,
                            stoppedBySignal: false)
     }
 }
@@ -334,8 +402,10 @@ struct EpochReport {
     let sums: LossSums
     let seconds: Double
     let beta: Float
+    /// Accuracy, or for M1 (no classifier) the bound per example.
     let validation: Double?
     let semiSupervised: Bool
+    let classifies: Bool
     let seed: UInt64
     let learningRate: Float
     let sinceStart: Double
@@ -348,6 +418,11 @@ struct EpochReport {
     var line: String {
         let e = epoch == epoch.rounded() ? String(Int(epoch)) : String(format: "%.2f", epoch)
         var s = "epoch \(e) step \(step)"
+        guard classifies else {
+            s += String(format: "  bound %.2f  β %.2f", sums.unlabelledBound / nu, beta)
+            if let v = validation { s += String(format: "  val bound %.2f", v) }
+            return s + String(format: "  %.0f ex/s", rate)
+        }
         if semiSupervised { s += String(format: "  L %.2f  U %.2f", sums.labelledBound / nl, sums.unlabelledBound / nu) }
         s += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", sums.crossEntropy / nl, beta, 100 * sums.correct / nl)
         if let v = validation { s += String(format: "  val %.2f%%", 100 * v) }
@@ -364,7 +439,7 @@ struct EpochReport {
         if semiSupervised {
             s += [("loss/labelled_bound", sums.labelledBound / nl), ("loss/unlabelled_bound", sums.unlabelledBound / nu)]
         }
-        if let v = validation { s.append(("accuracy/validation", v)) }
+        if let v = validation { s.append((classifies ? "accuracy/validation" : "loss/validation_bound", v)) }
         return s
     }
 
@@ -378,7 +453,7 @@ struct EpochReport {
             r["labelled_bound"] = sums.labelledBound / nl
             r["unlabelled_bound"] = sums.unlabelledBound / nu
         }
-        if let v = validation { r["validation_accuracy"] = v }
+        if let v = validation { r[classifies ? "validation_accuracy" : "validation_bound"] = v }
         return r
     }
 }

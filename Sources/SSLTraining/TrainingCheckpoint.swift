@@ -37,6 +37,8 @@ public struct TrainingState: Codable {
     public var lastValidationAccuracy: Double?
     /// The training split's per-feature statistics when the run standardised its features.
     public var standardization: Standardization? = nil
+    /// M1+M2: the frozen M1's architecture and the latent dimensions kept (its parameters are in the payload).
+    public var stack: StackedM1? = nil
     public var writtenAt: String
 }
 

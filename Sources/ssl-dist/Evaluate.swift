@@ -46,12 +46,17 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A checkpoint file, or a run directory (its latest checkpoint).") var checkpoint: String
     @OptionGroup var dataOptions: ModelDataOptions
     @Option(help: "ADGM: samples of a averaged by the classifier (default: the checkpoint's).") var evalSamples: Int?
+    @Option(help: "Monte Carlo samples N of each example's bound (default: the checkpoint's).") var mc: Int?
+    @Option(help: "Importance samples K of each example's bound, −log mean_k w_k (default: the checkpoint's).") var iw: Int?
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
     @OptionGroup var communicatorOptions: CommunicatorOptions
 
     func validate() throws {
         if let s = evalSamples, s <= 0 { throw ValidationError("--eval-samples \(s) must be positive") }
+        if let n = mc, n < 1 { throw ValidationError("--mc \(n) must be at least 1") }
+        if let k = iw, k < 1 { throw ValidationError("--iw \(k) must be at least 1") }
+        if (mc ?? 1) * (iw ?? 1) > 1 << 16 { throw ValidationError("--mc × --iw must be at most 65536 samples per example") }
     }
 
     func run() throws {
@@ -59,7 +64,7 @@ struct Evaluate: ParsableCommand {
         setBLASThreads(blasThreads ?? defaultBLASThreads(comm))
         do {
             // Header first: the checkpoint's evaluation chunk sizes the workspace, so batches match training's.
-            let loaded = try LoadedModel.load(checkpoint, comm: comm, capacity: nil, evalSamples: evalSamples)
+            let loaded = try LoadedModel.load(checkpoint, comm: comm, capacity: nil, evalSamples: evalSamples, mc: mc, iw: iw)
             let (data, name) = try dataOptions.load(for: loaded)
             let report = try EvaluationReport.run(loaded, data: data, dataName: name, split: dataOptions.split.rawValue, comm: comm,
                                                   chunk: loaded.state.config.evalBatchSize)

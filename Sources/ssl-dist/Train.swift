@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
 
     // Every training option is optional: a flag that is not given keeps the value of the base config
     // (the defaults, or on --resume the checkpoint's), so a resume can tell given flags from defaults.
-    @Option(help: "Model: m2, adgm, sdgm or supervised (default adgm).") var model: ModelKind?
+    @Option(help: "Model: m2, adgm, sdgm, m1, m1m2 or supervised (default adgm).") var model: ModelKind?
     @Option(help: "Dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS or csv:PATH (default fashion-mnist).") var data: String?
     @Option(help: "Separate test set (same forms as --data) for data without its own test split.") var testData: String?
     @Option(help: "CSV label column: first or last (default last).") var labelColumn: LabelColumn?
@@ -40,6 +40,9 @@ struct Train: ParsableCommand {
     var likelihood: Likelihood?
     @Flag(inversion: .prefixedNo, help: "Standardise each feature with the training split's mean and std (Gaussian models).")
     var standardize: Bool?
+    @Option(help: "m1m2: the trained M1 (a checkpoint file or run directory) whose latent features M2 models.") var m1: String?
+    @Option(help: "Monte Carlo samples N of each example's bound (default 1).") var mc: Int?
+    @Option(help: "Importance samples K of each example's bound: −log mean_k w_k (default 1, the ELBO).") var iw: Int?
     @Option(help: "Weight α of the classification term (default 0.1·N/N_labelled).") var alpha: Float?
     @Option(name: .customLong("lr"), help: "Adam learning rate (default 3e-4).") var learningRate: Float?
     @Option(help: "Clip the global gradient norm to this.") var clipGradNorm: Float?
@@ -91,6 +94,9 @@ struct Train: ParsableCommand {
         add("activation", activation.map { .string($0.rawValue) })
         add("likelihood", likelihood.map { .string($0.rawValue) })
         add("standardize", standardize.map { .bool($0) })
+        add("m1", m1.map { .string($0) })
+        add("mc", mc.map { .int($0) })
+        add("iw", iw.map { .int($0) })
         add("alpha", alpha.map { .double(Double($0)) })
         add("lr", learningRate.map { .double(Double($0)) })
         add("clip-grad-norm", clipGradNorm.map { .double(Double($0)) })

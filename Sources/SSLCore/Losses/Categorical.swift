@@ -51,9 +51,11 @@ public func balancedClassWeights(labels: [Int32], classes k: Int) -> [Float] {
 /// Expected-loss-plus-negative-entropy over enumerated labels (the unlabelled bound's y part):
 ///   U_b = Σ_k π_k·c_{b,k} + s·Σ_k π_k log π_k,  π = softmax(logits_b),
 /// where c are per-(example, label) costs and s scales the entropy term (β during warm-up).
-/// With `weight`, adds dU/dlogits_k = w·π_k·(g_k − Σ_j π_j g_j), g_k = c_k + s·log π_k.
+/// With `weight`, adds dU/dlogits_k = w·ρ_r·π_k·(g_k − Σ_j π_j g_j), g_k = c_k + s·log π_k, with per-row weights ρ
+/// (`rowWeights`, all 1 when nil).
 public func expectedCostMinusEntropy(logProbs: Mat, costs: UnsafePointer<Double>, entropyScale s: Double,
-                                     rowValue: UnsafeMutablePointer<Double>, weight: Float? = nil, dlogits: Mat? = nil) {
+                                     rowValue: UnsafeMutablePointer<Double>, weight: Float? = nil,
+                                     rowWeights: UnsafePointer<Float>? = nil, dlogits: Mat? = nil) {
     let k = logProbs.cols
     for r in 0..<logProbs.rows {
         let lp = logProbs.p + r * k, c = costs + r * k
@@ -63,7 +65,8 @@ public func expectedCostMinusEntropy(logProbs: Mat, costs: UnsafePointer<Double>
             u += pi * (c[j] + s * Double(lp[j]))
         }
         rowValue[r] = u
-        if let w = weight, let dl = dlogits {
+        if let w0 = weight, let dl = dlogits {
+            let w = rowWeights.map { w0 * $0[r] } ?? w0
             let g = dl.p + r * k
             for j in 0..<k {
                 let pi = Foundation.exp(Double(lp[j]))

@@ -48,7 +48,8 @@ public final class ADGM: GenerativeModel {
         self.config = config
         self.capacity = capacity
         let k = config.classes, d = config.inputDim, zd = config.latent, ad = config.auxiliary
-        let maxB = capacity.examples, maxR = capacity.rows(classes: k)
+        let inner = capacity.replicated(config.replicas)
+        let maxB = inner.examples, maxR = inner.rows(classes: k)
         let ws = Workspace()
         let act = config.activation, hid = config.hidden
         var layout = ParameterLayout()
@@ -77,15 +78,22 @@ public final class ADGM: GenerativeModel {
         exampleWeights = ws.floats(maxB)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR); logPA = ws.doubles(maxR); logQA = ws.doubles(maxB)
         costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
+        replicaCost = ws.doubles(maxB); values = ws.doubles(maxB); omega = ws.floats(maxB)
         scratch = ws.floats(2 * d)
+        replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
         workspace = ws
     }
+    let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>
+    /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
+    let replicated: Batch?
 
-    public func trainStep(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+    public func trainStep(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
                           counts: GlobalCounts) -> LossSums {
+        precondition(given.labelled <= capacity.labelled && given.unlabelled <= capacity.unlabelled, "batch exceeds model capacity")
+        let batch = replicated ?? given
+        replicated?.replicate(given, count: config.replicas)
         let k = config.classes, bl = batch.labelled, bu = batch.unlabelled, bn = bl + bu
         let x = batch.x
-        precondition(bl <= capacity.labelled && bu <= capacity.unlabelled, "batch exceeds model capacity")
         map.build(labels: batch.labels, unlabelled: bu, classes: k)
         identity.buildIdentity(count: bn)
         let rows = map.rows
@@ -99,7 +107,7 @@ public final class ADGM: GenerativeModel {
         qa.forward(s, inputs: [x], map: identity)
         for i in 0..<bn {
             noise.normals(step: step, example: batch.ids[i], stream: .auxiliaryA, population: i < bl ? .labelled : .unlabelled,
-                          into: epsAB.row(i), count: epsAB.cols)
+                          replica: batch.replica[i], into: epsAB.row(i), count: epsAB.cols)
         }
         reparameterize(mu: qa.out[0], logvar: qa.out[1], eps: epsAB, into: aB)
 
@@ -107,15 +115,27 @@ public final class ADGM: GenerativeModel {
         qy.forward(s, inputs: [aB, x], map: identity)
         logSoftmax(qy.out[0], into: lp)
         fillRowWeights(weights, map: map, logProbs: lp, counts: counts)
-        scaled(weights, beta, rows, into: betaWeights)
-        scaled(weights, -beta, rows, into: negBetaWeights)
 
         // z ~ q(z|a,y,x); p(a|x,y,z); p(x|y,z).
         qz.forward(s, inputs: [aB, x, x], map: map)
-        fillRowNoise(epsR, map: map, ids: batch.ids, noise: noise, step: step, stream: .latentZ)
+        fillRowNoise(epsR, map: map, batch: batch, noise: noise, step: step, stream: .latentZ)
         reparameterize(mu: qz.out[0], logvar: qz.out[1], eps: epsR, into: zR)
         pa.forward(s, inputs: paInputs(x: x, z: zR), map: map)
         px.forward(s, inputs: pxInputs(a: aB, z: zR), map: map)
+        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + logK - self.logPA[r]) }
+        let exampleCost = { (i: Int, b: Double) in b * self.logQA[i] }
+        if replicated != nil {
+            // Importance weights need every replica's cost before any gradient.
+            observation.nll(s, out: px.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)
+            gaussianKLStandard(mu: qz.out[0], logvar: qz.out[1], rowLoss: kl)
+            gaussianLogDensity(x: aB, mu: pa.out[0], logvar: pa.out[1], map: map, rowValue: logPA)
+            gaussianLogDensity(x: aB, mu: qa.out[0], logvar: qa.out[1], map: nil, rowValue: logQA)
+            replicaWeights(logProbs: lp, map: map, beta: b, mc: config.mc, iw: config.iw, costs: costs,
+                           replicaCost: replicaCost, values: values, omega: omega, rowCost: rowCost, exampleCost: exampleCost)
+            scaleRowWeights(weights, map: map, omega: omega)
+        }
+        scaled(weights, beta, rows, into: betaWeights)
+        scaled(weights, -beta, rows, into: negBetaWeights)
 
         // Per-row terms and their weighted gradients.
         daB.zero()
@@ -130,7 +150,7 @@ public final class ADGM: GenerativeModel {
         // +β·log q(a|x), once per example, normalised by its population.
         let invL = counts.labelled > 0 ? Float(b) / Float(counts.labelled) : 0
         let invU = counts.unlabelled > 0 ? Float(b) / Float(counts.unlabelled) : 0
-        for i in 0..<bn { exampleWeights[i] = i < bl ? invL : invU }
+        for i in 0..<bn { exampleWeights[i] = (i < bl ? invL : invU) * (replicated == nil ? 1 : omega[i]) }
         qa.dOut[0].zero(); qa.dOut[1].zero()
         gaussianLogDensity(x: aB, mu: qa.out[0], logvar: qa.out[1], map: nil, rowValue: logQA, weights: exampleWeights,
                            dx: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])
@@ -145,10 +165,9 @@ public final class ADGM: GenerativeModel {
         // Classifier: α·CE on labelled, y-part of U on unlabelled; log q(a|x) is outside the label sum.
         let sums = classifierTerms(
             logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
-            classWeights: config.classWeights,
-            dlogits: qy.dOut[0], costs: costs, perExample: perExample,
-            rowCost: { r, b in self.rec[r] + b * (self.kl[r] + logK - self.logPA[r]) },
-            exampleCost: { i, b in b * self.logQA[i] })
+            classWeights: config.classWeights, mc: config.mc, iw: config.iw, omega: replicated == nil ? nil : omega,
+            dlogits: qy.dOut[0], costs: costs, perExample: perExample, replicaCost: replicaCost, values: values,
+            rowCost: rowCost, exampleCost: exampleCost)
         qy.backward(s, inputs: [aB, x], map: identity, dInputs: [daB, nil])
 
         // a = μ_a + σ_a·ε_a.

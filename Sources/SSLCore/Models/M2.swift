@@ -29,13 +29,19 @@ public final class M2: GenerativeModel {
     let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
 
-    public init(_ config: ModelConfig, capacity: Capacity) {
+    public convenience init(_ config: ModelConfig, capacity: Capacity) {
+        var layout = ParameterLayout()
+        self.init(config, capacity: capacity, layout: &layout)
+    }
+
+    /// Declares M2's parameters after those already in `layout` (M1+M2 puts the frozen M1 first).
+    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout) {
         self.config = config
         self.capacity = capacity
         let k = config.classes, d = config.inputDim, zdim = config.latent
-        let maxB = capacity.examples, maxR = capacity.rows(classes: k)
+        let inner = capacity.replicated(config.replicas)
+        let maxB = inner.examples, maxR = inner.rows(classes: k)
         let ws = Workspace()
-        var layout = ParameterLayout()
         classifier = MLP(&layout, "qy", parts: [("x", .perRow(d))], hidden: config.hidden, heads: [("logits", k)],
                          activation: config.activation, maxRows: maxB, maxExamples: maxB, workspace: ws)
         encoder = MLP(&layout, "qz", parts: [("x", .perExample(d)), ("y", .label(k))], hidden: config.hidden,
@@ -53,16 +59,23 @@ public final class M2: GenerativeModel {
         weights = ws.floats(maxR); betaWeights = ws.floats(maxR)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR)
         costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
+        replicaCost = ws.doubles(maxB); values = ws.doubles(maxB); omega = ws.floats(maxB)
         scratch = ws.floats(2 * d)
+        replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
         self.workspace = ws
     }
     let workspace: Workspace
+    let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>
+    /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
+    let replicated: Batch?
 
-    public func trainStep(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+    public func trainStep(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
                           counts: GlobalCounts) -> LossSums {
+        precondition(given.labelled <= capacity.labelled && given.unlabelled <= capacity.unlabelled, "batch exceeds model capacity")
+        let batch = replicated ?? given
+        replicated?.replicate(given, count: config.replicas)
         let k = config.classes, bl = batch.labelled, bu = batch.unlabelled, bn = bl + bu
         let x = batch.x
-        precondition(bl <= capacity.labelled && bu <= capacity.unlabelled, "batch exceeds model capacity")
         map.build(labels: batch.labels, unlabelled: bu, classes: k)
         identity.buildIdentity(count: bn)
         let rows = map.rows
@@ -73,15 +86,24 @@ public final class M2: GenerativeModel {
         classifier.forward(s, inputs: [x], map: identity)
         logSoftmax(classifier.out[0], into: lp)
         fillRowWeights(weights, map: map, logProbs: lp, counts: counts)
-        scaled(weights, beta, rows, into: betaWeights)
 
         // q(z|x,y), z = μ + σ·ε, p(x|y,z).
         encoder.forward(s, inputs: [x, x], map: map)
         let mu = encoder.out[0], lv = encoder.out[1]
         let epsR = eps.prefix(rows: rows), zR = z.prefix(rows: rows), dzR = dz.prefix(rows: rows)
-        fillRowNoise(epsR, map: map, ids: batch.ids, noise: noise, step: step, stream: .latentZ)
+        fillRowNoise(epsR, map: map, batch: batch, noise: noise, step: step, stream: .latentZ)
         reparameterize(mu: mu, logvar: lv, eps: epsR, into: zR)
         decoder.forward(s, inputs: [zR, zR], map: map)
+        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + logK) }
+        if replicated != nil {
+            // Importance weights need every replica's cost before any gradient.
+            observation.nll(s, out: decoder.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)
+            gaussianKLStandard(mu: mu, logvar: lv, rowLoss: kl)
+            replicaWeights(logProbs: lp, map: map, beta: Double(beta), mc: config.mc, iw: config.iw, costs: costs,
+                           replicaCost: replicaCost, values: values, omega: omega, rowCost: rowCost, exampleCost: { _, _ in 0 })
+            scaleRowWeights(weights, map: map, omega: omega)
+        }
+        scaled(weights, beta, rows, into: betaWeights)
 
         // Losses per row, and their gradients weighted by the row weights.
         observation.nll(s, out: decoder.out[0], targets: x, map: map, rowLoss: rec, weights: weights,
@@ -97,9 +119,9 @@ public final class M2: GenerativeModel {
         // Classifier gradients: α·CE on labelled, and the y-part of U on unlabelled.
         let sums = classifierTerms(
             logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
-            classWeights: config.classWeights,
-            dlogits: classifier.dOut[0], costs: costs, perExample: perExample,
-            rowCost: { r, b in self.rec[r] + b * (self.kl[r] + logK) }, exampleCost: { _, _ in 0 })
+            classWeights: config.classWeights, mc: config.mc, iw: config.iw, omega: replicated == nil ? nil : omega,
+            dlogits: classifier.dOut[0], costs: costs, perExample: perExample, replicaCost: replicaCost, values: values,
+            rowCost: rowCost, exampleCost: { _, _ in 0 })
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
         return sums
     }

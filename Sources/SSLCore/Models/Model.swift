@@ -3,10 +3,27 @@ import Foundation
 // B examples (labelled first, then unlabelled), K classes, D input features.
 
 public enum ModelKind: String, Codable, CaseIterable, Sendable {
-    case m2, adgm, sdgm, supervised
+    case m2, adgm, sdgm, supervised, m1, m1m2
 
     /// ADGM and SDGM have an auxiliary variable a.
     public var hasAuxiliary: Bool { self == .adgm || self == .sdgm }
+    /// Every model but M1 (a VAE without labels) has a classifier q(y|x).
+    public var classifies: Bool { self != .m1 }
+    /// Every model but the supervised baseline has a bound on −log p(x).
+    public var hasBound: Bool { self != .supervised }
+}
+
+/// The frozen M1 under an M1+M2 model: its architecture, and the latent dimensions M2 sees.
+public struct StackedM1: Codable, Equatable, Sendable {
+    public var hidden: [Int]
+    public var latent: Int
+    public var activation: Activation
+    public var likelihood: Likelihood
+    /// The dimensions of z₁ kept as M2's features (posterior-mean std ≥ 0.1 over the training split), ascending.
+    public var kept: [Int]
+    public init(hidden: [Int], latent: Int, activation: Activation, likelihood: Likelihood, kept: [Int]) {
+        self.hidden = hidden; self.latent = latent; self.activation = activation; self.likelihood = likelihood; self.kept = kept
+    }
 }
 
 /// Everything that fixes a model's architecture and objective.
@@ -26,6 +43,13 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var likelihood: Likelihood
     /// Per-class weights of the classification term (nil: all 1).
     public var classWeights: [Float]? = nil
+    /// Monte Carlo samples N and importance samples K of the bound: −(1/N) Σ_n log (1/K) Σ_k w_nk.
+    public var mc = 1
+    public var iw = 1
+    /// M1+M2: the frozen M1 under M2.
+    public var stack: StackedM1? = nil
+    /// Samples of the latent variables drawn per example: N·K.
+    public var replicas: Int { mc * iw }
 
     public init(kind: ModelKind, inputDim: Int, classes: Int, hidden: [Int], latent: Int, auxiliary: Int,
                 activation: Activation, alpha: Float, evalSamples: Int, likelihood: Likelihood = .bernoulli) {
@@ -45,6 +69,8 @@ public struct Capacity: Equatable, Sendable {
         self.labelled = labelled; self.unlabelled = unlabelled; self.evaluation = evaluation
     }
     public var examples: Int { max(labelled + unlabelled, evaluation) }
+    /// Room for each training example `n` times over (Monte Carlo and importance samples).
+    public func replicated(_ n: Int) -> Capacity { Capacity(labelled: labelled * n, unlabelled: unlabelled * n, evaluation: evaluation) }
     public func rows(classes k: Int) -> Int { max(labelled + unlabelled * k, evaluation) }
 }
 
@@ -55,6 +81,8 @@ public final class Batch {
     public private(set) var labels: [Int32] = []
     /// Global example indices (within the training split), for noise keys.
     public private(set) var ids: [Int] = []
+    /// Which Monte Carlo / importance sample of its example each row is (0 unless replicated); keys the noise.
+    public private(set) var replica: [Int] = []
     public private(set) var unlabelled = 0
     public var labelled: Int { labels.count }
     private let storage: Buffer
@@ -66,10 +94,13 @@ public final class Batch {
     }
 
     /// Starts a new batch; then `append` labelled examples, then unlabelled ones.
-    public func reset() { labels.removeAll(keepingCapacity: true); ids.removeAll(keepingCapacity: true); unlabelled = 0; x.rows = 0 }
+    public func reset() {
+        labels.removeAll(keepingCapacity: true); ids.removeAll(keepingCapacity: true); replica.removeAll(keepingCapacity: true)
+        unlabelled = 0; x.rows = 0
+    }
 
     /// Appends one example's row; returns the row to fill.
-    public func append(id: Int, label: Int32?) -> UnsafeMutablePointer<Float> {
+    public func append(id: Int, label: Int32?, replica r: Int = 0) -> UnsafeMutablePointer<Float> {
         precondition((x.rows + 1) * x.cols <= storage.count, "Batch capacity exceeded")
         if let label {
             precondition(unlabelled == 0, "labelled examples must come before unlabelled ones")
@@ -78,8 +109,41 @@ public final class Batch {
             unlabelled += 1
         }
         ids.append(id)
+        replica.append(r)
         x.rows += 1
         return x.row(x.rows - 1)
+    }
+
+    /// Fills this batch with `source`'s examples, each repeated `count` times in a row (replicas 0..<count).
+    public func replicate(_ source: Batch, count: Int) {
+        reset()
+        for b in 0..<source.x.rows {
+            let label: Int32? = b < source.labelled ? source.labels[b] : nil
+            for r in 0..<count { append(id: source.ids[b], label: label, replica: r).update(from: source.x.row(b), count: x.cols) }
+        }
+    }
+}
+
+/// −(1/N) Σ_n log (1/K) Σ_k exp(−C_{n,k}) per example, from per-replica costs C (examples × N·K, replica n·K + k),
+/// computed stably (log-sum-exp about the smallest cost). With `omega`, also the gradient weights
+/// ω_{n,k} = softmax_k(−C_{n,·})/N, so that d(value) = Σ ω dC. With N = K = 1 the value is C and ω = 1.
+public func importanceBound(costs: UnsafePointer<Double>, examples: Int, mc: Int, iw: Int,
+                            values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>? = nil) {
+    let s = mc * iw
+    for b in 0..<examples {
+        var total = 0.0
+        for n in 0..<mc {
+            let c = costs + b * s + n * iw
+            var m = c[0]
+            for k in 1..<max(iw, 1) where c[k] < m { m = c[k] }
+            var sum = 0.0
+            for k in 0..<iw { sum += Foundation.exp(m - c[k]) }
+            total += m - Foundation.log(sum / Double(iw))
+            if let omega {
+                for k in 0..<iw { omega[b * s + n * iw + k] = Float(Foundation.exp(m - c[k]) / sum / Double(mc)) }
+            }
+        }
+        values[b] = total / Double(mc)
     }
 }
 
@@ -153,6 +217,8 @@ public func makeModel(_ config: ModelConfig, capacity: Capacity) -> SSLModel {
     case .m2: return M2(config, capacity: capacity)
     case .adgm, .sdgm: return ADGM(config, capacity: capacity)
     case .supervised: return Supervised(config, capacity: capacity)
+    case .m1: return M1(config, capacity: capacity)
+    case .m1m2: return M1M2(config, capacity: capacity)
     }
 }
 
@@ -177,20 +243,51 @@ func fillRowWeights(_ w: UnsafeMutablePointer<Float>, map: RowMap, logProbs: Mat
     }
 }
 
-/// Fills eps(R×n) with N(0,1), row r keyed by (global id of its example, its label).
-func fillRowNoise(_ eps: Mat, map: RowMap, ids: [Int], noise: NoiseSource, step: Int, stream: NoiseStream) {
+/// Fills eps(R×n) with N(0,1), row r keyed by (global id of its example, its label, its replica).
+func fillRowNoise(_ eps: Mat, map: RowMap, batch: Batch, noise: NoiseSource, step: Int, stream: NoiseStream) {
     for r in 0..<map.rows {
         let b = Int(map.example[r])
         let pop: Population = r < map.labelled ? .labelled : .unlabelled
-        noise.normals(step: step, example: ids[b], stream: stream, population: pop, sub: Int(map.label[r]),
-                      into: eps.row(r), count: eps.cols)
+        noise.normals(step: step, example: batch.ids[b], stream: stream, population: pop, sub: Int(map.label[r]),
+                      replica: batch.replica[b], into: eps.row(r), count: eps.cols)
     }
+}
+
+/// Multiplies each row's weight by its example's importance weight ω.
+func scaleRowWeights(_ w: UnsafeMutablePointer<Float>, map: RowMap, omega: UnsafePointer<Float>) {
+    for r in 0..<map.rows { w[r] *= omega[Int(map.example[r])] }
 }
 
 /// Scales w by s into out.
 @inline(__always)
 func scaled(_ w: UnsafePointer<Float>, _ s: Float, _ n: Int, into out: UnsafeMutablePointer<Float>) {
     for i in 0..<n { out[i] = w[i] * s }
+}
+
+/// The β-weighted cost C_β of each (replica of an) example, i.e. minus its ELBO sample:
+///   labelled b:   ℓ_β(b) + e_β(b)
+///   unlabelled u: Σ_k π_k ℓ_β(r_k) + β Σ_k π_k log π_k + e_β(u)
+/// with ℓ_β(r) = `rowCost(r, β)` and e_β(b) = `exampleCost(b, β)` (see `classifierTerms`). `costs` holds at least
+/// B_u·K doubles; the result goes to `out` (B).
+func replicaCosts(logProbs lp: Mat, map: RowMap, beta: Double, costs: UnsafeMutablePointer<Double>, out: UnsafeMutablePointer<Double>,
+                  rowCost: (Int, Double) -> Double, exampleCost: (Int, Double) -> Double) {
+    let bl = map.labelled, bu = map.examples - map.labelled
+    for r in 0..<bl { out[r] = rowCost(r, beta) + exampleCost(r, beta) }
+    guard bu > 0 else { return }
+    for r in bl..<map.rows { costs[r - bl] = rowCost(r, beta) }
+    expectedCostMinusEntropy(logProbs: lp.rows(bl, bu), costs: costs, entropyScale: beta, rowValue: out + bl)
+    for u in 0..<bu { out[bl + u] += exampleCost(bl + u, beta) }
+}
+
+/// The importance weights of a replicated batch (`model.config.replicas` > 1): costs C_β per replica, then
+/// ω = softmax over each example's K importance samples, / N. Labelled replicas come first, then unlabelled,
+/// each example's N·K replicas consecutive.
+func replicaWeights(logProbs lp: Mat, map: RowMap, beta: Double, mc: Int, iw: Int, costs: UnsafeMutablePointer<Double>,
+                    replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>,
+                    rowCost: (Int, Double) -> Double, exampleCost: (Int, Double) -> Double) {
+    replicaCosts(logProbs: lp, map: map, beta: beta, costs: costs, out: replicaCost, rowCost: rowCost, exampleCost: exampleCost)
+    let s = mc * iw
+    importanceBound(costs: replicaCost, examples: map.examples / s, mc: mc, iw: iw, values: values, omega: omega)
 }
 
 /// The classifier's part of a step, shared by M2 and ADGM. With ℓ_β(r) the β-weighted cost of row r
@@ -200,45 +297,56 @@ func scaled(_ w: UnsafePointer<Float>, _ s: Float, _ n: Int, into out: UnsafeMut
 ///   unlabelled u: U_β = Σ_k π_k ℓ_β(r_k) + β Σ_k π_k log π_k + e_β(u)
 /// It writes the gradient of J w.r.t. the classifier logits into `dlogits` (overwriting), and returns the
 /// loss sums: the objective (normalised by the global counts) and the bounds at β = 1.
-/// `costs` holds at least B_u·K doubles, `perExample` at least B.
+///
+/// With N·K = S > 1 replicas per example (`mc`, `iw`), each example's bound is −(1/N) Σ_n log (1/K) Σ_k e^{−C_nk}
+/// over its replicas' costs, the unlabelled logits' gradient is weighted by the replicas' importance weights
+/// `omega`, and α·CE is averaged over the replicas. Counts are of examples, not replicas.
+/// `costs` holds at least B_u·K doubles, `perExample`, `replicaCost` and `values` at least B.
 func classifierTerms(logProbs lp: Mat, map: RowMap, labels: [Int32], counts: GlobalCounts, alpha: Float, beta: Float,
-                     classWeights: [Float]?,
+                     classWeights: [Float]?, mc: Int = 1, iw: Int = 1, omega: UnsafePointer<Float>? = nil,
                      dlogits: Mat, costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>,
+                     replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>,
                      rowCost: (Int, Double) -> Double, exampleCost: (Int, Double) -> Double) -> LossSums {
     let bl = map.labelled, bu = map.examples - map.labelled, rows = map.rows
+    let s = mc * iw, sd = Double(s)
+    let el = bl / s, eu = bu / s
     let b = Double(beta)
     var sums = LossSums()
     dlogits.zero()
-    for r in 0..<bl {
-        sums.labelledBound += rowCost(r, 1) + exampleCost(r, 1)
-        sums.objective += (rowCost(r, b) + exampleCost(r, b)) / Double(counts.labelled)
-        if argmaxRow(lp, r) == Int(labels[r]) { sums.correct += 1 }
-    }
+    // The objective's bound terms (β) and the reported bounds (β = 1), per example.
+    replicaCosts(logProbs: lp, map: map, beta: b, costs: costs, out: replicaCost, rowCost: rowCost, exampleCost: exampleCost)
+    importanceBound(costs: replicaCost, examples: el + eu, mc: mc, iw: iw, values: values)
+    for e in 0..<el { sums.objective += values[e] / Double(counts.labelled) }
+    for e in el..<(el + eu) { sums.objective += values[e] / Double(counts.unlabelled) }
+    replicaCosts(logProbs: lp, map: map, beta: 1, costs: costs, out: replicaCost, rowCost: rowCost, exampleCost: exampleCost)
+    importanceBound(costs: replicaCost, examples: el + eu, mc: mc, iw: iw, values: values)
+    for e in 0..<el { sums.labelledBound += values[e] }
+    for e in el..<(el + eu) { sums.unlabelledBound += values[e] }
+
     if bl > 0 {
+        for r in 0..<bl where argmaxRow(lp, r) == Int(labels[r]) { sums.correct += 1 / sd }
         labels.withUnsafeBufferPointer { y in
             crossEntropy(logProbs: lp.prefix(rows: bl), labels: y, rowLoss: perExample,
-                         weight: alpha / Float(counts.labelled), classWeights: classWeights, dlogits: dlogits.prefix(rows: bl))
+                         weight: alpha / Float(counts.labelled * s), classWeights: classWeights, dlogits: dlogits.prefix(rows: bl))
         }
-        for r in 0..<bl { sums.crossEntropy += perExample[r] }
-        sums.objective += Double(alpha) * weightedSum(perExample, labels: labels, classWeights: classWeights) / Double(counts.labelled)
+        for r in 0..<bl { sums.crossEntropy += perExample[r] / sd }
+        sums.objective += Double(alpha) * weightedSum(perExample, labels: labels, classWeights: classWeights) / Double(counts.labelled) / sd
     }
     if bu > 0 {
-        let lpU = lp.rows(bl, bu)
-        // β-weighted costs for the gradient, then the β = 1 bound for the report.
+        // The y part of U_β's gradient, each replica weighted by its importance weight.
         for r in bl..<rows { costs[r - bl] = rowCost(r, b) }
-        expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: b, rowValue: perExample,
-                                 weight: 1 / Float(counts.unlabelled), dlogits: dlogits.rows(bl, bu))
-        for u in 0..<bu { sums.objective += (perExample[u] + exampleCost(bl + u, b)) / Double(counts.unlabelled) }
-        for r in bl..<rows { costs[r - bl] = rowCost(r, 1) }
-        expectedCostMinusEntropy(logProbs: lpU, costs: costs, entropyScale: 1, rowValue: perExample)
-        for u in 0..<bu { sums.unlabelledBound += perExample[u] + exampleCost(bl + u, 1) }
+        expectedCostMinusEntropy(logProbs: lp.rows(bl, bu), costs: costs, entropyScale: b, rowValue: perExample,
+                                 weight: 1 / Float(counts.unlabelled), rowWeights: omega.map { $0 + bl },
+                                 dlogits: dlogits.rows(bl, bu))
     }
-    sums.labelledCount = Double(bl)
-    sums.unlabelledCount = Double(bu)
+    sums.labelledCount = Double(el)
+    sums.unlabelledCount = Double(eu)
     return sums
 }
 
 public extension SSLModel {
+    /// Parameters at the start of the layout that are frozen (M1 under M1+M2): no gradient, no update.
+    var frozenCount: Int { (self as? M1M2)?.frozenCount ?? 0 }
     var capacityLabelled: Int { capacity.labelled }
     var capacityExamples: Int { capacity.evaluation }
 }

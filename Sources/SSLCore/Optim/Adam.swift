@@ -20,26 +20,27 @@ public final class Adam {
         m = Buffer(count: count); v = Buffer(count: count)
     }
 
-    /// Global L2 norm of the gradient (accumulated in Double).
-    public static func norm(_ g: Buffer) -> Double {
+    /// Global L2 norm of the gradient (accumulated in Double), from element `start` on.
+    public static func norm(_ g: Buffer, from start: Int = 0) -> Double {
         var s = 0.0
-        for i in 0..<g.count { let x = Double(g.pointer[i]); s += x * x }
+        for i in start..<g.count { let x = Double(g.pointer[i]); s += x * x }
         return s.squareRoot()
     }
 
-    /// One update. `gradientNorm` is ‖g‖₂ if the caller has it already (it is needed for clipping).
-    public func step(_ store: ParameterStore, gradientNorm: Double? = nil) {
+    /// One update of the parameters from `start` on (those before are frozen). `gradientNorm` is ‖g‖₂ if the caller
+    /// has it already (it is needed for clipping).
+    public func step(_ store: ParameterStore, gradientNorm: Double? = nil, from start: Int = 0) {
         t += 1
         let g = store.grads.pointer, p = store.values.pointer, mp = m.pointer, vp = v.pointer
         let n = store.values.count
-        let gnorm = clipNorm == nil ? 0 : (gradientNorm ?? Adam.norm(store.grads))
+        let gnorm = clipNorm == nil ? 0 : (gradientNorm ?? Adam.norm(store.grads, from: start))
         var scale: Float = 1
         if let c = clipNorm, gnorm > Double(c) { scale = Float(Double(c) / gnorm) }
         let b1 = beta1, b2 = beta2
         let c1 = 1 / Float(1 - pow(Double(b1), Double(t)))
         let c2 = 1 / Float(1 - pow(Double(b2), Double(t)))
         let lr = learningRate, eps = epsilon
-        for i in 0..<n {
+        for i in start..<n {
             let gi = g[i] * scale
             let mi = b1 * mp[i] + (1 - b1) * gi
             let vi = b2 * vp[i] + (1 - b2) * gi * gi

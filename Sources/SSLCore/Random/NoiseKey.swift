@@ -13,6 +13,8 @@ public enum NoiseStream: UInt32 {
     case dataSplit = 8
     /// z ~ N(0, I) drawn to generate samples (`ssl-dist sample`).
     case generation = 9
+    /// z₁ ~ q(z₁|x) of a frozen M1, drawn every step for M1+M2.
+    case m1Features = 10
 }
 
 /// Which set an example was drawn from in a step: the same training example may be
@@ -45,11 +47,14 @@ public struct NoiseSource {
 
     /// Fills `out[0..<n]` four values per Philox block, each block's words mapped by `transform`.
     @inlinable
-    func fill(_ counter: (UInt32, UInt32, UInt32), into out: UnsafeMutablePointer<Float>, count n: Int,
+    /// `replica` (a Monte Carlo or importance sample of the same draw) selects the high 16 bits of the block
+    /// index, so replica 0 is the plain draw and each replica has 2^16 blocks (2^18 values) of its own.
+    func fill(_ counter: (UInt32, UInt32, UInt32), replica: Int = 0, into out: UnsafeMutablePointer<Float>, count n: Int,
               _ transform: (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) {
         let (c1, c2, c3) = counter
+        precondition(replica == 0 || (n + 3) / 4 <= 1 << 16, "a replicated draw holds at most 2^18 values")
         var i = 0
-        var block: UInt32 = 0
+        var block: UInt32 = UInt32(truncatingIfNeeded: replica) << 16
         while i < n {
             let (a, b, c, d) = philox.block(block, c1, c2, c3)
             let v = transform(a, b, c, d)
@@ -73,9 +78,10 @@ public struct NoiseSource {
 
     /// Fills `out[0..<n]` with N(0,1) draws for one example (Box–Muller, two normals per pair of uniforms).
     @inlinable
-    public func normals(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0,
+    public func normals(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0, replica: Int = 0,
                         into out: UnsafeMutablePointer<Float>, count n: Int) {
-        fill(counter(step: step, example: example, stream: stream, population: population, sub: sub), into: out, count: n) {
+        fill(counter(step: step, example: example, stream: stream, population: population, sub: sub), replica: replica,
+             into: out, count: n) {
             let r1 = (-2 * Foundation.log(Double(unitFloat($0)))).squareRoot(), t1 = 2 * Double.pi * Double(unitFloat($1))
             let r2 = (-2 * Foundation.log(Double(unitFloat($2)))).squareRoot(), t2 = 2 * Double.pi * Double(unitFloat($3))
             return (Float(r1 * cos(t1)), Float(r1 * sin(t1)), Float(r2 * cos(t2)), Float(r2 * sin(t2)))

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import SSLCore
+import SSLData
+import SSLDistributed
+import SSLTraining
+
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an M1 model's latent features of a dataset as .npy: the posterior means of q(z|x), or samples.")
+
+    @Option(help: "An m1 checkpoint file, or a run directory (its latest checkpoint).") var checkpoint: String
+    @Option(help: "Dataset (default: the checkpoint's), same forms as train --data.") var data: String?
+    @Option(help: "Split: train, validation, test, or all (every example of the data file in file order; default).")
+    var split: FeatureSplit = .all
+    @Option(help: "The .npy file of features to write (N × Z, float32).") var out: String
+    @Option(help: "Also write the labels (N, int64; −1 for an example without a label) to this .npy file.") var labelsOut: String?
+    @Flag(help: "Draw z ~ q(z|x) instead of writing its mean.") var sample = false
+    @Option(help: "Seed of the samples (with --sample; default: the checkpoint's).") var seed: UInt64?
+    @Option(help: "BLAS threads (default: all cores).") var blasThreads: Int?
+
+    enum FeatureSplit: String, ExpressibleByArgument, CaseIterable { case train, validation, test, all }
+
+    func validate() throws {
+        guard out.hasSuffix(".npy") else { throw ValidationError("--out \(out): the features are written as .npy; name the file *.npy") }
+        if let l = labelsOut, !l.hasSuffix(".npy") { throw ValidationError("--labels-out \(l): name the file *.npy") }
+        if let l = labelsOut, l == out { throw ValidationError("--labels-out and --out are the same file") }
+    }
+
+    func run() throws {
+        setBLASThreads(blasThreads ?? ProcessInfo.processInfo.activeProcessorCount)
+        do {
+            let loaded = try LoadedModel.load(checkpoint, comm: SingleProcessCommunicator())
+            guard let m1 = loaded.model as? M1 else {
+                throw ValidationError("--checkpoint \(checkpoint) holds a \(loaded.modelConfig.kind.rawValue) model; features come from an m1 model")
+            }
+            let c = loaded.state.config
+            let specText = data ?? c.data
+            let spec = try DataSpec(parsing: specText)
+            var d: Dataset
+            let splits = try DataSplits.make(spec, try c.splitOptions)
+            if split == .all {
+                // Every example of the data file (for the MNIST family, its training file), scaled as training scaled.
+                d = try spec.load(labelColumn: c.labelColumn).train
+                if spec.needsScaling { d.scale(by: splits.scale) }
+            } else {
+                d = split == .train ? splits.train : split == .validation ? splits.validation : splits.test
+            }
+            if let st = loaded.state.standardization, st.mean.count == d.dim { d.standardize(st) }
+            guard d.dim == loaded.modelConfig.inputDim else {
+                throw ValidationError("--data \(specText) has \(d.dim) features per example; the model takes \(loaded.modelConfig.inputDim)")
+            }
+            let z = loaded.modelConfig.latent, dim = d.dim
+            let noise = NoiseSource(seed: seed ?? c.seed)
+            let chunk = m1.encodeCapacity
+            var features = [Float](repeating: 0, count: d.count * z)
+            let input = Buffer(count: chunk * dim), eps = Buffer(count: z)
+            var start = 0
+            while start < d.count {
+                let n = min(chunk, d.count - start)
+                d.features.withUnsafeBufferPointer { input.pointer.update(from: $0.baseAddress! + start * dim, count: n * dim) }
+                let (mu, lv) = m1.encode(Mat(input.pointer, n, dim), store: loaded.store)
+                for i in 0..<n {
+                    if sample {
+                        noise.normals(step: 0, example: start + i, stream: .m1Features, population: .evaluation, into: eps.pointer, count: z)
+                    }
+                    for j in 0..<z {
+                        features[(start + i) * z + j] = sample ? mu[i, j] + fastExp(0.5 * lv[i, j]) * eps[j] : mu[i, j]
+                    }
+                }
+                start += n
+            }
+            try NPYWriter.write(out, float32: features, shape: [d.count, z])
+            if let l = labelsOut { try NPYWriter.write(l, int64: d.labels.map(Int64.init)) }
+            print("features: \(d.count) × \(z) \(sample ? "samples of q(z|x), seed \(seed ?? c.seed)" : "posterior means of q(z|x)") "
+                  + "of \(specText) (\(split.rawValue)) → \(out)" + (labelsOut.map { ", labels → \($0)" } ?? ""))
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("ssl-dist: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
