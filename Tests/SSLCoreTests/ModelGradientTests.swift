@@ -7,11 +7,16 @@ import XCTest
 /// softplus hidden units (smooth), and β < 1 so every warm-up path is exercised.
 final class ModelGradientTests: XCTestCase {
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
-               classWeights: [Float]? = nil, file: StaticString = #filePath, line: UInt = #line) {
+               classWeights: [Float]? = nil, mc: Int = 1, iw: Int = 1, file: StaticString = #filePath, line: UInt = #line) {
         let d = 6, k = 3
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
                                  activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
         config.classWeights = classWeights
+        config.mc = mc; config.iw = iw
+        if kind == .m1m2 {
+            // A frozen M1 with z₁ of 3 dimensions, of which M2 sees 0 and 2.
+            config.stack = StackedM1(hidden: [4], latent: 3, activation: .softplus, likelihood: likelihood, kept: [0, 2])
+        }
         let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 21)
@@ -29,8 +34,12 @@ final class ModelGradientTests: XCTestCase {
         store.zeroGrads()
         _ = f()
         let analytic = store.grads.array
-        let r = checkGradient(values: store.values.pointer, analytic: analytic, eps: 1e-2, atol: 2e-3, rtol: 2e-2, f)
-        XCTAssertTrue(r.passed, "\(kind) β=\(beta): \(r)", file: file, line: line)
+        // M1+M2's M1 is frozen: no gradient reaches it, and only M2's parameters are checked.
+        let frozen = model.frozenCount
+        XCTAssertTrue(analytic[..<frozen].allSatisfy { $0 == 0 }, "frozen parameters got a gradient", file: file, line: line)
+        let r = checkGradient(values: store.values.pointer, analytic: analytic, indices: Array(frozen..<analytic.count),
+                              eps: 1e-2, atol: 2e-3, rtol: 2e-2, f)
+        XCTAssertTrue(r.passed, "\(kind) β=\(beta) mc=\(mc) iw=\(iw): \(r)", file: file, line: line)
         XCTAssertGreaterThan(analytic.map { abs($0) }.max()!, 1e-3, "gradient should not vanish", file: file, line: line)
     }
 
@@ -54,6 +63,22 @@ final class ModelGradientTests: XCTestCase {
     }
     func testM2GaussianLikelihood() { check(.m2, beta: 0.5, labelled: [2, 1], unlabelled: 2, likelihood: .gaussian) }
     func testADGMGaussianLikelihood() { check(.adgm, beta: 0.8, labelled: [0, 1], unlabelled: 2, likelihood: .gaussian) }
+
+    // M1 (labels are ignored: both populations are plain examples), both likelihoods.
+    func testM1Bernoulli() { check(.m1, beta: 0.7, labelled: [1, 0], unlabelled: 3) }
+    func testM1Gaussian() { check(.m1, beta: 1, labelled: [], unlabelled: 4, likelihood: .gaussian) }
+    // M1+M2: M2 on re-sampled features of a frozen M1.
+    func testM1M2() { check(.m1m2, beta: 0.6, labelled: [2, 0], unlabelled: 2, likelihood: .gaussian) }
+    func testM1M2OverABernoulliM1() { check(.m1m2, beta: 1, labelled: [1], unlabelled: 3) }
+
+    // Importance-weighted bounds: −(1/N) Σ_n log (1/K) Σ_k w_nk, gradients through the normalised weights.
+    func testM1ImportanceWeighted() { check(.m1, beta: 0.8, labelled: [0], unlabelled: 3, mc: 2, iw: 3) }
+    func testM1ImportanceWeightedGaussian() { check(.m1, beta: 1, labelled: [], unlabelled: 3, likelihood: .gaussian, iw: 4) }
+    func testM2ImportanceWeighted() { check(.m2, beta: 0.5, labelled: [2, 1], unlabelled: 2, mc: 2, iw: 3) }
+    func testM2MonteCarlo() { check(.m2, beta: 1, labelled: [0], unlabelled: 2, mc: 3) }
+    func testADGMImportanceWeighted() { check(.adgm, beta: 0.7, labelled: [1, 0], unlabelled: 2, mc: 2, iw: 2) }
+    func testSDGMImportanceWeighted() { check(.sdgm, beta: 1, labelled: [2], unlabelled: 2, likelihood: .gaussian, iw: 3) }
+    func testM1M2ImportanceWeighted() { check(.m1m2, beta: 0.9, labelled: [0], unlabelled: 2, likelihood: .gaussian, iw: 3) }
 
     /// The reported bounds at β = 1 equal the objective's pieces: with α = 0 and only labelled
     /// examples, objective = mean L.
