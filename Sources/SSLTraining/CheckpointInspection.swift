@@ -69,7 +69,14 @@ public struct CheckpointInspection {
         let s = state
         lines.append("  model \(s.model.rawValue), step \(s.step), epoch \(String(format: "%.2f", s.epoch)), seed \(s.rng.seed), "
                      + "world size \(s.worldSize), Adam step \(s.adamStep), written \(s.writtenAt)")
-        lines.append("  last validation accuracy: " + (s.lastValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "none"))
+        if s.model.classifies {
+            lines.append("  last validation accuracy: " + (s.lastValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "none"))
+        } else {
+            lines.append("  last validation bound: " + (s.lastValidationAccuracy.map { String(format: "%.3f nats per example", $0) } ?? "none"))
+        }
+        if let st = s.stack {
+            lines.append("  frozen M1: hidden \(st.hidden), z₁ \(st.latent), \(st.likelihood.rawValue); M2 sees dimensions \(st.kept)")
+        }
         var shown = header
         shown["layout"] = "\(s.layout.entries.count) tensors, \(s.layout.totalCount) parameters (listed below)"
         if let data = try? JSONSerialization.data(withJSONObject: shown, options: [.prettyPrinted, .sortedKeys]) {

@@ -89,21 +89,25 @@ public final class Trainer {
         }
         try c.validate()
 
-        let spec = try DataSpec(parsing: c.data)
-        var splits = try DataSplits.make(spec, try c.splitOptions)
-        if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
-        // M1+M2 on a new run: the frozen M1 (parameters, architecture, standardisation) from --m1. On resume all
-        // of it is in the checkpoint.
+        // M1+M2 on a new run: the frozen M1 (parameters, architecture, standardisation, data scaling) from --m1. On
+        // resume all of it is in the checkpoint.
         var m1: LoadedModel? = nil
         if c.model == .m1m2 && saved == nil {
             m1 = try LoadedModel.load(c.m1!, runDir: c.m1!, comm: comm)
             guard m1!.modelConfig.kind == .m1 else {
                 throw ConfigError(flag: "--m1", problem: "\(c.m1!) holds a \(m1!.modelConfig.kind.rawValue) model; m1m2 needs an m1 checkpoint")
             }
-            guard m1!.modelConfig.inputDim == splits.train.dim else {
-                throw ConfigError(flag: "--m1", problem: "\(c.m1!) takes \(m1!.modelConfig.inputDim) features; --data \(c.data) has \(splits.train.dim)")
+            // The data must reach M1's encoder scaled exactly as in M1's training.
+            if let m1Scale = m1!.state.dataScale {
+                if let s = c.scale, s != m1Scale {
+                    throw ConfigError(flag: "--scale", problem: "\(s) differs from the \(m1Scale) the M1 in \(c.m1!) was trained with; drop it")
+                }
+                c.scale = m1Scale
             }
         }
+        let spec = try DataSpec(parsing: c.data)
+        var splits = try DataSplits.make(spec, try c.splitOptions)
+        if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
         // Standardisation uses the training split's statistics only (on resume, the checkpoint's; M1+M2, its M1's).
         let standardization = c.model == .m1m2 ? (saved?.standardization ?? m1?.state.standardization)
             : c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
@@ -125,6 +129,9 @@ public final class Trainer {
         modelConfig.iw = c.resolvedIW
         var stack = saved?.stack
         if let m1 {
+            guard m1.modelConfig.inputDim == train.dim else {
+                throw ConfigError(flag: "--m1", problem: "\(c.m1!) takes \(m1.modelConfig.inputDim) features; --data \(c.data) has \(train.dim)")
+            }
             // Keep the latent dimensions whose posterior mean varies over the training split (Kingma's code: std > 0.1).
             var std = [Float](repeating: 0, count: m1.modelConfig.latent)
             if comm.isRoot { std = posteriorMeanStd(m1, train) }
@@ -269,6 +276,7 @@ public final class Trainer {
                     warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
                     rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: world, blasThreads: blasThreads(),
                     lastValidationAccuracy: lastValidation, standardization: standardization, stack: stack,
+                    dataScale: spec.needsScaling ? splits.scale : nil,
                     writtenAt: ISO8601DateFormatter().string(from: Date()))
                 path = try checkpoints.write(state: state, sections: sections, keep: c.keepCheckpoints)
             }

@@ -39,6 +39,8 @@ public struct TrainingState: Codable {
     public var standardization: Standardization? = nil
     /// M1+M2: the frozen M1's architecture and the latent dimensions kept (its parameters are in the payload).
     public var stack: StackedM1? = nil
+    /// What the features were divided by (CSV and NPY data scaled to [0, 1]; 255 for IDX, applied when read).
+    public var dataScale: Float? = nil
     public var writtenAt: String
 }
 

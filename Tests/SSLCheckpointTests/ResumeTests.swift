@@ -59,6 +59,30 @@ final class ResumeTests: XCTestCase {
         }
     }
 
+    /// The same for M1 with an importance-weighted bound, and for M1+M2 on it (whose checkpoint carries the frozen M1
+    /// and the kept dimensions, so the resume does not read --m1 again).
+    func testExactResumeOfImportanceWeightedM1AndOfM1M2() throws {
+        let m1 = "\(dir!)/m1"
+        XCTAssertEqual(try run(args(m1, steps: 40, model: "m1") + ["--mc", "2", "--iw", "3"]).status, 0)
+        for (model, extra) in [("m1", ["--iw", "3", "--mc", "2"]), ("m1m2", ["--m1", m1])] {
+            let straight = "\(dir!)/straight-\(model)", split = "\(dir!)/split-\(model)"
+            XCTAssertEqual(try run(args(straight, steps: 40, model: model) + extra).status, 0)
+            XCTAssertEqual(try run(args(split, steps: 20, model: model) + extra).status, 0)
+            let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"])
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.stdout.contains("resuming from step 20"), r.output)
+            XCTAssertEqual(try digest(split), try digest(straight), "\(model): resumed state differs from the straight run")
+        }
+        // M1+M2's checkpoint holds M1's parameters unchanged: the frozen part of 40 steps of training equals the M1.
+        let m1Params = try readFloats("\(m1)/parameters.f32"), stacked = try readFloats("\(dir!)/straight-m1m2/parameters.f32")
+        XCTAssertEqual(Array(stacked.prefix(m1Params.count)), m1Params)
+        // A wrong --m1 is refused by name.
+        let bad = try run(args("\(dir!)/bad", steps: 5, model: "m1m2") + ["--m1", "\(dir!)/straight-m1m2"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--m1") && bad.stderr.contains("m1m2 model"), bad.output)
+        assertNoCrash(bad)
+    }
+
     /// Train on 2 ranks, resume on 1, then on 3: the same parameters as a straight run, to float summation order.
     func testResumeOnOtherWorldSizes() throws {
         let straight = "\(dir!)/straight", moved = "\(dir!)/moved"

@@ -111,3 +111,23 @@ final class NPYReaderTests: XCTestCase {
         assertError(big, y, file: big, contains: "big-endian")
     }
 }
+
+/// `NPYWriter` output read back by `NPYReader` (and laid out as NumPy writes it: data 64-byte aligned).
+final class NPYWriterTests: XCTestCase {
+    func testRoundTrip() throws {
+        let dir = try makeTemporaryDirectory("ssl-npy-write")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let values: [Float] = [0.5, -1.25, 3, 1e-7, 42, -0]
+        try NPYWriter.write("\(dir)/x.npy", float32: values, shape: [2, 3])
+        try NPYWriter.write("\(dir)/y.npy", int64: [3, -1])
+        let x = try NPYReader.read("\(dir)/x.npy"), y = try NPYReader.read("\(dir)/y.npy")
+        XCTAssertEqual(x.dtype, .float32); XCTAssertEqual(x.shape, [2, 3]); XCTAssertEqual(x.values.map(Float.init), values)
+        XCTAssertEqual(y.dtype, .int64); XCTAssertEqual(y.shape, [2]); XCTAssertEqual(y.values, [3, -1])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/x.npy"))
+        XCTAssertEqual((bytes.count - 6 * 4) % 64, 0, "header padded to 64 bytes")
+        XCTAssertEqual(try NPYReader.readPair(features: "\(dir)/x.npy", labels: "\(dir)/y.npy").count, 2)
+        XCTAssertThrowsError(try NPYWriter.write("/nonexistent-dir/x.npy", int64: [1])) { e in
+            XCTAssertTrue("\(e)".contains("/nonexistent-dir/x.npy"), "\(e)")
+        }
+    }
+}

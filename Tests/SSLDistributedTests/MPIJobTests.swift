@@ -65,6 +65,24 @@ final class MPIJobTests: XCTestCase {
         }
     }
 
+    /// M1 (importance-weighted) and M1+M2 on it: 1 and 2 ranks reach the same parameters.
+    func testM1AndM1M2OnOneVersusTwoRanks() throws {
+        let m1 = "\(dir!)/m1-base"
+        XCTAssertEqual(try mpirun(["-np", "1"] + trainArgs("m1", runDir: m1)).status, 0)
+        for (model, extra) in [("m1", ["--iw", "4"]), ("m1m2", ["--m1", m1, "--mc", "2"])] {
+            var params: [[Float]] = []
+            for n in [1, 2] {
+                let runDir = "\(dir!)/\(model)-\(n)"
+                let r = try mpirun(["-np", String(n)] + trainArgs(model, runDir: runDir) + extra)
+                XCTAssertEqual(r.status, 0, r.output)
+                params.append(try readFloats("\(runDir)/parameters.f32"))
+            }
+            let d = relativeDifference(params[0], params[1])
+            print(String(format: "%@: 1 vs 2 ranks after 20 steps: relative difference %.3g", model, d.relative))
+            XCTAssertLessThanOrEqual(d.relative, 1e-5, model)
+        }
+    }
+
     /// Rank 1 cannot read its data: the whole job ends non-zero within seconds, naming rank 1.
     func testFailureOnOneRankEndsTheJobNamingTheRank() throws {
         let good = trainArgs("m2", steps: 2000, runDir: "\(dir!)/fail")

@@ -1,5 +1,6 @@
 import Foundation
 import SSLCore
+import SSLData
 import SSLDistributed
 import SSLTraining
 import TestSupport
@@ -15,11 +16,12 @@ final class ModelUseTests: XCTestCase {
         if let d = Self.trained[model] { return d }
         guard let digits = digitsPath() else { throw XCTSkip("sklearn digits not found: run `make deps`") }
         let runDir = "\(Self.dir)/\(model)"
+        let stacked = model == "m1m2" ? ["--m1", try checkpoint("m1")] : []
         let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(digits)", "--labels-per-class", "3",
                                                  "--labelled-batch-size", "30", "--batch-size", "50", "--hidden", "64",
                                                  "--latent", "8", "--auxiliary", "8", "--steps", "150", "--lr", "1e-3",
                                                  "--validate-every", "1000", "--seed", "5", "--blas-threads", "1",
-                                                 "--run-dir", runDir])
+                                                 "--run-dir", runDir] + stacked)
         XCTAssertEqual(r.status, 0, r.output)
         Self.trained[model] = runDir
         return runDir
@@ -53,6 +55,58 @@ final class ModelUseTests: XCTestCase {
             // The classifier's accuracy matches what training reported for the same checkpoint and split.
             let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/results.json"))) as! [String: Any]
             XCTAssertEqual(one["accuracy"] as? Double, results["test_accuracy"] as? Double, model)
+        }
+    }
+
+    /// M1's features as .npy: the posterior means equal M1's encoder on the same examples, samples scatter around them,
+    /// and the labels file matches the data.
+    func testFeaturesOfAnM1() throws {
+        let runDir = try checkpoint("m1")
+        let out = "\(Self.dir)/features.npy", labels = "\(Self.dir)/labels.npy", sampled = "\(Self.dir)/sampled.npy"
+        var r = try runProcess(sslDistBinary(), ["features", "--checkpoint", runDir, "--out", out, "--labels-out", labels])
+        XCTAssertEqual(r.status, 0, r.output)
+        r = try runProcess(sslDistBinary(), ["features", "--checkpoint", runDir, "--out", sampled, "--sample"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let means = try NPYReader.read(out), y = try NPYReader.read(labels), samples = try NPYReader.read(sampled)
+        XCTAssertEqual(means.shape, [1797, 8]); XCTAssertEqual(y.shape, [1797]); XCTAssertEqual(samples.shape, [1797, 8])
+        // The same means through the library: M1's encoder on the first rows of the data, scaled as in training.
+        let loaded = try LoadedModel.load(runDir, comm: SingleProcessCommunicator())
+        let m1 = try XCTUnwrap(loaded.model as? M1)
+        let data = try DataSpec(parsing: "csv:\(digitsPath()!)").load().train
+        let scale = data.maxFeature
+        let x = Buffer(count: 10 * 64)
+        for i in 0..<(10 * 64) { x[i] = data.features[i] / scale }
+        let (mu, _) = m1.encode(Mat(x.pointer, 10, 64), store: loaded.store)
+        for i in 0..<10 { for j in 0..<8 { XCTAssertEqual(Float(means.values[i * 8 + j]), mu[i, j], accuracy: 1e-5) } }
+        XCTAssertEqual(y.values.prefix(20).map { Int32($0) }, Array(data.labels.prefix(20)))
+        XCTAssertFalse(zip(samples.values, means.values).allSatisfy { $0 == $1 }, "samples should differ from means")
+        // An m2 checkpoint has no features to give.
+        r = try runProcess(sslDistBinary(), ["features", "--checkpoint", try checkpoint("m2"), "--out", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("features come from an m1 model"), r.output)
+    }
+
+    /// M1+M2 evaluates on raw data (through M1's encoder), the same on 1 and 2 ranks and as training reported; M1
+    /// reports its bound; `--iw` tightens the bound of a trained model.
+    func testEvaluateM1M2AndImportanceWeightedBounds() throws {
+        let m1m2 = try checkpoint("m1m2")
+        let one = try evaluate(m1m2, ranks: 1), two = try evaluate(m1m2, ranks: 2)
+        XCTAssertEqual(one["confusion"] as? [[Int]], two["confusion"] as? [[Int]])
+        XCTAssertEqual(one["unlabelled_bound"] as? Double, two["unlabelled_bound"] as? Double)
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(m1m2)/results.json"))) as! [String: Any]
+        XCTAssertEqual(one["accuracy"] as? Double, results["test_accuracy"] as? Double)
+        let m1 = try evaluate(try checkpoint("m1"), ranks: 1)
+        XCTAssertNil(m1["accuracy"]); XCTAssertNotNil(m1["unlabelled_bound"])
+        for model in ["m1", "m2", "adgm"] {
+            let run = try checkpoint(model)
+            let r = try runProcess(sslDistBinary(), ["evaluate", "--checkpoint", run, "--json", "--iw", "20", "--blas-threads", "1"])
+            XCTAssertEqual(r.status, 0, r.output)
+            let iw = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let elbo = try XCTUnwrap((model == "m1" ? m1 : try evaluate(run, ranks: 1))["unlabelled_bound"] as? Double)
+            let tighter = try XCTUnwrap(iw["unlabelled_bound"] as? Double)
+            print(String(format: "%@ on digits (test): ELBO bound %.3f, IW-20 bound %.3f nats", model, elbo, tighter))
+            XCTAssertLessThan(tighter, elbo, model)
+            XCTAssertEqual(iw["iw"] as? Int, 20)
         }
     }
 
