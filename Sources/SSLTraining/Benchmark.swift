@@ -28,8 +28,14 @@ public enum Benchmark {
     static func modelConfig(_ kind: ModelKind, hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
                             activation: Activation = .relu) -> ModelConfig {
         var tc = TrainConfig(); tc.model = kind; tc.hidden = hidden; tc.latent = latent; tc.auxiliary = auxiliary
-        return ModelConfig(kind: kind, inputDim: 784, classes: 10, hidden: tc.resolvedHidden, latent: tc.resolvedLatent,
-                           auxiliary: tc.resolvedAuxiliary, activation: activation, alpha: 50, evalSamples: 10)
+        var config = ModelConfig(kind: kind, inputDim: 784, classes: 10, hidden: tc.resolvedHidden, latent: tc.resolvedLatent,
+                                 auxiliary: tc.resolvedAuxiliary, activation: activation, alpha: 50, evalSamples: 10,
+                                 likelihood: tc.resolvedLikelihood)
+        if kind == .m1m2 {
+            // Kingma's M1 (600, 600; z₁ 50) under M2, every latent dimension kept.
+            config.stack = StackedM1(hidden: [600, 600], latent: 50, activation: activation, likelihood: .bernoulli, kept: Array(0..<50))
+        }
+        return config
     }
 
     /// Appends examples `ids` with random binary pixels (on with probability 0.3, keyed by the id); ids below
