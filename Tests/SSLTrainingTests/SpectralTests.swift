@@ -48,14 +48,23 @@ final class SpectralTests: XCTestCase {
         try makeSpectra("\(dir)/spectra.csv")
         var results: [String: [(balanced: Double, minorityRecall: Double, predictedMajority: Double)]] = [:]
         for seed in 1...3 {
+            // M1+M2 as our user ran it: an M1 on every spectrum (no labels, no cap), then M2 on its features.
+            let m1 = "\(dir)/m1-\(seed)"
+            let r1 = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--data", "csv:\(dir)/spectra.csv",
+                "--likelihood", "gaussian", "--standardize", "--clip-grad-norm", "5", "--hidden", "100", "--latent", "16",
+                "--lr", "1e-3", "--steps", "1500", "--validate-every", "1000", "--seed", String(seed), "--quiet",
+                "--blas-threads", "1", "--run-dir", m1])
+            XCTAssertEqual(r1.status, 0, r1.output)
             for (name, model, cap) in [("supervised", "supervised", false), ("supervised-capped", "supervised", true),
-                                       ("m2-capped", "m2", true)] {
+                                       ("m2-capped", "m2", true), ("m1m2-capped", "m1m2", true)] {
                 let runDir = "\(dir)/\(name)-\(seed)"
+                // M1+M2 takes its M1's standardisation.
+                let inputs = model == "m1m2" ? ["--m1", m1] : ["--likelihood", "gaussian", "--standardize"]
                 let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(dir)/spectra.csv",
                     "--labels", "20", "--label-sampling", "proportional", "--labelled-batch-size", "20", "--batch-size", "100",
-                    "--hidden", "100", "--latent", "8", "--likelihood", "gaussian", "--standardize", "--clip-grad-norm", "5",
+                    "--hidden", "100", "--latent", "8", "--clip-grad-norm", "5",
                     "--lr", "1e-3", "--steps", "1200", "--validate-every", "1000", "--seed", String(seed), "--quiet",
-                    "--blas-threads", "1", "--run-dir", runDir] + (cap ? ["--max-per-class", "100"] : []))
+                    "--blas-threads", "1", "--run-dir", runDir] + inputs + (cap ? ["--max-per-class", "100"] : []))
                 XCTAssertEqual(r.status, 0, r.output)
                 results[name, default: []].append(try balancedAccuracy(runDir))
             }
@@ -63,7 +72,7 @@ final class SpectralTests: XCTestCase {
         func mean(_ name: String, _ f: ((balanced: Double, minorityRecall: Double, predictedMajority: Double)) -> Double) -> Double {
             results[name]!.map(f).reduce(0, +) / Double(results[name]!.count)
         }
-        for name in ["supervised", "supervised-capped", "m2-capped"] {
+        for name in ["supervised", "supervised-capped", "m2-capped", "m1m2-capped"] {
             print(String(format: "spectra, %@: balanced accuracy %@ (mean %.3f), minority recall mean %.3f, predicted majority mean %.3f",
                          name, results[name]!.map { String(format: "%.3f", $0.balanced) }.joined(separator: " "),
                          mean(name) { $0.balanced }, mean(name) { $0.minorityRecall }, mean(name) { $0.predictedMajority }))
@@ -74,5 +83,8 @@ final class SpectralTests: XCTestCase {
         // The cap helps, and the semi-supervised Gaussian M2 with the cap does better still.
         XCTAssertGreaterThan(mean("m2-capped") { $0.balanced }, mean("supervised") { $0.balanced } + 0.25)
         XCTAssertGreaterThan(mean("m2-capped") { $0.balanced }, mean("supervised-capped") { $0.balanced } + 0.05)
+        // M1+M2 (M1 on every spectrum, M2 on its features) beats both supervised models too.
+        XCTAssertGreaterThan(mean("m1m2-capped") { $0.balanced }, mean("supervised") { $0.balanced } + 0.25)
+        XCTAssertGreaterThan(mean("m1m2-capped") { $0.balanced }, mean("supervised-capped") { $0.balanced } + 0.05)
     }
 }
