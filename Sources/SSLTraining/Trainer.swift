@@ -93,7 +93,9 @@ public final class Trainer {
         // resume all of it is in the checkpoint.
         var m1: LoadedModel? = nil
         if c.model == .m1m2 && saved == nil {
-            m1 = try LoadedModel.load(c.m1!, runDir: c.m1!, comm: comm)
+            do { m1 = try LoadedModel.load(c.m1!, runDir: c.m1!, comm: comm) } catch {
+                throw ConfigError(flag: "--m1", problem: "\(error)")
+            }
             guard m1!.modelConfig.kind == .m1 else {
                 throw ConfigError(flag: "--m1", problem: "\(c.m1!) holds a \(m1!.modelConfig.kind.rawValue) model; m1m2 needs an m1 checkpoint")
             }
