@@ -69,7 +69,7 @@ public enum Benchmark {
         func step(_ s: Int) {
             store.zeroGrads()
             _ = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
-            adam.step(store, gradientNorm: Adam.norm(store.grads))  // as the trainer does
+            adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)  // as the trainer does
         }
         // Record one step's gemms.
         let rec = GemmRecorder()

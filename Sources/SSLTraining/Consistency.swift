@@ -56,3 +56,9 @@ enum StepTail {
         LossSums(array: (0..<LossSums.fieldCount).map { Double(tail[lossSums + $0]) })
     }
 }
+
+/// What one step's allreduce covers: the gradients of the trainable parameters (after the `frozen` first ones,
+/// M1+M2's M1) and the tail that rides with them.
+func reducedGradients(_ store: ParameterStore, frozen: Int) -> UnsafeMutableBufferPointer<Float> {
+    UnsafeMutableBufferPointer(rebasing: store.grads.whole[frozen...])
+}

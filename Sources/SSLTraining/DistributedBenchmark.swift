@@ -42,9 +42,9 @@ extension Benchmark {
             let sums = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
             StepTail.write(sums, nextBeta: nil, into: store.grads.tail)
             let t = Date()
-            try comm.allreduce(store.grads.whole, .sum)
+            try comm.allreduce(reducedGradients(store, frozen: model.frozenCount), .sum)
             reduceTime += Date().timeIntervalSince(t)
-            adam.step(store, gradientNorm: Adam.norm(store.grads))  // as the trainer does
+            adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)  // as the trainer does
         }
         // Warm up, then rank 0 picks the step count (ranks must not stop on their own clocks).
         for s in 0..<3 { try step(s) }

@@ -312,7 +312,7 @@ public final class Trainer {
             // One fused allreduce: gradients, then loss sums and counts, the next β, and the stop flag.
             StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stopRequested(),
                            into: store.grads.tail)
-            try comm.allreduce(UnsafeMutableBufferPointer(rebasing: store.grads.whole[frozen...]), .sum)
+            try comm.allreduce(reducedGradients(store, frozen: frozen), .sum)
             let sums = StepTail.readSums(store.grads.tail)
             let stepBeta = beta
             beta = store.grads.tail[StepTail.nextBeta]
