@@ -79,6 +79,7 @@ public struct LoadedModel {
         config.mc = mc ?? c.resolvedMC
         config.iw = iw ?? c.resolvedIW
         config.stack = state.stack
+        config.classPrior = state.classPrior
         if state.model == .m1m2 && state.stack == nil {
             throw TrainingError(message: "the m1m2 checkpoint has no record of its M1 (stack); it is damaged or from another tool")
         }

@@ -19,7 +19,7 @@ public enum Generation {
 
     static func generative(_ loaded: LoadedModel) throws -> GenerativeModel {
         guard let g = loaded.model as? GenerativeModel else {
-            throw TrainingError(message: "a \(loaded.model.config.kind.rawValue) model has no generative side: "
+            throw TrainingError(message: "the \(loaded.model.config.kind.rawValue) model has no generative side: "
                                 + "sample and interpolate need an m2, adgm or sdgm checkpoint")
         }
         return g

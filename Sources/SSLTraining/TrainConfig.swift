@@ -22,6 +22,8 @@ public struct TrainConfig: Codable, Equatable {
     public var maxPerClass: Int? = nil
     /// Weights of the classification term per class: "balanced" (inverse labelled frequency); nil or "none": all 1.
     public var classWeights: ClassWeighting? = nil
+    /// p(y) of the generative models: uniform (nil, as in the papers) or the labelled proportions.
+    public var classPrior: ClassPrior? = nil
 
     public var epochs: Int? = nil
     public var steps: Int? = nil
@@ -128,6 +130,9 @@ public struct TrainConfig: Codable, Equatable {
         } else if m1 != nil {
             throw bad("--m1", "is for --model m1m2 (this run is \(model.rawValue))")
         }
+        if classPrior == .labelled && !(model == .m2 || model == .adgm || model == .sdgm || model == .m1m2) {
+            throw bad("--class-prior", "is for the models with p(y): m2, adgm, sdgm, m1m2")
+        }
         if let n = mc, n < 1 { throw bad("--mc", "\(n) must be at least 1") }
         if let k = iw, k < 1 { throw bad("--iw", "\(k) must be at least 1") }
         if resolvedMC * resolvedIW > 1 << 16 { throw bad("--mc", "--mc × --iw is \(resolvedMC * resolvedIW); at most 65536 samples per example") }
@@ -148,6 +153,14 @@ public struct ConfigError: Error, CustomStringConvertible {
     public let problem: String
     public init(flag: String, problem: String) { self.flag = flag; self.problem = problem }
     public var description: String { "\(flag): \(problem)" }
+}
+
+/// p(y) of the generative models.
+public enum ClassPrior: String, Codable, CaseIterable, Sendable {
+    /// 1/K, as in Kingma's and Maaløe's models.
+    case uniform
+    /// The labelled examples' class proportions, add-one smoothed: for data where one class dominates.
+    case labelled
 }
 
 /// How the classification term weighs the classes.

@@ -147,6 +147,11 @@ public final class Trainer {
                               likelihood: m1.modelConfig.likelihood, kept: kept)
         }
         modelConfig.stack = stack
+        if c.classPrior == .labelled {
+            // On resume the checkpoint's prior (the same labels give the same prior).
+            modelConfig.classPrior = saved?.classPrior
+                ?? labelledClassPrior(labels: split.labelled.map { train.labels[$0] }, classes: train.classes)
+        }
         if c.classWeights == .balanced {
             modelConfig.classWeights = balancedClassWeights(labels: split.labelled.map { train.labels[$0] }, classes: train.classes)
         }
@@ -248,6 +253,9 @@ public final class Trainer {
         if modelConfig.replicas > 1 {
             say("  bound: \(modelConfig.mc) Monte Carlo × \(modelConfig.iw) importance samples per example")
         }
+        if let p = modelConfig.classPrior {
+            say("  class prior p(y) (labelled proportions, add-one smoothed): " + p.map { String(format: "%.3g", $0) }.joined(separator: " "))
+        }
         if let w = modelConfig.classWeights {
             say("  class weights (balanced over the labelled set): " + w.map { String(format: "%.3g", $0) }.joined(separator: " "))
         }
@@ -278,7 +286,7 @@ public final class Trainer {
                     warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
                     rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: world, blasThreads: blasThreads(),
                     lastValidationAccuracy: lastValidation, standardization: standardization, stack: stack,
-                    dataScale: spec.needsScaling ? splits.scale : nil,
+                    dataScale: spec.needsScaling ? splits.scale : nil, classPrior: modelConfig.classPrior,
                     writtenAt: ISO8601DateFormatter().string(from: Date()))
                 path = try checkpoints.write(state: state, sections: sections, keep: c.keepCheckpoints)
             }

@@ -41,6 +41,8 @@ public struct TrainingState: Codable {
     public var stack: StackedM1? = nil
     /// What the features were divided by (CSV and NPY data scaled to [0, 1]; 255 for IDX, applied when read).
     public var dataScale: Float? = nil
+    /// p(y) when it is not uniform (`--class-prior labelled`).
+    public var classPrior: [Float]? = nil
     public var writtenAt: String
 }
 

@@ -26,6 +26,8 @@ struct Train: ParsableCommand {
     var labelSampling: LabelSplit.Sampling?
     @Option(help: "Keep at most this many training examples per class (seeded).") var maxPerClass: Int?
     @Option(help: "Weights of the classification term per class: none (default) or balanced.") var classWeights: ClassWeighting?
+    @Option(help: "p(y): uniform (default, as in the papers) or labelled (the labelled class proportions, add-one smoothed).")
+    var classPrior: ClassPrior?
     @Flag(inversion: .prefixedNo, help: "Whether labelled examples also appear in the unlabelled set (default yes).")
     var includeLabelledInUnlabelled: Bool?
     @Option(help: "Train until this epoch (a pass of --batch-size over the unlabelled set).") var epochs: Int?
@@ -84,6 +86,7 @@ struct Train: ParsableCommand {
         add("label-sampling", labelSampling.map { .string($0.rawValue) })
         add("max-per-class", maxPerClass.map { .int($0) })
         add("class-weights", classWeights.map { .string($0.rawValue) })
+        add("class-prior", classPrior.map { .string($0.rawValue) })
         add("epochs", epochs.map { .int($0) })
         add("steps", steps.map { .int($0) })
         add("batch-size", batchSize.map { .int($0) })
@@ -224,6 +227,7 @@ extension LabelColumn: ExpressibleByArgument {}
 extension Likelihood: ExpressibleByArgument {}
 extension LabelSplit.Sampling: ExpressibleByArgument {}
 extension ClassWeighting: ExpressibleByArgument {}
+extension ClassPrior: ExpressibleByArgument {}
 
 /// Set by SIGTERM or SIGINT (Slurm preemption, Ctrl-C); the trainer polls it once a step and all ranks
 /// agree on it through the gradient allreduce. An atomic, so the signal handler may store to it.

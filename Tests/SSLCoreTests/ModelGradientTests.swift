@@ -7,12 +7,14 @@ import XCTest
 /// softplus hidden units (smooth), and β < 1 so every warm-up path is exercised.
 final class ModelGradientTests: XCTestCase {
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
-               classWeights: [Float]? = nil, mc: Int = 1, iw: Int = 1, file: StaticString = #filePath, line: UInt = #line) {
+               classWeights: [Float]? = nil, mc: Int = 1, iw: Int = 1, classPrior: [Float]? = nil,
+               file: StaticString = #filePath, line: UInt = #line) {
         let d = 6, k = 3
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
                                  activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
         config.classWeights = classWeights
         config.mc = mc; config.iw = iw
+        config.classPrior = classPrior
         if kind == .m1m2 {
             // A frozen M1 with z₁ of 3 dimensions, of which M2 sees 0 and 2.
             config.stack = StackedM1(hidden: [4], latent: 3, activation: .softplus, likelihood: likelihood, kept: [0, 2])
@@ -63,6 +65,15 @@ final class ModelGradientTests: XCTestCase {
     }
     func testM2GaussianLikelihood() { check(.m2, beta: 0.5, labelled: [2, 1], unlabelled: 2, likelihood: .gaussian) }
     func testADGMGaussianLikelihood() { check(.adgm, beta: 0.8, labelled: [0, 1], unlabelled: 2, likelihood: .gaussian) }
+
+    // A non-uniform p(y) enters −log p(y) in L and KL(q(y|x) ‖ p(y)) in U.
+    func testNonUniformClassPrior() {
+        let prior: [Float] = [0.7, 0.2, 0.1]
+        check(.m2, beta: 0.6, labelled: [0, 2], unlabelled: 2, classPrior: prior)
+        check(.adgm, beta: 1, labelled: [1], unlabelled: 2, classPrior: prior)
+        check(.m2, beta: 1, labelled: [2], unlabelled: 2, iw: 2, classPrior: prior)
+        XCTAssertEqual(labelledClassPrior(labels: [0, 0, 0, 1], classes: 3), [4.0 / 7, 2.0 / 7, 1.0 / 7])
+    }
 
     // M1 (labels are ignored: both populations are plain examples), both likelihoods.
     func testM1Bernoulli() { check(.m1, beta: 0.7, labelled: [1, 0], unlabelled: 3) }

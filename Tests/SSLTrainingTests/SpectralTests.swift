@@ -8,13 +8,14 @@ import XCTest
 /// the class frequencies, as a user's few labels do).
 final class SpectralTests: XCTestCase {
     /// Writes the dataset as CSV (label last): class k has a bump at band position 0.35 + 0.15k.
-    func makeSpectra(_ path: String, count n: Int = 3000, bands d: Int = 200) throws {
+    /// With `withoutLabels` > 0, that fraction of the examples (chosen by a keyed draw) are written with label −1.
+    func makeSpectra(_ path: String, count n: Int = 3000, bands d: Int = 200, withoutLabels: Float = 0) throws {
         let noise = NoiseSource(seed: 2024)
-        var u = [Float](repeating: 0, count: 2), eps = [Float](repeating: 0, count: d)
+        var u = [Float](repeating: 0, count: 3), eps = [Float](repeating: 0, count: d)
         var text = ""
         text.reserveCapacity(n * d * 9)
         for i in 0..<n {
-            u.withUnsafeMutableBufferPointer { noise.uniforms(step: 0, example: i, stream: .dataSplit, population: .evaluation, into: $0.baseAddress!, count: 2) }
+            u.withUnsafeMutableBufferPointer { noise.uniforms(step: 0, example: i, stream: .dataSplit, population: .evaluation, into: $0.baseAddress!, count: 3) }
             eps.withUnsafeMutableBufferPointer { noise.normals(step: 1, example: i, stream: .dataSplit, population: .evaluation, into: $0.baseAddress!, count: d) }
             let k = u[0] < 0.9 ? 0 : 1 + min(Int((u[0] - 0.9) / 0.1 * 3), 2)
             let brightness = 0.8 + 0.4 * u[1]
@@ -25,7 +26,7 @@ final class SpectralTests: XCTestCase {
                 let curve = 1 + 0.5 * Foundation.exp(-(lam - centre) * (lam - centre) / (2 * 0.07 * 0.07)) + 0.1 * Float(k) * lam
                 row.append(String(format: "%.4f", curve * brightness + 0.4 * eps[j]))
             }
-            row.append(String(k))
+            row.append(u[2] < withoutLabels ? "-1" : String(k))
             text += row.joined(separator: ",") + "\n"
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -86,5 +87,46 @@ final class SpectralTests: XCTestCase {
         // M1+M2 (M1 on every spectrum, M2 on its features) beats both supervised models too.
         XCTAssertGreaterThan(mean("m1m2-capped") { $0.balanced }, mean("supervised") { $0.balanced } + 0.25)
         XCTAssertGreaterThan(mean("m1m2-capped") { $0.balanced }, mean("supervised-capped") { $0.balanced } + 0.05)
+    }
+
+    /// Most spectra come without a label (−1) and are themselves 90% one class, so the cap cannot thin them. With
+    /// the uniform p(y) of the papers, M2 pulls majority spectra into the minority classes; with p(y) from the
+    /// labelled proportions (`--class-prior labelled`) it does not.
+    func testLabelledClassPriorWhenMostSpectraHaveNoLabel() throws {
+        let dir = try makeTemporaryDirectory("ssl-spectra-prior")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try makeSpectra("\(dir)/spectra.csv", withoutLabels: 0.7)
+        var results: [String: [Double]] = [:]
+        let names = ["supervised", "m2-uniform", "m2-labelled-prior", "m1m2-uniform", "m1m2-labelled-prior"]
+        for seed in 1...3 {
+            let m1 = "\(dir)/m1-\(seed)"
+            let r1 = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--data", "csv:\(dir)/spectra.csv",
+                "--likelihood", "gaussian", "--standardize", "--clip-grad-norm", "5", "--hidden", "100", "--latent", "16",
+                "--lr", "1e-3", "--steps", "1500", "--validate-every", "1000", "--seed", String(seed), "--quiet",
+                "--blas-threads", "1", "--run-dir", m1])
+            XCTAssertEqual(r1.status, 0, r1.output)
+            let gaussian = ["--likelihood", "gaussian", "--standardize"], prior = ["--class-prior", "labelled"]
+            for (name, model, extra) in [("supervised", "supervised", gaussian), ("m2-uniform", "m2", gaussian),
+                                         ("m2-labelled-prior", "m2", gaussian + prior), ("m1m2-uniform", "m1m2", ["--m1", m1]),
+                                         ("m1m2-labelled-prior", "m1m2", ["--m1", m1] + prior)] {
+                let runDir = "\(dir)/\(name)-\(seed)"
+                let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(dir)/spectra.csv",
+                    "--labels", "20", "--label-sampling", "proportional", "--labelled-batch-size", "20", "--batch-size", "100",
+                    "--hidden", "100", "--latent", "8", "--clip-grad-norm", "5", "--max-per-class", "100", "--lr", "1e-3", "--steps", "1200", "--validate-every", "1000",
+                    "--seed", String(seed), "--quiet", "--blas-threads", "1", "--run-dir", runDir] + extra)
+                XCTAssertEqual(r.status, 0, r.output)
+                results[name, default: []].append(try balancedAccuracy(runDir).balanced)
+            }
+        }
+        func mean(_ name: String) -> Double { results[name]!.reduce(0, +) / Double(results[name]!.count) }
+        for name in names {
+            print(String(format: "spectra, 70%% without labels, %@: balanced accuracy %@ (mean %.3f)", name,
+                         results[name]!.map { String(format: "%.3f", $0) }.joined(separator: " "), mean(name)))
+        }
+        // The uniform prior's pull: M2 falls well below the supervised model; the labelled prior removes most of it.
+        XCTAssertLessThan(mean("m2-uniform"), mean("supervised") - 0.1)
+        XCTAssertGreaterThan(mean("m2-labelled-prior"), mean("m2-uniform") + 0.1)
+        // M1+M2, whose M1 learns from every spectrum, is far ahead of the supervised model even here.
+        XCTAssertGreaterThan(mean("m1m2-uniform"), mean("supervised") + 0.15)
     }
 }

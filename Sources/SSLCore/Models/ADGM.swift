@@ -84,6 +84,8 @@ public final class ADGM: GenerativeModel {
         workspace = ws
     }
     let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>
+    /// −log p(y) per class (log K for the uniform prior).
+    lazy var negLogPrior: [Double] = config.negativeLogPrior
     /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
     let replicated: Batch?
 
@@ -97,7 +99,6 @@ public final class ADGM: GenerativeModel {
         map.build(labels: batch.labels, unlabelled: bu, classes: k)
         identity.buildIdentity(count: bn)
         let rows = map.rows
-        let logK = Foundation.log(Double(k))
         let b = Double(beta)
         let lp = logProbs.prefix(rows: bn)
         let aB = a.prefix(rows: bn), daB = da.prefix(rows: bn), epsAB = epsA.prefix(rows: bn)
@@ -122,7 +123,7 @@ public final class ADGM: GenerativeModel {
         reparameterize(mu: qz.out[0], logvar: qz.out[1], eps: epsR, into: zR)
         pa.forward(s, inputs: paInputs(x: x, z: zR), map: map)
         px.forward(s, inputs: pxInputs(a: aB, z: zR), map: map)
-        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + logK - self.logPA[r]) }
+        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + self.negLogPrior[Int(self.map.label[r])] - self.logPA[r]) }
         let exampleCost = { (i: Int, b: Double) in b * self.logQA[i] }
         if replicated != nil {
             // Importance weights need every replica's cost before any gradient.

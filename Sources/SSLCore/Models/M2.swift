@@ -5,7 +5,7 @@ import Foundation
 /// M2 of Kingma et al. 2014, "Semi-supervised Learning with Deep Generative Models".
 ///
 ///   q(y|x) = Cat(softmax(f(x))),  q(z|x,y) = N(μ(x,y), diag e^{lv(x,y)}),
-///   p(x|y,z) = Bernoulli(σ(g(y,z))),  p(z) = N(0, I),  p(y) = 1/K.
+///   p(x|y,z) = Bernoulli(σ(g(y,z))),  p(z) = N(0, I),  p(y) = 1/K (or `config.classPrior`).
 ///
 /// Labelled bound:   L(x,y) = −log p(x|y,z) + KL(q(z|x,y) ‖ p(z)) − log p(y)   ≥ −log p(x,y)
 /// Unlabelled bound: U(x)   = Σ_y q(y|x)·L(x,y) − H(q(y|x))                        ≥ −log p(x)
@@ -66,6 +66,8 @@ public final class M2: GenerativeModel {
     }
     let workspace: Workspace
     let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>
+    /// −log p(y) per class (log K for the uniform prior).
+    lazy var negLogPrior: [Double] = config.negativeLogPrior
     /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
     let replicated: Batch?
 
@@ -80,7 +82,6 @@ public final class M2: GenerativeModel {
         identity.buildIdentity(count: bn)
         let rows = map.rows
         let lp = logProbs.prefix(rows: bn)
-        let logK = Foundation.log(Double(k))
 
         // Classifier q(y|x) on all examples.
         classifier.forward(s, inputs: [x], map: identity)
@@ -94,7 +95,7 @@ public final class M2: GenerativeModel {
         fillRowNoise(epsR, map: map, batch: batch, noise: noise, step: step, stream: .latentZ)
         reparameterize(mu: mu, logvar: lv, eps: epsR, into: zR)
         decoder.forward(s, inputs: [zR, zR], map: map)
-        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + logK) }
+        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + self.negLogPrior[Int(self.map.label[r])]) }
         if replicated != nil {
             // Importance weights need every replica's cost before any gradient.
             observation.nll(s, out: decoder.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)

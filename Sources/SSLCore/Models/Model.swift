@@ -48,6 +48,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var iw = 1
     /// M1+M2: the frozen M1 under M2.
     public var stack: StackedM1? = nil
+    /// p(y): per-class probabilities (nil: uniform, 1/K, as in the papers).
+    public var classPrior: [Float]? = nil
+    /// −log p(y) per class.
+    public var negativeLogPrior: [Double] {
+        classPrior.map { $0.map { -Foundation.log(Double($0)) } } ?? [Double](repeating: Foundation.log(Double(classes)), count: classes)
+    }
     /// Samples of the latent variables drawn per example: N·K.
     public var replicas: Int { mc * iw }
 
@@ -251,6 +257,14 @@ func fillRowNoise(_ eps: Mat, map: RowMap, batch: Batch, noise: NoiseSource, ste
         noise.normals(step: step, example: batch.ids[b], stream: stream, population: pop, sub: Int(map.label[r]),
                       replica: batch.replica[b], into: eps.row(r), count: eps.cols)
     }
+}
+
+/// A class prior from labelled proportions, smoothed (add-one) so no class has probability 0:
+/// p_k = (n_k + 1) / (N + K).
+public func labelledClassPrior(labels: [Int32], classes k: Int) -> [Float] {
+    var counts = [Int](repeating: 0, count: k)
+    for y in labels { counts[Int(y)] += 1 }
+    return counts.map { Float(Double($0 + 1) / Double(labels.count + k)) }
 }
 
 /// Multiplies each row's weight by its example's importance weight ω.
