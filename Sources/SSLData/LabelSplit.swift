@@ -18,6 +18,12 @@ public struct LabelSplit: Equatable {
         case proportional
     }
 
+    /// No labelled examples; all `count` examples unlabelled (M1, which ignores labels).
+    public init(unlabelledOnly count: Int) {
+        labelled = []
+        unlabelled = Array(0..<count)
+    }
+
     public init(labels: [Int32], classes: Int, perClass: Int?, total: Int?, includeLabelledInUnlabelled: Bool,
                 seed: UInt64, sampling: Sampling = .stratified) throws {
         if sampling == .proportional {

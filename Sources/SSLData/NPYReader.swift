@@ -101,10 +101,9 @@ public enum NPYReader {
         if let i = y.values.firstIndex(where: { $0 < -1 }) {
             throw DataError(labels, "label \(Int(y.values[i])) at index \(i) is out of range: expected 0, 1, … or −1 (no label)")
         }
-        guard y.values.contains(where: { $0 >= 0 }) else { throw DataError(labels, "no example has a label (all −1)") }
         guard !x.values.contains(where: { !$0.isFinite }) else { throw DataError(features, "contains NaN or infinite values") }
         let d = x.shape.dropFirst().reduce(1, *)
-        let k = Int(y.values.max() ?? 0) + 1
+        let k = Int(y.values.max() ?? -1) + 1  // 0 when no example has a label (M1 still trains)
         return Dataset(features: x.values.map(Float.init), labels: y.values.map { Int32($0) }, dim: d, classes: k,
                        shape: x.shape.count == 3 ? [x.shape[1], x.shape[2]] : [d])
     }

@@ -117,11 +117,14 @@ public final class Trainer {
             splits.train.standardize(st); splits.validation.standardize(st); splits.test.standardize(st)
         }
         let train = splits.train
-        // M1 learns from every training example, without labels.
-        let split = try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
-                                   total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled || c.model == .m1,
-                                   seed: c.seed,
-                                   sampling: c.labelSampling ?? .stratified)
+        // M1 learns from every training example and ignores labels (the data may have none); the others need some.
+        if c.model.classifies && !train.labels.contains(where: { $0 >= 0 }) {
+            throw DataError(c.data, "no example has a label (all −1); only --model m1 trains without labels")
+        }
+        let split = c.model == .m1 ? LabelSplit(unlabelledOnly: train.count)
+            : try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
+                             total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
+                             sampling: c.labelSampling ?? .stratified)
         var modelConfig = ModelConfig(
             kind: c.model, inputDim: train.dim, classes: train.classes, hidden: c.resolvedHidden,
             latent: c.resolvedLatent, auxiliary: c.resolvedAuxiliary, activation: c.activation,
@@ -243,9 +246,10 @@ public final class Trainer {
             + "validation \(splits.validation.count)\(splits.validation.count == 0 ? " (no validation)" : ""), "
             + "test \(splits.test.count); \(train.dim) features, \(train.classes) classes")
         let sizes = c.model == .supervised ? "" : ", z \(modelConfig.latent)" + (c.model.hasAuxiliary ? ", a \(modelConfig.auxiliary)" : "")
-        let alphaText = c.model == .supervised ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
+        let alphaText = c.model == .supervised || !c.model.classifies ? "" : ", α \(String(format: "%.3g", modelConfig.alpha))"
         let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
-        say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText)\(likelihoodText), \(model.layout.totalCount) parameters")
+        say("  hidden \(modelConfig.hidden)\(sizes), \(c.activation.rawValue)\(alphaText)\(likelihoodText), \(model.layout.totalCount) parameters"
+            + (model.frozenCount > 0 ? " (\(model.frozenCount) of them M1's, frozen)" : ""))
         if let st = stack {
             say("  M1 (frozen) \(c.m1.map { "from \($0): " } ?? "")hidden \(st.hidden), z₁ \(st.latent), \(st.likelihood.rawValue) likelihood; "
                 + "M2 models the \(st.kept.count) dimensions of z₁ whose posterior-mean std is ≥ 0.1, re-sampled every step")
@@ -390,8 +394,8 @@ public final class Trainer {
         let testBound: Double? = c.model.classifies ? nil : testScore
         let epochs = Double(step) / Double(stepsPerEpoch)
         let wall = Date().timeIntervalSince(runStart)
-        let scoreText = testAcc.map { String(format: "test accuracy %.2f%%", 100 * $0) }
-            ?? String(format: "test bound %.3f nats per example", testScore)
+        let scoreText = splits.test.count == 0 ? "no test examples"
+            : testAcc.map { String(format: "test accuracy %.2f%%", 100 * $0) } ?? String(format: "test bound %.3f nats per example", testScore)
         say(String(format: "%@ (%d examples) after %d steps (%.2f epochs), %.1f min training, seed %llu",
                    scoreText, splits.test.count, step, epochs, trainSeconds / 60, c.seed))
         try onRoot("writing the results") {

@@ -86,6 +86,27 @@ final class ModelUseTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("features come from an m1 model"), r.output)
     }
 
+    /// M1 trains on data without a single label (and ignores the labels of data that have some); the other models
+    /// refuse such data by name.
+    func testM1TrainsOnDataWithoutLabels() throws {
+        guard let digits = digitsPath() else { throw XCTSkip("sklearn digits not found: run `make deps`") }
+        let text = try String(decoding: readFileBytes(digits), as: UTF8.self)
+        let unlabelled = text.split(separator: "\n").map { line -> String in
+            var cells = line.split(separator: ",").map(String.init); cells[cells.count - 1] = "-1"; return cells.joined(separator: ",")
+        }.joined(separator: "\n")
+        let path = "\(Self.dir)/unlabelled.csv"
+        try FileManager.default.createDirectory(atPath: Self.dir, withIntermediateDirectories: true)
+        try unlabelled.write(toFile: path, atomically: true, encoding: .utf8)
+        let base = ["train", "--data", "csv:\(path)", "--scale", "16", "--hidden", "32", "--latent", "4", "--steps", "30",
+                    "--batch-size", "50", "--quiet", "--blas-threads", "1"]
+        var r = try runProcess(sslDistBinary(), base + ["--model", "m1", "--run-dir", "\(Self.dir)/m1-unlabelled"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stdout.contains("train 1797 (labelled 0, unlabelled 1797)") && r.stdout.contains("no test examples"), r.output)
+        r = try runProcess(sslDistBinary(), base + ["--model", "m2", "--run-dir", "\(Self.dir)/m2-unlabelled"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("no example has a label") && r.stderr.contains("unlabelled.csv") && r.stderr.contains("m1"), r.output)
+    }
+
     /// M1+M2 evaluates on raw data (through M1's encoder), the same on 1 and 2 ranks and as training reported; M1
     /// reports its bound; `--iw` tightens the bound of a trained model.
     func testEvaluateM1M2AndImportanceWeightedBounds() throws {
