@@ -135,7 +135,13 @@ public struct TrainConfig: Codable, Equatable {
         }
         if let n = mc, n < 1 { throw bad("--mc", "\(n) must be at least 1") }
         if let k = iw, k < 1 { throw bad("--iw", "\(k) must be at least 1") }
-        if resolvedMC * resolvedIW > 1 << 16 { throw bad("--mc", "--mc × --iw is \(resolvedMC * resolvedIW); at most 65536 samples per example") }
+        let replicas = resolvedMC * resolvedIW
+        if replicas > 10_000 { throw bad(iw != nil ? "--iw" : "--mc", "--mc × --iw is \(replicas); at most 10000 samples per example") }
+        // Every sample is a row of the step's networks (K rows for an unlabelled example): keep the workspace sane.
+        if (batchSize + labelledBatchSize) * replicas > 100_000 {
+            throw bad(iw != nil ? "--iw" : "--mc", "(--batch-size + --labelled-batch-size) × --mc × --iw is "
+                      + "\((batchSize + labelledBatchSize) * replicas) examples per step; at most 100000: use smaller batches")
+        }
         if model == .supervised && resolvedMC * resolvedIW > 1 {
             throw bad(iw != nil ? "--iw" : "--mc", "the supervised baseline has no bound to sample")
         }

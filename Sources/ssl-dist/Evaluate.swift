@@ -56,7 +56,7 @@ struct Evaluate: ParsableCommand {
         if let s = evalSamples, s <= 0 { throw ValidationError("--eval-samples \(s) must be positive") }
         if let n = mc, n < 1 { throw ValidationError("--mc \(n) must be at least 1") }
         if let k = iw, k < 1 { throw ValidationError("--iw \(k) must be at least 1") }
-        if (mc ?? 1) * (iw ?? 1) > 1 << 16 { throw ValidationError("--mc × --iw must be at most 65536 samples per example") }
+        if (mc ?? 1) * (iw ?? 1) > 10_000 { throw ValidationError("--mc × --iw must be at most 10000 samples per example") }
     }
 
     func run() throws {
