@@ -34,11 +34,11 @@ struct Train: ParsableCommand {
     @Option(help: "Train until this step (instead of --epochs).") var steps: Int?
     @Option(help: "Global unlabelled batch size (default 100).") var batchSize: Int?
     @Option(help: "Global labelled batch size (default 100).") var labelledBatchSize: Int?
-    @Option(help: "Hidden layer sizes, comma-separated (m2: 500; adgm: 500,500).") var hidden: String?
-    @Option(help: "Latent size z (m2: 50; adgm: 100).") var latent: Int?
-    @Option(help: "Auxiliary size a (adgm: 100).") var auxiliary: Int?
+    @Option(help: "Hidden layer sizes, comma-separated (m2, m1m2: 500; adgm, sdgm: 500,500; m1: 600,600).") var hidden: String?
+    @Option(help: "Latent size z (m1, m2, m1m2: 50; adgm, sdgm: 100).") var latent: Int?
+    @Option(help: "Auxiliary size a (adgm, sdgm: 100).") var auxiliary: Int?
     @Option(help: "Activation: relu or softplus (default relu).") var activation: Activation?
-    @Option(help: "p(x|y,z): bernoulli ([0,1] data, the default) or gaussian (real-valued data, learned per-feature variance).")
+    @Option(help: "p(x|·): bernoulli ([0,1] data, the default) or gaussian (real-valued data, learned per-feature variance); m1m2 is always gaussian.")
     var likelihood: Likelihood?
     @Flag(inversion: .prefixedNo, help: "Standardise each feature with the training split's mean and std (Gaussian models).")
     var standardize: Bool?
