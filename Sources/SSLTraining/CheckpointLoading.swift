@@ -96,20 +96,28 @@ public struct LoadedModel {
     }
 }
 
-/// The standard deviation of M1's posterior mean μ(x) over `data`, per latent dimension (accumulated in Double).
-func posteriorMeanStd(_ m1: LoadedModel, _ data: Dataset) -> [Float] {
-    guard let model = m1.model as? M1 else { return [] }
-    let z = m1.modelConfig.latent, d = data.dim
-    let chunk = model.encodeCapacity
-    var sum = [Double](repeating: 0, count: z), sq = [Double](repeating: 0, count: z)
+/// Runs M1's encoder over every example of `data`, in chunks its workspace holds: `body(start, μ, logvar)` gets
+/// each chunk's first example index and its rows of q(z|x).
+public func encodeInChunks(_ m1: M1, store: ParameterStore, data: Dataset, _ body: (Int, Mat, Mat) -> Void) {
+    let d = data.dim, chunk = m1.encodeCapacity
     let input = Buffer(count: chunk * d)
     var start = 0
     while start < data.count {
         let n = min(chunk, data.count - start)
         data.features.withUnsafeBufferPointer { input.pointer.update(from: $0.baseAddress! + start * d, count: n * d) }
-        let (mu, _) = model.encode(Mat(input.pointer, n, d), store: m1.store)
-        for i in 0..<n { for j in 0..<z { let v = Double(mu[i, j]); sum[j] += v; sq[j] += v * v } }
+        let (mu, logvar) = m1.encode(Mat(input.pointer, n, d), store: store)
+        body(start, mu, logvar)
         start += n
+    }
+}
+
+/// The standard deviation of M1's posterior mean μ(x) over `data`, per latent dimension (accumulated in Double).
+func posteriorMeanStd(_ m1: LoadedModel, _ data: Dataset) -> [Float] {
+    guard let model = m1.model as? M1 else { return [] }
+    let z = m1.modelConfig.latent
+    var sum = [Double](repeating: 0, count: z), sq = [Double](repeating: 0, count: z)
+    encodeInChunks(model, store: m1.store, data: data) { _, mu, _ in
+        for i in 0..<mu.rows { for j in 0..<z { let v = Double(mu[i, j]); sum[j] += v; sq[j] += v * v } }
     }
     let n = Double(max(data.count, 1))
     return (0..<z).map { Float(max(sq[$0] / n - (sum[$0] / n) * (sum[$0] / n), 0).squareRoot()) }

@@ -89,7 +89,7 @@ public struct EvaluationReport {
         let n = range.count
         let batch = Batch(capacity: 2 * n, features: data.dim)
         let u = Buffer(count: data.dim)
-        let binarize = model.config.likelihood == .bernoulli && model.config.kind != .m1m2
+        let binarize = model.config.likelihood == .bernoulli  // M1+M2's is always Gaussian
         for pass in 0..<2 {
             for i in range {
                 let label: Int32? = pass == 0 ? max(data.labels[i], 0) : nil

@@ -38,29 +38,24 @@ struct Features: ParsableCommand {
             let specText = data ?? c.data
             let spec = try DataSpec(parsing: specText)
             var d: Dataset
-            let splits = try DataSplits.make(spec, try c.splitOptions)
             if split == .all {
                 // Every example of the data file (for the MNIST family, its training file), scaled as training scaled.
                 d = try spec.load(labelColumn: c.labelColumn).train
-                if spec.needsScaling { d.scale(by: splits.scale) }
+                if spec.needsScaling { d.scale(by: try DataSplits.make(spec, try c.splitOptions).scale) }
             } else {
+                let splits = try DataSplits.make(spec, try c.splitOptions)
                 d = split == .train ? splits.train : split == .validation ? splits.validation : splits.test
             }
             if let st = loaded.state.standardization, st.mean.count == d.dim { d.standardize(st) }
             guard d.dim == loaded.modelConfig.inputDim else {
                 throw ValidationError("--data \(specText) has \(d.dim) features per example; the model takes \(loaded.modelConfig.inputDim)")
             }
-            let z = loaded.modelConfig.latent, dim = d.dim
+            let z = loaded.modelConfig.latent
             let noise = NoiseSource(seed: seed ?? c.seed)
-            let chunk = m1.encodeCapacity
             var features = [Float](repeating: 0, count: d.count * z)
-            let input = Buffer(count: chunk * dim), eps = Buffer(count: z)
-            var start = 0
-            while start < d.count {
-                let n = min(chunk, d.count - start)
-                d.features.withUnsafeBufferPointer { input.pointer.update(from: $0.baseAddress! + start * dim, count: n * dim) }
-                let (mu, lv) = m1.encode(Mat(input.pointer, n, dim), store: loaded.store)
-                for i in 0..<n {
+            let eps = Buffer(count: z)
+            encodeInChunks(m1, store: loaded.store, data: d) { start, mu, lv in
+                for i in 0..<mu.rows {
                     if sample {
                         noise.normals(step: 0, example: start + i, stream: .m1Features, population: .evaluation, into: eps.pointer, count: z)
                     }
@@ -68,7 +63,6 @@ struct Features: ParsableCommand {
                         features[(start + i) * z + j] = sample ? mu[i, j] + fastExp(0.5 * lv[i, j]) * eps[j] : mu[i, j]
                     }
                 }
-                start += n
             }
             try NPYWriter.write(out, float32: features, shape: [d.count, z])
             if let l = labelsOut { try NPYWriter.write(l, int64: d.labels.map(Int64.init)) }

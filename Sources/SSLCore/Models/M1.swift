@@ -104,13 +104,10 @@ public final class M1: SSLModel {
 
         var sums = LossSums()
         for i in 0..<bn { replicaCost[i] = rec[i] + b * kl[i] }
-        importanceBound(costs: replicaCost, examples: el + eu, mc: config.mc, iw: config.iw, values: values)
-        for e in 0..<el { sums.objective += values[e] / Double(counts.labelled) }
-        for e in el..<(el + eu) { sums.objective += values[e] / Double(counts.unlabelled) }
+        addBounds(costs: replicaCost, labelled: el, unlabelled: eu, mc: config.mc, iw: config.iw, values: values,
+                  to: &sums, objective: counts)
         for i in 0..<bn { replicaCost[i] = rec[i] + kl[i] }
-        importanceBound(costs: replicaCost, examples: el + eu, mc: config.mc, iw: config.iw, values: values)
-        for e in 0..<el { sums.labelledBound += values[e] }
-        for e in el..<(el + eu) { sums.unlabelledBound += values[e] }
+        addBounds(costs: replicaCost, labelled: el, unlabelled: eu, mc: config.mc, iw: config.iw, values: values, to: &sums)
         sums.labelledCount = Double(el)
         sums.unlabelledCount = Double(eu)
         return sums

@@ -200,6 +200,8 @@ public protocol SSLModel: AnyObject {
     /// Class probabilities q(y|x) for the rows of `x` (at most `capacity.evaluation`), into `probs` (B×K).
     /// `ids` key evaluation noise (ADGM's samples of a).
     func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store: ParameterStore, noise: NoiseSource, probs: Mat)
+    /// Parameters at the start of the layout that are frozen (M1 under M1+M2): no gradient, no update.
+    var frozenCount: Int { get }
 }
 
 /// A model with a generative side: p(x|y,z) to decode, q(z|x,y) to encode.
@@ -278,6 +280,21 @@ func scaled(_ w: UnsafePointer<Float>, _ s: Float, _ n: Int, into out: UnsafeMut
     for i in 0..<n { out[i] = w[i] * s }
 }
 
+/// Each example's bound from its replicas' costs (`importanceBound`; labelled examples first), added to `sums`:
+/// with `objective` counts, into the objective normalised by them; otherwise into the reported labelled and
+/// unlabelled bound sums. `values` holds at least `labelled + unlabelled` doubles.
+func addBounds(costs: UnsafePointer<Double>, labelled el: Int, unlabelled eu: Int, mc: Int, iw: Int,
+               values: UnsafeMutablePointer<Double>, to sums: inout LossSums, objective counts: GlobalCounts? = nil) {
+    importanceBound(costs: costs, examples: el + eu, mc: mc, iw: iw, values: values)
+    if let counts {
+        for e in 0..<el { sums.objective += values[e] / Double(counts.labelled) }
+        for e in el..<(el + eu) { sums.objective += values[e] / Double(counts.unlabelled) }
+    } else {
+        for e in 0..<el { sums.labelledBound += values[e] }
+        for e in el..<(el + eu) { sums.unlabelledBound += values[e] }
+    }
+}
+
 /// The β-weighted cost C_β of each (replica of an) example, i.e. minus its ELBO sample:
 ///   labelled b:   ℓ_β(b) + e_β(b)
 ///   unlabelled u: Σ_k π_k ℓ_β(r_k) + β Σ_k π_k log π_k + e_β(u)
@@ -329,13 +346,9 @@ func classifierTerms(logProbs lp: Mat, map: RowMap, labels: [Int32], counts: Glo
     dlogits.zero()
     // The objective's bound terms (β) and the reported bounds (β = 1), per example.
     replicaCosts(logProbs: lp, map: map, beta: b, costs: costs, out: replicaCost, rowCost: rowCost, exampleCost: exampleCost)
-    importanceBound(costs: replicaCost, examples: el + eu, mc: mc, iw: iw, values: values)
-    for e in 0..<el { sums.objective += values[e] / Double(counts.labelled) }
-    for e in el..<(el + eu) { sums.objective += values[e] / Double(counts.unlabelled) }
+    addBounds(costs: replicaCost, labelled: el, unlabelled: eu, mc: mc, iw: iw, values: values, to: &sums, objective: counts)
     replicaCosts(logProbs: lp, map: map, beta: 1, costs: costs, out: replicaCost, rowCost: rowCost, exampleCost: exampleCost)
-    importanceBound(costs: replicaCost, examples: el + eu, mc: mc, iw: iw, values: values)
-    for e in 0..<el { sums.labelledBound += values[e] }
-    for e in el..<(el + eu) { sums.unlabelledBound += values[e] }
+    addBounds(costs: replicaCost, labelled: el, unlabelled: eu, mc: mc, iw: iw, values: values, to: &sums)
 
     if bl > 0 {
         for r in 0..<bl where argmaxRow(lp, r) == Int(labels[r]) { sums.correct += 1 / sd }
@@ -359,8 +372,7 @@ func classifierTerms(logProbs lp: Mat, map: RowMap, labels: [Int32], counts: Glo
 }
 
 public extension SSLModel {
-    /// Parameters at the start of the layout that are frozen (M1 under M1+M2): no gradient, no update.
-    var frozenCount: Int { (self as? M1M2)?.frozenCount ?? 0 }
+    var frozenCount: Int { 0 }
     var capacityLabelled: Int { capacity.labelled }
     var capacityExamples: Int { capacity.evaluation }
 }
