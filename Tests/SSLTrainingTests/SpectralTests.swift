@@ -32,6 +32,24 @@ final class SpectralTests: XCTestCase {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    /// An M1 on every spectrum in `dir` (no labels, no cap), Gaussian on standardised bands.
+    func trainM1(_ dir: String, seed: Int, runDir: String) throws {
+        let r = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--data", "csv:\(dir)/spectra.csv",
+            "--likelihood", "gaussian", "--standardize", "--clip-grad-norm", "5", "--hidden", "100", "--latent", "16",
+            "--lr", "1e-3", "--steps", "1500", "--validate-every", "1000", "--seed", String(seed), "--quiet",
+            "--blas-threads", "1", "--run-dir", runDir])
+        XCTAssertEqual(r.status, 0, r.output)
+    }
+
+    /// A classifier on the spectra in `dir` from 20 proportional labels; `extra` picks inputs, cap and prior.
+    func train(_ model: String, _ dir: String, seed: Int, runDir: String, _ extra: [String]) throws {
+        let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(dir)/spectra.csv",
+            "--labels", "20", "--label-sampling", "proportional", "--labelled-batch-size", "20", "--batch-size", "100",
+            "--hidden", "100", "--latent", "8", "--clip-grad-norm", "5", "--lr", "1e-3", "--steps", "1200",
+            "--validate-every", "1000", "--seed", String(seed), "--quiet", "--blas-threads", "1", "--run-dir", runDir] + extra)
+        XCTAssertEqual(r.status, 0, r.output)
+    }
+
     func balancedAccuracy(_ runDir: String) throws -> (balanced: Double, minorityRecall: Double, predictedMajority: Double) {
         let r = try runProcess(sslDistBinary(), ["evaluate", "--checkpoint", runDir, "--json", "--blas-threads", "1"])
         XCTAssertEqual(r.status, 0, r.output)
@@ -51,22 +69,13 @@ final class SpectralTests: XCTestCase {
         for seed in 1...3 {
             // M1+M2 as our user ran it: an M1 on every spectrum (no labels, no cap), then M2 on its features.
             let m1 = "\(dir)/m1-\(seed)"
-            let r1 = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--data", "csv:\(dir)/spectra.csv",
-                "--likelihood", "gaussian", "--standardize", "--clip-grad-norm", "5", "--hidden", "100", "--latent", "16",
-                "--lr", "1e-3", "--steps", "1500", "--validate-every", "1000", "--seed", String(seed), "--quiet",
-                "--blas-threads", "1", "--run-dir", m1])
-            XCTAssertEqual(r1.status, 0, r1.output)
+            try trainM1(dir, seed: seed, runDir: m1)
             for (name, model, cap) in [("supervised", "supervised", false), ("supervised-capped", "supervised", true),
                                        ("m2-capped", "m2", true), ("m1m2-capped", "m1m2", true)] {
                 let runDir = "\(dir)/\(name)-\(seed)"
                 // M1+M2 takes its M1's standardisation.
                 let inputs = model == "m1m2" ? ["--m1", m1] : ["--likelihood", "gaussian", "--standardize"]
-                let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(dir)/spectra.csv",
-                    "--labels", "20", "--label-sampling", "proportional", "--labelled-batch-size", "20", "--batch-size", "100",
-                    "--hidden", "100", "--latent", "8", "--clip-grad-norm", "5",
-                    "--lr", "1e-3", "--steps", "1200", "--validate-every", "1000", "--seed", String(seed), "--quiet",
-                    "--blas-threads", "1", "--run-dir", runDir] + inputs + (cap ? ["--max-per-class", "100"] : []))
-                XCTAssertEqual(r.status, 0, r.output)
+                try train(model, dir, seed: seed, runDir: runDir, inputs + (cap ? ["--max-per-class", "100"] : []))
                 results[name, default: []].append(try balancedAccuracy(runDir))
             }
         }
@@ -100,21 +109,13 @@ final class SpectralTests: XCTestCase {
         let names = ["supervised", "m2-uniform", "m2-labelled-prior", "m1m2-uniform", "m1m2-labelled-prior"]
         for seed in 1...3 {
             let m1 = "\(dir)/m1-\(seed)"
-            let r1 = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--data", "csv:\(dir)/spectra.csv",
-                "--likelihood", "gaussian", "--standardize", "--clip-grad-norm", "5", "--hidden", "100", "--latent", "16",
-                "--lr", "1e-3", "--steps", "1500", "--validate-every", "1000", "--seed", String(seed), "--quiet",
-                "--blas-threads", "1", "--run-dir", m1])
-            XCTAssertEqual(r1.status, 0, r1.output)
+            try trainM1(dir, seed: seed, runDir: m1)
             let gaussian = ["--likelihood", "gaussian", "--standardize"], prior = ["--class-prior", "labelled"]
             for (name, model, extra) in [("supervised", "supervised", gaussian), ("m2-uniform", "m2", gaussian),
                                          ("m2-labelled-prior", "m2", gaussian + prior), ("m1m2-uniform", "m1m2", ["--m1", m1]),
                                          ("m1m2-labelled-prior", "m1m2", ["--m1", m1] + prior)] {
                 let runDir = "\(dir)/\(name)-\(seed)"
-                let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(dir)/spectra.csv",
-                    "--labels", "20", "--label-sampling", "proportional", "--labelled-batch-size", "20", "--batch-size", "100",
-                    "--hidden", "100", "--latent", "8", "--clip-grad-norm", "5", "--max-per-class", "100", "--lr", "1e-3", "--steps", "1200", "--validate-every", "1000",
-                    "--seed", String(seed), "--quiet", "--blas-threads", "1", "--run-dir", runDir] + extra)
-                XCTAssertEqual(r.status, 0, r.output)
+                try train(model, dir, seed: seed, runDir: runDir, extra + ["--max-per-class", "100"])
                 results[name, default: []].append(try balancedAccuracy(runDir).balanced)
             }
         }
