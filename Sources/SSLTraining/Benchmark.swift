@@ -2,24 +2,39 @@ import Foundation
 import SSLCore
 import SSLData
 
-/// Measures, in one run and at one BLAS thread count:
-///  - sgemm GFLOP/s replaying exactly the gemm shapes of one training step (the model's own shapes),
-///    and of a large square sgemm, as this machine's peaks;
-///  - training-step throughput (unlabelled examples per second);
-///  - FLOPs per step (from the recorded gemms), hence the fraction of the sgemm peak reached.
-/// Data are random binary images of MNIST size: throughput does not depend on the values.
+/// Measures, in one run and at one thread count:
+///  - training-step throughput (unlabelled examples per second) with the chosen backend and precision;
+///  - FLOPs per step (from the recorded matrix products);
+///  - every available backend and precision replaying exactly the step's products back to back (the libraries'
+///    best rate at the model's own shapes), and a 1024³ product;
+///  - this machine's own fp32 and bf16 peaks (register-only FMA probes);
+/// and the fraction of each the step reaches. Data are random binary images of MNIST size: throughput does not
+/// depend on the values.
 public struct BenchmarkResult {
+    public struct Rate {
+        public var backend: GemmBackend
+        public var precision: Precision
+        /// GFLOP/s at the step's shapes, and for a 1024³ product.
+        public var shapes: Double
+        public var square: Double
+    }
     public var model: ModelKind
     public var threads: Int
+    public var backend: GemmBackend
+    public var precision: Precision
+    /// The oneDNN implementations used (e.g. brg:avx512_core_bf16), or "blas".
+    public var engine: String
     public var flopsPerStep: Double
     public var gemmCalls: Int
     public var stepSeconds: Double
     public var examplesPerSecond: Double
-    public var modelShapeGflops: Double
-    public var squareGflops: Double
+    public var rates: [Rate]
+    public var peak: MachinePeak
     public var achievedGflops: Double { flopsPerStep / stepSeconds / 1e9 }
-    public var fractionOfModelShapePeak: Double { achievedGflops / modelShapeGflops }
-    public var fractionOfSquarePeak: Double { achievedGflops / squareGflops }
+    /// The step's own engine at the step's shapes.
+    public var ownRate: Rate? { rates.first { $0.backend == backend && $0.precision == precision } }
+    /// The machine's peak for the step's precision.
+    public var precisionPeak: Double { precision == .bf16 ? (peak.bf16 ?? peak.fp32) : peak.fp32 }
 }
 
 public enum Benchmark {
@@ -51,14 +66,16 @@ public enum Benchmark {
         }
     }
 
-    public static func run(model kind: ModelKind, threads: Int, unlabelledBatch: Int = 100, labelledBatch: Int = 100,
-                           seconds: Double = 5, hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
-                           activation: Activation = .relu) -> BenchmarkResult {
-        setBLASThreads(threads)
+    public static func run(model kind: ModelKind, threads: Int, backend: GemmBackend, precision: Precision,
+                           unlabelledBatch: Int = 100, labelledBatch: Int = 100, seconds: Double = 5,
+                           hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
+                           activation: Activation = .relu) throws -> BenchmarkResult {
+        setComputeThreads(threads)
+        let engine = try MatMulEngine(backend: backend, precision: precision)
         let config = modelConfig(kind, hidden: hidden, latent: latent, auxiliary: auxiliary, activation: activation)
         let d = config.inputDim
         let bu = kind == .supervised ? 0 : unlabelledBatch
-        let model = makeModel(config, capacity: Capacity(labelled: labelledBatch, unlabelled: bu, evaluation: 100))
+        let model = makeModel(config, capacity: Capacity(labelled: labelledBatch, unlabelled: bu, evaluation: 100), engine: engine)
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 1)
         let adam = Adam(count: model.layout.totalCount)
@@ -71,11 +88,11 @@ public enum Benchmark {
             _ = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
             adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)  // as the trainer does
         }
-        // Record one step's gemms.
+        // Record one step's products.
         let rec = GemmRecorder()
-        GemmRecorder.active = rec
+        engine.recorder = rec
         step(0)
-        GemmRecorder.active = nil
+        engine.recorder = nil
         for s in 1...3 { step(s) }  // warm up
 
         // Throughput.
@@ -84,40 +101,41 @@ public enum Benchmark {
         while Date().timeIntervalSince(t0) < seconds || steps < 5 { step(4 + steps); steps += 1 }
         let stepSeconds = Date().timeIntervalSince(t0) / Double(steps)
 
-        // sgemm at the same shapes, replayed back to back.
-        let maxA = rec.shapes.map { $0.m * $0.k }.max() ?? 1
-        let maxB = rec.shapes.map { $0.k * $0.n }.max() ?? 1
-        let maxC = rec.shapes.map { $0.m * $0.n }.max() ?? 1
-        let a = Buffer(count: maxA), b = Buffer(count: maxB), cbuf = Buffer(count: maxC)
+        // Every available engine at the same shapes, and at 1024³.
+        var rates: [BenchmarkResult.Rate] = []
+        for (b, p) in [(GemmBackend.blas, Precision.fp32), (.dnnl, .fp32), (.dnnl, .bf16)] {
+            // bf16 is left out where oneDNN has no bf16 matmul for this CPU.
+            guard let e = b == backend && p == precision ? engine : try? MatMulEngine(backend: b, precision: p) else { continue }
+            rates.append(.init(backend: b, precision: p, shapes: replayRate(rec.shapes, engine: e, seconds: seconds / 4),
+                               square: replayRate([GemmShape(transA: false, transB: false, m: 1024, n: 1024, k: 1024)],
+                                                  engine: e, seconds: seconds / 8)))
+        }
+        let peak = MachinePeak.measure(threads: threads)
+        let examples = Double(bu > 0 ? bu : labelledBatch)
+        return BenchmarkResult(model: kind, threads: threads, backend: backend, precision: precision, engine: engine.description,
+                               flopsPerStep: rec.flops, gemmCalls: rec.shapes.count, stepSeconds: stepSeconds,
+                               examplesPerSecond: examples / stepSeconds, rates: rates, peak: peak)
+    }
+
+    /// GFLOP/s of `engine` computing `shapes` back to back (β = 1 into one output, inputs of small values).
+    static func replayRate(_ shapes: [GemmShape], engine: MatMulEngine, seconds: Double) -> Double {
+        let maxA = shapes.map { $0.m * $0.k }.max() ?? 1
+        let maxB = shapes.map { $0.k * $0.n }.max() ?? 1
+        let maxC = shapes.map { $0.m * $0.n }.max() ?? 1
+        let a = Buffer(count: maxA), b = Buffer(count: maxB), c = Buffer(count: maxC)
         for i in 0..<a.count { a[i] = Float(i % 7) * 0.01 }
         for i in 0..<b.count { b[i] = Float(i % 5) * 0.01 }
         func replay() {
-            for s in rec.shapes {
-                gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
-                     a: a.pointer, lda: s.transA ? s.m : s.k, b: b.pointer, ldb: s.transB ? s.k : s.n,
-                     beta: 1, c: cbuf.pointer, ldc: s.n)
+            for s in shapes {
+                engine.gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
+                            a: a.pointer, lda: s.transA ? s.m : s.k, b: b.pointer, ldb: s.transB ? s.k : s.n,
+                            beta: 1, c: c.pointer, ldc: s.n)
             }
         }
         replay()
         var reps = 0
-        let t1 = Date()
-        while Date().timeIntervalSince(t1) < seconds / 2 || reps < 5 { replay(); reps += 1 }
-        let shapeGflops = rec.flops * Double(reps) / Date().timeIntervalSince(t1) / 1e9
-
-        // Large square sgemm.
-        let n = 1024
-        let sa = Buffer(count: n * n), sb = Buffer(count: n * n), sc = Buffer(count: n * n)
-        for i in 0..<(n * n) { sa[i] = Float(i % 7) * 0.01; sb[i] = Float(i % 5) * 0.01 }
-        func square() { gemm(transA: false, transB: false, m: n, n: n, k: n, a: sa.pointer, lda: n, b: sb.pointer, ldb: n, beta: 0, c: sc.pointer, ldc: n) }
-        square()
-        var sreps = 0
-        let t2 = Date()
-        while Date().timeIntervalSince(t2) < seconds / 2 || sreps < 3 { square(); sreps += 1 }
-        let squareGflops = 2 * Double(n * n * n) * Double(sreps) / Date().timeIntervalSince(t2) / 1e9
-
-        let examples = Double(bu > 0 ? bu : labelledBatch)
-        return BenchmarkResult(model: kind, threads: threads, flopsPerStep: rec.flops, gemmCalls: rec.shapes.count,
-                               stepSeconds: stepSeconds, examplesPerSecond: examples / stepSeconds,
-                               modelShapeGflops: shapeGflops, squareGflops: squareGflops)
+        let t = Date()
+        while Date().timeIntervalSince(t) < seconds || reps < 3 { replay(); reps += 1 }
+        return shapes.reduce(0) { $0 + $1.flops } * Double(reps) / Date().timeIntervalSince(t) / 1e9
     }
 }

@@ -58,8 +58,9 @@ public struct LoadedModel {
     /// `evalSamples` overrides ADGM's samples of a; `capacity` sizes the workspace (default: 100 + 100
     /// examples per step, and the checkpoint's evaluation chunk).
     /// `mc` and `iw` override the samples of the bound.
+    /// `engine` is the matrix-product backend and precision (nil: the checkpoint's).
     public static func load(_ spec: String, runDir: String = ".", comm: Communicator, capacity: Capacity? = nil,
-                            evalSamples: Int? = nil, mc: Int? = nil, iw: Int? = nil) throws -> LoadedModel {
+                            evalSamples: Int? = nil, mc: Int? = nil, iw: Int? = nil, engine: EngineChoice? = nil) throws -> LoadedModel {
         let loading = CheckpointLoading(comm: comm)
         let (state, reader) = try loading.header(spec, runDir: runDir)
         let c = state.config
@@ -83,7 +84,7 @@ public struct LoadedModel {
         if state.model == .m1m2 && state.stack == nil {
             throw TrainingError(message: "the m1m2 checkpoint has no record of its M1 (stack); it is damaged or from another tool")
         }
-        let model = makeModel(config, capacity: capacity)
+        let model = makeModel(config, capacity: capacity, engine: try MatMulEngine(engine ?? state.engineChoice))
         guard model.layout == state.layout else {
             throw TrainingError(message: "the checkpoint's layout does not match the \(state.model.rawValue) model its config describes")
         }

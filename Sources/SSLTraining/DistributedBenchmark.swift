@@ -18,16 +18,17 @@ public struct DistributedBenchmarkResult {
 }
 
 extension Benchmark {
-    public static func runDistributed(model kind: ModelKind, comm: Communicator, seconds: Double = 5,
+    public static func runDistributed(model kind: ModelKind, comm: Communicator, engine choice: EngineChoice, seconds: Double = 5,
                                       unlabelledBatch: Int = 100, labelledBatch: Int = 100) throws -> DistributedBenchmarkResult {
         let config = modelConfig(kind)
+        let engine = try MatMulEngine(choice)
         let d = config.inputDim
         let bu = kind == .supervised ? 0 : unlabelledBatch
         let w = comm.size
         let myL = slice(total: labelledBatch, rank: comm.rank, world: w)
         let myU = slice(total: bu, rank: comm.rank, world: w)
         let model = makeModel(config, capacity: Capacity(labelled: (labelledBatch + w - 1) / w, unlabelled: (bu + w - 1) / w,
-                                                         evaluation: 100))
+                                                         evaluation: 100), engine: engine)
         let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
         store.initialize(seed: 1)
         let adam = Adam(count: model.layout.totalCount)

@@ -49,14 +49,18 @@ public final class Trainer {
     let progress: ProgressStyle
     let write: (String) -> Void
     let output: (String) -> Void
+    /// The matrix-product backend and precision asked for (nil: the checkpoint's on resume, else the fastest).
+    let engineRequest: (backend: GemmBackend?, precision: Precision?)
 
     /// `output` receives whole lines (rank 0 only); `write` receives progress text as is (a live bar redraws
     /// with a carriage return). `stopRequested` is polled once a step (e.g. set by SIGTERM): when any rank
     /// says yes, all ranks write a checkpoint after that step and return.
     public init(config: TrainConfig, communicator: Communicator, resume: ResumeRequest? = nil,
+                gemm: GemmBackend? = nil, precision: Precision? = nil,
                 stopRequested: @escaping () -> Bool = { false }, progress: ProgressStyle = .off,
                 write: ((String) -> Void)? = nil, output: @escaping (String) -> Void) {
         self.config = config
+        self.engineRequest = (gemm, precision)
         self.comm = communicator
         self.resume = resume
         self.stopRequested = stopRequested
@@ -172,7 +176,9 @@ public final class Trainer {
         let capacity = Capacity(labelled: c.model == .m1 ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
                                 evaluation: c.evalBatchSize)
         try checkRanksAgree(comm, config: configHash(c), data: dataHash(splits, split))
-        let model = makeModel(modelConfig, capacity: capacity)
+        let choice = EngineChoice.resolve(backend: engineRequest.backend, precision: engineRequest.precision, saved: saved?.engineChoice)
+        let engine = try MatMulEngine(choice)
+        let model = makeModel(modelConfig, capacity: capacity, engine: engine)
         let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
         let adam = Adam(count: model.layout.totalCount, learningRate: c.learningRate, clipNorm: c.clipGradNorm)
         // Adam's step count as a payload section needs stable memory of its own.
@@ -265,16 +271,20 @@ public final class Trainer {
         }
         say("  global batch \(globalU) unlabelled + \(globalL) labelled, \(stepsPerEpoch) steps/epoch, \(totalSteps) steps, "
             + "warm-up \(c.warmupSteps) steps, lr \(c.learningRate)")
-        say("  world size \(world), BLAS threads \(blasThreads()), run directory \(runDir)")
+        say("  world size \(world), threads per rank \(computeThreads()), matrix products \(choice), run directory \(runDir)")
         if let state = saved {
             let sameWorld = state.worldSize == world
             say("  resuming from step \(state.step) (epoch \(String(format: "%.2f", state.epoch))) of \(reader?.path ?? "the checkpoint"), "
                 + "written on world size \(state.worldSize)"
                 + (sameWorld ? "" : "; now world size \(world): batches are global, so the run continues unchanged "
                    + "up to floating-point summation order"))
-            if let t = state.blasThreads, t != blasThreads() {
-                say("  note: the checkpoint was written with \(t) BLAS thread(s) per rank, this run uses \(blasThreads()); "
-                    + "sgemm sums in another order, so the result matches a straight run only up to rounding")
+            if let t = state.blasThreads, t != computeThreads() {
+                say("  note: the checkpoint was written with \(t) thread(s) per rank, this run uses \(computeThreads()); "
+                    + "the matrix products sum in another order, so the result matches a straight run only up to rounding")
+            }
+            if state.engineChoice != choice {
+                say("  note: the checkpoint was written with \(state.engineChoice) matrix products, this run uses \(choice): "
+                    + "the run continues, but it is no longer bit-identical to a straight run")
             }
         }
 
@@ -288,7 +298,7 @@ public final class Trainer {
                     dataPosition: .init(unlabelledEpoch: step / stepsPerEpoch, unlabelledBatchInEpoch: step % stepsPerEpoch,
                                         labelledStreamPosition: step * globalL),
                     warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
-                    rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: world, blasThreads: blasThreads(),
+                    rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: world, blasThreads: computeThreads(), engine: choice,
                     lastValidationAccuracy: lastValidation, standardization: standardization, stack: stack,
                     dataScale: spec.needsScaling ? splits.scale : nil, classPrior: modelConfig.classPrior,
                     writtenAt: ISO8601DateFormatter().string(from: Date()))

@@ -34,6 +34,9 @@ public struct TrainingState: Codable {
     public var worldSize: Int
     /// BLAS threads per rank: sgemm's summation order depends on it, so a bit-exact resume needs the same.
     public var blasThreads: Int?
+    /// The matrix-product backend and precision (nil in checkpoints written before they existed: blas fp32).
+    public var engine: EngineChoice? = nil
+    public var engineChoice: EngineChoice { engine ?? EngineChoice(.blas, .fp32) }
     public var lastValidationAccuracy: Double?
     /// The training split's per-feature statistics when the run standardised its features.
     public var standardization: Standardization? = nil

@@ -6,26 +6,30 @@ import SSLTraining
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure training throughput against this machine's own sgemm rate, in one run.")
+        abstract: "Measure training throughput against this machine's own peaks and the libraries' rates, in one run.")
 
     @Option(help: "Model: m2, adgm, sdgm, m1, m1m2 or supervised.") var model: ModelKind = .m2
-    @Option(help: "BLAS threads.") var threads = 1
+    @Option(help: "Threads (OpenBLAS and oneDNN).") var threads = 1
     @Option(help: "Seconds per measurement.") var seconds = 5.0
     @Option(help: "Unlabelled batch size.") var batchSize = 100
     @Option(help: "Labelled batch size.") var labelledBatchSize = 100
     @Option(help: "Hidden sizes, comma-separated (default: the model's).") var hidden: String?
     @Option(help: "Activation: relu or softplus.") var activation: Activation = .relu
+    @Option(help: "Matrix products: dnnl or blas (default dnnl).") var gemm: GemmBackend?
+    @Option(help: "Inputs of the matrix products: bf16 or fp32 (default: bf16 where the CPU has it).") var precision: Precision?
     @Flag(help: "Measure data-parallel steps under mpirun: throughput, allreduce time and its share.") var distributed = false
     @OptionGroup var communicatorOptions: CommunicatorOptions
 
+    var choice: EngineChoice { EngineChoice.resolve(backend: gemm, precision: precision, saved: nil) }
+
     func runDistributed() throws {
         let comm = try communicatorOptions.make()
-        setBLASThreads(threads)
+        setComputeThreads(threads)
         do {
-            let r = try Benchmark.runDistributed(model: model, comm: comm, seconds: seconds, unlabelledBatch: batchSize,
-                                                 labelledBatch: labelledBatchSize)
+            let r = try Benchmark.runDistributed(model: model, comm: comm, engine: choice, seconds: seconds,
+                                                 unlabelledBatch: batchSize, labelledBatch: labelledBatchSize)
             if comm.isRoot {
-                print("bench \(model.rawValue) distributed: \(r.ranks) rank(s) x \(threads) BLAS thread(s), global batch "
+                print("bench \(model.rawValue) distributed: \(r.ranks) rank(s) x \(threads) thread(s), \(choice), global batch "
                       + "\(batchSize) unlabelled + \(labelledBatchSize) labelled, \(r.steps) steps")
                 print(String(format: "  step time                  %.2f ms", r.stepSeconds * 1e3))
                 print(String(format: "  throughput                 %.0f unlabelled examples/s (global)", r.globalExamplesPerSecond))
@@ -38,8 +42,9 @@ struct Bench: ParsableCommand {
                 print(String(format: "  estimate, 8 ranks on 10 GbE: ring allreduce %.1f ms/step; share %.0f%% with this "
                              + "global batch split 8 ways (strong), %.0f%% with this per-rank batch (weak)",
                              comm8 * 1e3, 100 * comm8 / (comm8 + strong), 100 * comm8 / (comm8 + compute)))
-                print(String(format: "RESULT model=%@ ranks=%d examples_per_second=%.1f allreduce_share=%.4f",
-                             model.rawValue, r.ranks, r.globalExamplesPerSecond, r.allreduceShare))
+                print(String(format: "RESULT model=%@ ranks=%d gemm=%@ precision=%@ examples_per_second=%.1f allreduce_share=%.4f",
+                             model.rawValue, r.ranks, choice.backend.rawValue, choice.precision.rawValue,
+                             r.globalExamplesPerSecond, r.allreduceShare))
             }
             comm.finalize()
         } catch {
@@ -51,19 +56,39 @@ struct Bench: ParsableCommand {
         if threads <= 0 { throw ValidationError("--threads \(threads) must be positive") }
         if !(seconds > 0) { throw ValidationError("--seconds \(seconds) must be positive") }
         if batchSize <= 0 || labelledBatchSize <= 0 { throw ValidationError("--batch-size and --labelled-batch-size must be positive") }
+        if gemm == .blas && precision == .bf16 { throw ValidationError("--precision bf16 needs --gemm dnnl (OpenBLAS computes fp32 only)") }
     }
 
     func run() throws {
         if distributed { return try runDistributed() }
         let h = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
-        let r = Benchmark.run(model: model, threads: threads, unlabelledBatch: batchSize, labelledBatch: labelledBatchSize,
-                              seconds: seconds, hidden: h, activation: activation)
-        print("bench \(model.rawValue): batch \(batchSize) unlabelled + \(labelledBatchSize) labelled, \(threads) BLAS thread(s)")
-        print(String(format: "  gemm FLOPs per step        %.3f GFLOP (%d sgemm calls)", r.flopsPerStep / 1e9, r.gemmCalls))
+        let r: BenchmarkResult
+        do {
+            r = try Benchmark.run(model: model, threads: threads, backend: choice.backend, precision: choice.precision,
+                                  unlabelledBatch: batchSize, labelledBatch: labelledBatchSize, seconds: seconds, hidden: h,
+                                  activation: activation)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        print("bench \(model.rawValue): batch \(batchSize) unlabelled + \(labelledBatchSize) labelled, \(threads) thread(s), \(r.engine)")
+        print(String(format: "  matmul FLOPs per step      %.3f GFLOP (%d products)", r.flopsPerStep / 1e9, r.gemmCalls))
         print(String(format: "  step time                  %.2f ms", r.stepSeconds * 1e3))
         print(String(format: "  throughput                 %.0f unlabelled examples/s", r.examplesPerSecond))
         print(String(format: "  achieved                   %.1f GFLOP/s", r.achievedGflops))
-        print(String(format: "  sgemm at the step's shapes %.1f GFLOP/s  -> step reaches %.1f%% of it", r.modelShapeGflops, 100 * r.fractionOfModelShapePeak))
-        print(String(format: "  sgemm 1024x1024x1024       %.1f GFLOP/s  -> step reaches %.1f%% of it", r.squareGflops, 100 * r.fractionOfSquarePeak))
+        print(String(format: "  machine peak (%d thread(s)) fp32 %.1f GFLOP/s (%d-bit FMA)%@", r.peak.threads, r.peak.fp32, r.peak.fp32Width,
+                     r.peak.bf16.map { String(format: ", bf16 %.1f GFLOP/s (vdpbf16ps)", $0) } ?? ", no native bf16"))
+        print("  library rates, GFLOP/s     at the step's shapes / 1024³")
+        for rate in r.rates {
+            let own = rate.backend == r.backend && rate.precision == r.precision ? "  <- this step" : ""
+            print(String(format: "    %-5@ %-5@              %7.1f / %7.1f%@", rate.backend.rawValue, rate.precision.rawValue,
+                         rate.shapes, rate.square, own))
+        }
+        if let own = r.ownRate {
+            print(String(format: "  step's share               %.1f%% of its library at the same shapes, %.1f%% of the machine's %@ peak",
+                         100 * r.achievedGflops / own.shapes, 100 * r.achievedGflops / r.precisionPeak, r.precision.rawValue))
+        }
+        print(String(format: "RESULT model=%@ threads=%d gemm=%@ precision=%@ examples_per_second=%.1f share_of_library=%.4f share_of_peak=%.4f",
+                     model.rawValue, threads, r.backend.rawValue, r.precision.rawValue, r.examplesPerSecond,
+                     r.ownRate.map { r.achievedGflops / $0.shapes } ?? 0, r.achievedGflops / r.precisionPeak))
     }
 }

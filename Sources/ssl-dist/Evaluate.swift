@@ -49,8 +49,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Monte Carlo samples N of each example's bound (default: the checkpoint's).") var mc: Int?
     @Option(help: "Importance samples K of each example's bound, −log mean_k w_k (default: the checkpoint's).") var iw: Int?
     @Flag(help: "Print JSON.") var json = false
-    @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
-    @OptionGroup var communicatorOptions: CommunicatorOptions
+    @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         if let s = evalSamples, s <= 0 { throw ValidationError("--eval-samples \(s) must be positive") }
@@ -60,11 +59,11 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        let comm = try communicatorOptions.make()
-        setBLASThreads(blasThreads ?? defaultBLASThreads(comm))
+        let comm = try runtime.makeCommunicator()
         do {
             // Header first: the checkpoint's evaluation chunk sizes the workspace, so batches match training's.
-            let loaded = try LoadedModel.load(checkpoint, comm: comm, capacity: nil, evalSamples: evalSamples, mc: mc, iw: iw)
+            let loaded = try LoadedModel.load(checkpoint, comm: comm, capacity: nil, evalSamples: evalSamples, mc: mc, iw: iw,
+                                              engine: runtime.requestedEngine)
             let (data, name) = try dataOptions.load(for: loaded)
             let report = try EvaluationReport.run(loaded, data: data, dataName: name, split: dataOptions.split.rawValue, comm: comm,
                                                   chunk: loaded.state.config.evalBatchSize)

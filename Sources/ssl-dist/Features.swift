@@ -17,7 +17,7 @@ struct Features: ParsableCommand {
     @Option(help: "Also write the labels (N, int64; −1 for an example without a label) to this .npy file.") var labelsOut: String?
     @Flag(help: "Draw z ~ q(z|x) instead of writing its mean.") var sample = false
     @Option(help: "Seed of the samples (with --sample; default: the checkpoint's).") var seed: UInt64?
-    @Option(help: "BLAS threads (default: all cores).") var blasThreads: Int?
+    @OptionGroup var runtime: RuntimeOptions
 
     enum FeatureSplit: String, ExpressibleByArgument, CaseIterable { case train, validation, test, all }
 
@@ -28,9 +28,9 @@ struct Features: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreads(blasThreads ?? ProcessInfo.processInfo.activeProcessorCount)
+        setComputeThreads(runtime.blasThreads ?? ProcessInfo.processInfo.activeProcessorCount)
         do {
-            let loaded = try LoadedModel.load(checkpoint, comm: SingleProcessCommunicator())
+            let loaded = try LoadedModel.load(checkpoint, comm: SingleProcessCommunicator(), engine: runtime.requestedEngine)
             guard let m1 = loaded.model as? M1 else {
                 throw ValidationError("--checkpoint \(checkpoint) holds a \(loaded.modelConfig.kind.rawValue) model; features come from an m1 model")
             }

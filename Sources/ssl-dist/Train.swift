@@ -60,10 +60,9 @@ struct Train: ParsableCommand {
     @Option(help: "Keep the newest this many checkpoints (default 3).") var keepCheckpoints: Int?
     @Option(help: "Run directory (default runs/MODEL-seedS).") var runDir: String?
     @Option(help: "Continue a run: 'latest' (RUN_DIR/checkpoints/latest) or a checkpoint file.") var resume: String?
-    @Option(help: "BLAS threads per rank (default: cores / ranks on this node).") var blasThreads: Int?
     @Flag(help: "No progress display between the per-epoch summaries.") var quiet = false
     @Option(help: "Without a terminal (logs, CI=true): a progress line every this many steps.") var progressEvery = 100
-    @OptionGroup var communicatorOptions: CommunicatorOptions
+    @OptionGroup var runtime: RuntimeOptions
 
     @Option(help: "A TOML file of training settings (keys = these flags without --); flags override it.") var config: String?
     @Flag(help: "Print the effective configuration as TOML and exit.") var printConfig = false
@@ -130,7 +129,6 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
-        if let t = blasThreads, t <= 0 { throw ValidationError("--blas-threads \(t) must be positive") }
         if progressEvery <= 0 { throw ValidationError("--progress-every \(progressEvery) must be positive") }
         if let h = hidden, parseHidden(h) == nil { throw ValidationError("--hidden '\(h)' should be sizes like 500,500") }
         guard resume == nil else { return }  // checked against the checkpoint's config when it is read
@@ -155,9 +153,7 @@ struct Train: ParsableCommand {
             print(ConfigFile.toml(try makeConfig(base: TrainConfig())), terminator: "")
             return
         }
-        let comm = try communicatorOptions.make()
-        let threads = blasThreads ?? defaultBLASThreads(comm)
-        setBLASThreads(threads)
+        let comm = try runtime.makeCommunicator()
         installStopHandlers()
         do {
             let request = resume.map { spec in
@@ -172,6 +168,7 @@ struct Train: ParsableCommand {
                 }
             }
             _ = try Trainer(config: try makeConfig(base: TrainConfig()), communicator: comm, resume: request,
+                            gemm: runtime.gemm, precision: runtime.precision,
                                      stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
                                      progress: ProgressStyle.detect(quiet: quiet, every: progressEvery,
                                                                     underMPILauncher: MPICommunicator.launchedByMPI),
@@ -184,41 +181,6 @@ struct Train: ParsableCommand {
             failOnAllRanks(error, comm)
         }
     }
-}
-
-/// Which communicator a command uses.
-enum CommunicatorChoice: String, ExpressibleByArgument, CaseIterable {
-    /// MPI when started by an MPI launcher (mpirun, or srun with PMIx/PMI), else a single process.
-    case auto
-    /// Always MPI (without a launcher: Open MPI's singleton start, world size 1).
-    case mpi
-    /// A single process, no MPI.
-    case single
-}
-
-struct CommunicatorOptions: ParsableArguments {
-    @Option(help: "Communicator: auto (MPI under mpirun/srun), mpi, or single.") var communicator: CommunicatorChoice = .auto
-
-    func make() throws -> Communicator {
-        switch communicator {
-        case .single: return SingleProcessCommunicator()
-        case .mpi: return try MPICommunicator()
-        case .auto: return MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
-        }
-    }
-}
-
-/// One BLAS thread per core left to this rank: cores / ranks on this node, at least 1.
-func defaultBLASThreads(_ comm: Communicator) -> Int {
-    max(1, ProcessInfo.processInfo.activeProcessorCount / max(comm.localSize, 1))
-}
-
-/// Prints `rank R: error` to stderr; under MPI aborts every rank, else exits 1.
-func failOnAllRanks(_ error: Error, _ comm: Communicator) -> Never {
-    let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
-    FileHandle.standardError.write(Data("ssl-dist: \(prefix)error: \(error)\n".utf8))
-    if comm.size > 1 { comm.abort(code: 1) }
-    exit(1)
 }
 
 extension ModelKind: ExpressibleByArgument {}

@@ -7,6 +7,10 @@ final class LayerGradientTests: XCTestCase {
     let ws = Workspace()
 
     func testLinear() {
+        for e in fp32Engines() { checkLinear(e) }
+    }
+
+    func checkLinear(_ e: MatMulEngine) {
         var layout = ParameterLayout()
         let lin = Linear(&layout, "l", inputs: 4, outputs: 3)
         let s = ParameterStore(layout: layout)
@@ -14,14 +18,14 @@ final class LayerGradientTests: XCTestCase {
         fillUniform(s.w(lin.b), 3, seed: 4)
         let x = ws.mat(5, 4), y = ws.mat(5, 3), g = ws.mat(5, 3), dx = ws.mat(5, 4)
         fillUniform(x.p, x.count, seed: 5); fillUniform(g.p, g.count, seed: 6)
-        func f() -> Double { lin.forward(s, x: x, y: y); return dot(g.p, y.p, y.count) }
+        func f() -> Double { lin.forward(e, s, x: x, y: y); return dot(g.p, y.p, y.count) }
         _ = f()
         s.zeroGrads(); dx.zero()
-        lin.backward(s, x: x, dy: g, dx: dx)
+        lin.backward(e, s, x: x, dy: g, dx: dx)
         let rp = checkGradient(values: s.values.pointer, analytic: s.grads.array, f)
-        XCTAssertTrue(rp.passed, "Linear parameters: \(rp)")
+        XCTAssertTrue(rp.passed, "Linear parameters, \(e.choice): \(rp)")
         let rx = checkGradient(values: x.p, analytic: Array(UnsafeBufferPointer(start: dx.p, count: dx.count)), f)
-        XCTAssertTrue(rx.passed, "Linear input: \(rx)")
+        XCTAssertTrue(rx.passed, "Linear input, \(e.choice): \(rx)")
     }
 
     func testActivations() {
@@ -41,6 +45,10 @@ final class LayerGradientTests: XCTestCase {
 
     /// JointLinear with every kind of part, on an enumerated row map (2 labelled + 2 unlabelled, K = 3).
     func testJointLinearAllParts() {
+        for e in fp32Engines() { checkJointLinear(e) }
+    }
+
+    func checkJointLinear(_ e: MatMulEngine) {
         var layout = ParameterLayout()
         let k = 3, o = 4
         let jl = JointLinear(&layout, "j", parts: [("a", .perExample(2)), ("y", .label(k)), ("z", .perRow(3)), ("x", .perExample(5))], outputs: o)
@@ -55,12 +63,12 @@ final class LayerGradientTests: XCTestCase {
         let da = ws.mat(4, 2), dz = ws.mat(map.rows, 3)
         fillUniform(a.p, a.count, seed: 11); fillUniform(z.p, z.count, seed: 12); fillUniform(x.p, x.count, seed: 13)
         fillUniform(g.p, g.count, seed: 14)
-        func f() -> Double { jl.forward(s, inputs: [a, a, z, x], map: map, out: out, scratch: scratch); return dot(g.p, out.p, out.count) }
+        func f() -> Double { jl.forward(e, s, inputs: [a, a, z, x], map: map, out: out, scratch: scratch); return dot(g.p, out.p, out.count) }
         _ = f()
         s.zeroGrads(); da.zero(); dz.zero()
-        jl.backward(s, inputs: [a, a, z, x], map: map, dOut: g, dInputs: [da, nil, dz, nil], scratch: scratch)
+        jl.backward(e, s, inputs: [a, a, z, x], map: map, dOut: g, dInputs: [da, nil, dz, nil], scratch: scratch)
         let rp = checkGradient(values: s.values.pointer, analytic: s.grads.array, f)
-        XCTAssertTrue(rp.passed, "JointLinear parameters: \(rp)")
+        XCTAssertTrue(rp.passed, "JointLinear parameters, \(e.choice): \(rp)")
         let ra = checkGradient(values: a.p, analytic: Array(UnsafeBufferPointer(start: da.p, count: da.count)), f)
         XCTAssertTrue(ra.passed, "JointLinear per-example input: \(ra)")
         let rz = checkGradient(values: z.p, analytic: Array(UnsafeBufferPointer(start: dz.p, count: dz.count)), f)
@@ -69,11 +77,13 @@ final class LayerGradientTests: XCTestCase {
 
     /// A whole MLP (two hidden layers, two heads), both activations.
     func testMLP() {
+        for engine in fp32Engines() {
         for act in Activation.allCases {
             var layout = ParameterLayout()
             let k = 2
             let net = MLP(&layout, "n", parts: [("x", .perExample(3)), ("y", .label(k))], hidden: [4, 5],
-                          heads: [("mu", 2), ("lv", 2)], activation: act, maxRows: 8, maxExamples: 4, workspace: ws)
+                          heads: [("mu", 2), ("lv", 2)], activation: act, maxRows: 8, maxExamples: 4,
+                          workspace: Workspace(engine: engine))
             let s = ParameterStore(layout: layout)
             var map = RowMap(capacityRows: 8, capacityExamples: 4)
             map.build(labels: [1], unlabelled: 2, classes: k)
@@ -97,7 +107,8 @@ final class LayerGradientTests: XCTestCase {
             net.dOut[0].copy(from: g0); net.dOut[1].copy(from: g1)
             net.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
             let r = checkGradient(values: s.values.pointer, analytic: s.grads.array, eps: act == .relu ? 1e-3 : 1e-2, f)
-            XCTAssertTrue(r.passed, "MLP(\(act)) parameters: \(r)")
+            XCTAssertTrue(r.passed, "MLP(\(act)) parameters, \(engine.choice): \(r)")
+        }
         }
     }
 }

@@ -9,6 +9,14 @@ final class ModelGradientTests: XCTestCase {
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
                classWeights: [Float]? = nil, mc: Int = 1, iw: Int = 1, classPrior: [Float]? = nil,
                file: StaticString = #filePath, line: UInt = #line) {
+        for engine in fp32Engines() {
+            check(kind, beta: beta, labelled: labelled, unlabelled: unlabelled, likelihood: likelihood, classWeights: classWeights,
+                  mc: mc, iw: iw, classPrior: classPrior, engine: engine, file: file, line: line)
+        }
+    }
+
+    func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood, classWeights: [Float]?,
+               mc: Int, iw: Int, classPrior: [Float]?, engine: MatMulEngine, file: StaticString, line: UInt) {
         let d = 6, k = 3
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
                                  activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
@@ -19,7 +27,7 @@ final class ModelGradientTests: XCTestCase {
             // A frozen M1 with z₁ of 3 dimensions, of which M2 sees 0 and 2.
             config.stack = StackedM1(hidden: [4], latent: 3, activation: .softplus, likelihood: likelihood, kept: [0, 2])
         }
-        let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8))
+        let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8), engine: engine)
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 21)
         let batch = Batch(capacity: 8, features: d)
@@ -41,7 +49,7 @@ final class ModelGradientTests: XCTestCase {
         XCTAssertTrue(analytic[..<frozen].allSatisfy { $0 == 0 }, "frozen parameters got a gradient", file: file, line: line)
         let r = checkGradient(values: store.values.pointer, analytic: analytic, indices: Array(frozen..<analytic.count),
                               eps: 1e-2, atol: 2e-3, rtol: 2e-2, f)
-        XCTAssertTrue(r.passed, "\(kind) β=\(beta) mc=\(mc) iw=\(iw): \(r)", file: file, line: line)
+        XCTAssertTrue(r.passed, "\(kind) β=\(beta) mc=\(mc) iw=\(iw) \(engine.choice): \(r)", file: file, line: line)
         XCTAssertGreaterThan(analytic.map { abs($0) }.max()!, 1e-3, "gradient should not vanish", file: file, line: line)
     }
 

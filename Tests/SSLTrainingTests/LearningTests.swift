@@ -42,7 +42,7 @@ final class LearningTests: XCTestCase {
         guard let digits = digitsPath() else {
             return XCTFail("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
         }
-        setBLASThreads(1)
+        setComputeThreads(1)
         let dir = NSTemporaryDirectory() + "ssl-dist-learning-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var margins: [Double] = [], stackedMargins: [Double] = []
@@ -70,7 +70,7 @@ final class LearningTests: XCTestCase {
         guard let digits = digitsPath() else {
             return XCTFail("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
         }
-        setBLASThreads(1)
+        setComputeThreads(1)
         let dir = NSTemporaryDirectory() + "ssl-dist-gaussian-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let sup = try train(.supervised, seed: 1, labelsPerClass: 3, digits: digits, dir: dir, gaussian: true)

@@ -55,3 +55,8 @@ public func dot(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) 
     for i in 0..<n { s += Double(g[i]) * Double(y[i]) }
     return s
 }
+
+/// The fp32 matrix-product engines every finite-difference check runs on: OpenBLAS and oneDNN.
+public func fp32Engines() -> [MatMulEngine] {
+    [MatMulEngine.reference(), try! MatMulEngine(backend: .dnnl, precision: .fp32)]
+}

@@ -36,16 +36,16 @@ public struct JointLinear {
 
     /// out(R×O) = Σ_p part_p + b. `inputs[p]` is the matrix for dense part p (ignored for the label part):
     /// B rows for per-example parts, R rows for per-row parts. `scratch` is at least B×O.
-    public func forward(_ s: ParameterStore, inputs: [Mat], map: RowMap, out: Mat, scratch: Mat) {
+    public func forward(_ e: MatMulEngine, _ s: ParameterStore, inputs: [Mat], map: RowMap, out: Mat, scratch: Mat) {
         let o = outputs
         let perEx = Mat(scratch.p, map.examples, o)
         var firstEx = true, firstRow = true
         for (i, part) in parts.enumerated() {
             switch part {
             case .perExample:
-                matmulWT(inputs[i], s.w(weights[i]), out: o, into: perEx, beta: firstEx ? 0 : 1); firstEx = false
+                e.matmulWT(inputs[i], s.w(weights[i]), out: o, into: perEx, beta: firstEx ? 0 : 1); firstEx = false
             case .perRow:
-                matmulWT(inputs[i], s.w(weights[i]), out: o, into: out, beta: firstRow ? 0 : 1); firstRow = false
+                e.matmulWT(inputs[i], s.w(weights[i]), out: o, into: out, beta: firstRow ? 0 : 1); firstRow = false
             case .label: break
             }
         }
@@ -66,7 +66,7 @@ public struct JointLinear {
 
     /// Accumulates parameter gradients from dOut(R×O), and input gradients into `dInputs[p]` where given.
     /// `scratch` (B×O) is overwritten.
-    public func backward(_ s: ParameterStore, inputs: [Mat], map: RowMap, dOut: Mat, dInputs: [Mat?], scratch: Mat) {
+    public func backward(_ e: MatMulEngine, _ s: ParameterStore, inputs: [Mat], map: RowMap, dOut: Mat, dInputs: [Mat?], scratch: Mat) {
         let o = outputs
         accumulateColumnSums(dOut, into: s.g(bias))
         var dPerEx: Mat? = nil
@@ -79,11 +79,11 @@ public struct JointLinear {
         for (i, part) in parts.enumerated() {
             switch part {
             case .perExample:
-                accumulateWeightGrad(dy: dPerEx!, x: inputs[i], dW: s.g(weights[i]))
-                if let dx = dInputs[i] { accumulateInputGrad(dy: dPerEx!, w: s.w(weights[i]), dx: dx) }
+                e.accumulateWeightGrad(dy: dPerEx!, x: inputs[i], dW: s.g(weights[i]))
+                if let dx = dInputs[i] { e.accumulateInputGrad(dy: dPerEx!, w: s.w(weights[i]), dx: dx) }
             case .perRow:
-                accumulateWeightGrad(dy: dOut, x: inputs[i], dW: s.g(weights[i]))
-                if let dx = dInputs[i] { accumulateInputGrad(dy: dOut, w: s.w(weights[i]), dx: dx) }
+                e.accumulateWeightGrad(dy: dOut, x: inputs[i], dW: s.g(weights[i]))
+                if let dx = dInputs[i] { e.accumulateInputGrad(dy: dOut, w: s.w(weights[i]), dx: dx) }
             case .label:
                 let dE = s.g(weights[i])
                 map.label.withUnsafeBufferPointer { lab in

@@ -16,17 +16,17 @@ public struct Linear {
 
     /// y(B×O) = x(B×I)·Wᵀ + b.
     @inlinable
-    public func forward(_ s: ParameterStore, x: Mat, y: Mat) {
-        matmulWT(x, s.w(w), out: outputs, into: y)
+    public func forward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, y: Mat) {
+        e.matmulWT(x, s.w(w), out: outputs, into: y)
         addBias(s.w(b), y)
     }
 
     /// dW += dyᵀ·x, db += Σ_rows dy, and dx += dy·W when `dx` is given.
     @inlinable
-    public func backward(_ s: ParameterStore, x: Mat, dy: Mat, dx: Mat?) {
-        accumulateWeightGrad(dy: dy, x: x, dW: s.g(w))
+    public func backward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, dy: Mat, dx: Mat?) {
+        e.accumulateWeightGrad(dy: dy, x: x, dW: s.g(w))
         accumulateColumnSums(dy, into: s.g(b))
-        if let dx { accumulateInputGrad(dy: dy, w: s.w(w), dx: dx) }
+        if let dx { e.accumulateInputGrad(dy: dy, w: s.w(w), dx: dx) }
     }
 }
 

@@ -17,6 +17,10 @@ public final class MLP {
     var act: [Mat]
     var dAct: [Mat]
     let scratch: Mat
+    /// Computes every matrix product of the network (the workspace's engine).
+    let engine: MatMulEngine
+    /// Owns the buffers the views above point into.
+    let workspace: Workspace
     public private(set) var rows = 0
 
     public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, JointLinear.Part)],
@@ -35,6 +39,8 @@ public final class MLP {
         out = headSpecs.map { ws.mat(maxRows, $0.1) }
         dOut = headSpecs.map { ws.mat(maxRows, $0.1) }
         scratch = ws.mat(maxExamples, sizes.max()!)
+        engine = ws.engine
+        workspace = ws
         // Views start at full size; forward() narrows them to the rows in use.
     }
 
@@ -43,13 +49,13 @@ public final class MLP {
         rows = map.rows
         for i in 0..<pre.count { pre[i].rows = rows; act[i].rows = rows; dAct[i].rows = rows }
         for i in 0..<out.count { out[i].rows = rows; dOut[i].rows = rows }
-        first.forward(s, inputs: inputs, map: map, out: pre[0], scratch: scratch)
+        first.forward(engine, s, inputs: inputs, map: map, out: pre[0], scratch: scratch)
         activation.forward(pre: pre[0].p, out: act[0].p, count: pre[0].count)
         for (i, layer) in hidden.enumerated() {
-            layer.forward(s, x: act[i], y: pre[i + 1])
+            layer.forward(engine, s, x: act[i], y: pre[i + 1])
             activation.forward(pre: pre[i + 1].p, out: act[i + 1].p, count: pre[i + 1].count)
         }
-        for (i, head) in heads.enumerated() { head.forward(s, x: act[act.count - 1], y: out[i]) }
+        for (i, head) in heads.enumerated() { head.forward(engine, s, x: act[act.count - 1], y: out[i]) }
     }
 
     /// Backpropagates `dOut` (filled by the caller); adds parameter gradients into the store and
@@ -57,15 +63,15 @@ public final class MLP {
     public func backward(_ s: ParameterStore, inputs: [Mat], map: RowMap, dInputs: [Mat?]) {
         let last = act.count - 1
         dAct[last].zero()
-        for (i, head) in heads.enumerated() { head.backward(s, x: act[last], dy: dOut[i], dx: dAct[last]) }
+        for (i, head) in heads.enumerated() { head.backward(engine, s, x: act[last], dy: dOut[i], dx: dAct[last]) }
         var i = last
         while true {
             activation.backward(pre: pre[i].p, dh: dAct[i].p, dpre: dAct[i].p, count: dAct[i].count)
             if i == 0 { break }
             dAct[i - 1].zero()
-            hidden[i - 1].backward(s, x: act[i - 1], dy: dAct[i], dx: dAct[i - 1])
+            hidden[i - 1].backward(engine, s, x: act[i - 1], dy: dAct[i], dx: dAct[i - 1])
             i -= 1
         }
-        first.backward(s, inputs: inputs, map: map, dOut: dAct[0], dInputs: dInputs, scratch: scratch)
+        first.backward(engine, s, inputs: inputs, map: map, dOut: dAct[0], dInputs: dInputs, scratch: scratch)
     }
 }

@@ -44,13 +44,13 @@ public final class ADGM: GenerativeModel {
     let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
 
-    public init(_ config: ModelConfig, capacity: Capacity) {
+    public init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
         self.config = config
         self.capacity = capacity
         let k = config.classes, d = config.inputDim, zd = config.latent, ad = config.auxiliary
         let inner = capacity.replicated(config.replicas)
         let maxB = inner.examples, maxR = inner.rows(classes: k)
-        let ws = Workspace()
+        let ws = Workspace(engine: engine)
         let act = config.activation, hid = config.hidden
         var layout = ParameterLayout()
         qa = MLP(&layout, "qa", parts: [("x", .perRow(d))], hidden: hid, heads: [("mu", ad), ("logvar", ad)],

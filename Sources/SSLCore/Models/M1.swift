@@ -29,18 +29,19 @@ public final class M1: SSLModel {
     /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
     let replicated: Batch?
 
-    public convenience init(_ config: ModelConfig, capacity: Capacity) {
+    public convenience init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
         var layout = ParameterLayout()
-        self.init(config, capacity: capacity, layout: &layout)
+        self.init(config, capacity: capacity, layout: &layout, engine: engine)
     }
 
     /// Declares M1's parameters in `layout`, their names prefixed by `prefix` (M1+M2 uses "m1.").
-    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout, prefix: String = "") {
+    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout, prefix: String = "",
+                engine: MatMulEngine = .reference()) {
         self.config = config
         self.capacity = capacity
         let d = config.inputDim, zd = config.latent
         let maxB = capacity.replicated(config.replicas).examples
-        let ws = Workspace()
+        let ws = Workspace(engine: engine)
         encoder = MLP(&layout, prefix + "qz", parts: [("x", .perRow(d))], hidden: config.hidden,
                       heads: [("mu", zd), ("logvar", zd)], activation: config.activation,
                       maxRows: maxB, maxExamples: maxB, workspace: ws)
@@ -147,7 +148,7 @@ public final class M1M2: SSLModel {
     let features: Batch
     let evalFeatures: Buffer
 
-    public init(_ config: ModelConfig, capacity: Capacity) {
+    public init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
         guard let stack = config.stack else { preconditionFailure("M1+M2 needs config.stack (the frozen M1)") }
         self.config = config
         self.capacity = capacity
@@ -156,11 +157,11 @@ public final class M1M2: SSLModel {
         let m1Config = ModelConfig(kind: .m1, inputDim: config.inputDim, classes: config.classes, hidden: stack.hidden,
                                    latent: stack.latent, auxiliary: 0, activation: stack.activation, alpha: 0, evalSamples: 1,
                                    likelihood: stack.likelihood)
-        m1 = M1(m1Config, capacity: capacity, layout: &layout, prefix: "m1.")
+        m1 = M1(m1Config, capacity: capacity, layout: &layout, prefix: "m1.", engine: engine)
         frozenCount = layout.totalCount
         var m2Config = config
         m2Config.kind = .m2; m2Config.inputDim = stack.kept.count; m2Config.likelihood = .gaussian; m2Config.stack = nil
-        m2 = M2(m2Config, capacity: capacity, layout: &layout)
+        m2 = M2(m2Config, capacity: capacity, layout: &layout, engine: engine)
         self.layout = layout
         features = Batch(capacity: capacity.labelled + capacity.unlabelled, features: kept.count)
         epsBuffer = Buffer(count: capacity.examples * stack.latent)

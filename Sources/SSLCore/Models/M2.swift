@@ -29,19 +29,19 @@ public final class M2: GenerativeModel {
     let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
 
-    public convenience init(_ config: ModelConfig, capacity: Capacity) {
+    public convenience init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
         var layout = ParameterLayout()
-        self.init(config, capacity: capacity, layout: &layout)
+        self.init(config, capacity: capacity, layout: &layout, engine: engine)
     }
 
     /// Declares M2's parameters after those already in `layout` (M1+M2 puts the frozen M1 first).
-    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout) {
+    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout, engine: MatMulEngine = .reference()) {
         self.config = config
         self.capacity = capacity
         let k = config.classes, d = config.inputDim, zdim = config.latent
         let inner = capacity.replicated(config.replicas)
         let maxB = inner.examples, maxR = inner.rows(classes: k)
-        let ws = Workspace()
+        let ws = Workspace(engine: engine)
         classifier = MLP(&layout, "qy", parts: [("x", .perRow(d))], hidden: config.hidden, heads: [("logits", k)],
                          activation: config.activation, maxRows: maxB, maxExamples: maxB, workspace: ws)
         encoder = MLP(&layout, "qz", parts: [("x", .perExample(d)), ("y", .label(k))], hidden: config.hidden,

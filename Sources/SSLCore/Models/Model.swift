@@ -220,13 +220,13 @@ func decodeMeans(_ net: MLP, _ obs: ObservationModel, z: Mat, labels: [Int32], c
     obs.means(net.out[0], into: means)
 }
 
-public func makeModel(_ config: ModelConfig, capacity: Capacity) -> SSLModel {
+public func makeModel(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) -> SSLModel {
     switch config.kind {
-    case .m2: return M2(config, capacity: capacity)
-    case .adgm, .sdgm: return ADGM(config, capacity: capacity)
-    case .supervised: return Supervised(config, capacity: capacity)
-    case .m1: return M1(config, capacity: capacity)
-    case .m1m2: return M1M2(config, capacity: capacity)
+    case .m2: return M2(config, capacity: capacity, engine: engine)
+    case .adgm, .sdgm: return ADGM(config, capacity: capacity, engine: engine)
+    case .supervised: return Supervised(config, capacity: capacity, engine: engine)
+    case .m1: return M1(config, capacity: capacity, engine: engine)
+    case .m1m2: return M1M2(config, capacity: capacity, engine: engine)
     }
 }
 

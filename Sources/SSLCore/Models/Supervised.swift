@@ -14,10 +14,10 @@ public final class Supervised: SSLModel {
     let perExample: UnsafeMutablePointer<Double>
     let workspace: Workspace
 
-    public init(_ config: ModelConfig, capacity: Capacity) {
+    public init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
         self.config = config
         self.capacity = capacity
-        let ws = Workspace()
+        let ws = Workspace(engine: engine)
         let maxB = capacity.examples
         var layout = ParameterLayout()
         classifier = MLP(&layout, "qy", parts: [("x", .perRow(config.inputDim))], hidden: config.hidden,

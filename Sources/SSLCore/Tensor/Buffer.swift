@@ -66,8 +66,10 @@ public struct Mat {
 public final class Workspace {
     private var buffers: [Buffer] = []
     public private(set) var floats = 0
+    /// The engine that computes the matrix products of every network allocated here.
+    public let engine: MatMulEngine
 
-    public init() {}
+    public init(engine: MatMulEngine = .reference()) { self.engine = engine }
 
     private var doubleBlocks: [UnsafeMutablePointer<Double>] = []
 

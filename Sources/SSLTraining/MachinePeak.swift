@@ -1,0 +1,53 @@
+import CPeak
+import Dispatch
+import Foundation
+
+/// This machine's own arithmetic peaks, measured now: independent FMA chains held in registers (no memory
+/// traffic), on `threads` threads at once. The denominators of "share of peak" in `ssl-dist bench`: what the
+/// hardware can do, not what a library's kernel for an older CPU reaches.
+public struct MachinePeak {
+    /// fp32 GFLOP/s: the better of the 256-bit (AVX2+FMA) and 512-bit (AVX-512F) FMA probes.
+    public var fp32: Double
+    /// Which FMA width gave `fp32`.
+    public var fp32Width: Int
+    /// bf16 GFLOP/s of vdpbf16ps (AVX512-BF16, fp32 accumulation); nil when the CPU does not have it.
+    public var bf16: Double?
+    public var threads: Int
+
+    /// Measures each probe for about `seconds` on `threads` threads.
+    public static func measure(threads: Int, seconds: Double = 0.5) -> MachinePeak {
+        var best = 0.0, width = 0
+        for w in [256, 512] where ssl_peak_has_fp32(Int32(w)) != 0 {
+            let r = rate(threads: threads, seconds: seconds) { n, sink in ssl_peak_fp32(Int32(w), n, sink) }
+            if r > best { best = r; width = w }
+        }
+        let bf16 = ssl_peak_has_bf16() != 0 ? rate(threads: threads, seconds: seconds) { ssl_peak_bf16($0, $1) } : nil
+        return MachinePeak(fp32: best, fp32Width: width, bf16: bf16, threads: threads)
+    }
+
+    /// GFLOP/s of `probe` run on every thread at once: the slowest thread's time sets the rate.
+    static func rate(threads: Int, seconds: Double, _ probe: @escaping @Sendable (Int64, UnsafeMutablePointer<Float>) -> Double) -> Double {
+        // Calibrate the iteration count on one thread, then run all threads together.
+        var sink: Float = 0
+        var n: Int64 = 1 << 16
+        while true {
+            let t = Date()
+            _ = probe(n, &sink)
+            let dt = Date().timeIntervalSince(t)
+            if dt > 0.05 { n = Int64(Double(n) * seconds / dt); break }
+            n *= 4
+        }
+        let iterations = max(n, 1)
+        let results = UnsafeMutablePointer<(Double, Double)>.allocate(capacity: threads)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
+            var s: Float = 0
+            let t = Date()
+            let flops = probe(iterations, &s)
+            results[i] = (flops, Date().timeIntervalSince(t))
+        }
+        var flops = 0.0, slowest = 0.0
+        for i in 0..<threads { flops += results[i].0; slowest = max(slowest, results[i].1) }
+        return flops / slowest / 1e9
+    }
+}
