@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "TestSupport"]),
         .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
-        .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"]),
+        .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLCore", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"]),
     ],
     swiftLanguageModes: [.v5]
 )

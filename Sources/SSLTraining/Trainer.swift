@@ -175,8 +175,9 @@ public final class Trainer {
         let perRankU = (globalU + world - 1) / world
         let capacity = Capacity(labelled: c.model == .m1 ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
                                 evaluation: c.evalBatchSize)
-        try checkRanksAgree(comm, config: configHash(c), data: dataHash(splits, split))
         let choice = EngineChoice.resolve(backend: engineRequest.backend, precision: engineRequest.precision, saved: saved?.engineChoice)
+        // Every rank must compute the same thing: the same settings, data and matrix-product engine.
+        try checkRanksAgree(comm, config: configHash(c) ^ fnv1a(choice.description.utf8), data: dataHash(splits, split))
         let engine = try MatMulEngine(choice)
         let model = makeModel(modelConfig, capacity: capacity, engine: engine)
         let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)

@@ -1,4 +1,5 @@
 import Foundation
+import SSLCore
 import SSLDistributed
 import SSLTraining
 import TestSupport
@@ -43,20 +44,37 @@ final class ResumeTests: XCTestCase {
         }
     }
 
-    /// Train 2K steps straight; separately K steps, stop, resume, K more: parameters and Adam state equal bit for bit.
+    /// Train 2K steps straight; separately K steps, stop, resume, K more: parameters and Adam state equal bit for bit,
+    /// single-process and on 2 ranks, with each matrix-product backend and precision (the resume keeps the
+    /// checkpoint's without being told).
     func testExactResume() throws {
-        for ranks in [nil, 2] as [Int?] {
-            let tag = ranks.map { "mpi\($0)" } ?? "single"
-            let straight = "\(dir!)/straight-\(tag)", split = "\(dir!)/split-\(tag)"
-            XCTAssertEqual(try run(args(straight, steps: 40), ranks: ranks).status, 0)
-            XCTAssertEqual(try run(args(split, steps: 20), ranks: ranks).status, 0)
-            XCTAssertEqual(try latestStep(split), 20)
-            let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"], ranks: ranks)
-            XCTAssertEqual(r.status, 0, r.output)
-            XCTAssertTrue(r.stdout.contains("resuming from step 20"), r.output)
-            XCTAssertEqual(try latestStep(split), 40)
-            XCTAssertEqual(try digest(split), try digest(straight), "\(tag): resumed state differs from the straight run")
+        for engine in engineFlags() {
+            for ranks in [nil, 2] as [Int?] {
+                let tag = (ranks.map { "mpi\($0)" } ?? "single") + "-" + engine.joined(separator: "-")
+                let straight = "\(dir!)/straight-\(tag)", split = "\(dir!)/split-\(tag)"
+                XCTAssertEqual(try run(args(straight, steps: 40) + engine, ranks: ranks).status, 0)
+                XCTAssertEqual(try run(args(split, steps: 20) + engine, ranks: ranks).status, 0)
+                XCTAssertEqual(try latestStep(split), 20)
+                let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"], ranks: ranks)
+                XCTAssertEqual(r.status, 0, r.output)
+                XCTAssertTrue(r.stdout.contains("resuming from step 20"), r.output)
+                XCTAssertFalse(r.stdout.contains("no longer bit-identical"), r.output)
+                XCTAssertEqual(try latestStep(split), 40)
+                XCTAssertEqual(try digest(split), try digest(straight), "\(tag): resumed state differs from the straight run")
+            }
         }
+    }
+
+    /// A resume with another backend or precision continues, and says it is no longer bit-identical.
+    func testResumeWithAnotherEngineSaysSo() throws {
+        let runDir = "\(dir!)/engine-switch"
+        XCTAssertEqual(try run(args(runDir, steps: 20) + ["--gemm", "blas"]).status, 0)
+        XCTAssertEqual(try CheckpointInspection.inspect(runDir).state.engineChoice, EngineChoice(.blas, .fp32))
+        let r = try run(["train", "--resume", "latest", "--steps", "30", "--run-dir", runDir, "--gemm", "dnnl", "--precision", "fp32"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stdout.contains("written with blas fp32 matrix products, this run uses dnnl fp32")
+                      && r.stdout.contains("no longer bit-identical"), r.output)
+        XCTAssertEqual(try CheckpointInspection.inspect(runDir).state.engineChoice, EngineChoice(.dnnl, .fp32))
     }
 
     /// The same for M1 with an importance-weighted bound, and for M1+M2 on it (whose checkpoint carries the frozen M1

@@ -14,11 +14,12 @@ func digitsPath() -> String? {
 /// Learning on real data: M2 with a handful of labels beats the supervised baseline trained on the
 /// same labels, with the same classifier network, steps and seeds.
 final class LearningTests: XCTestCase {
+    /// The test accuracy (M1: the test bound) of a 1,500-step digits run, with OpenBLAS fp32 unless `engine` says.
     func train(_ kind: ModelKind, seed: UInt64, labelsPerClass: Int, digits: String, dir: String,
-               gaussian: Bool = false) throws -> Double {
+               gaussian: Bool = false, engine: EngineChoice = EngineChoice(.blas, .fp32)) throws -> Double {
         if kind == .m1m2 {
             // Its M1 first, on every training example, with the same sizes and steps.
-            _ = try train(.m1, seed: seed, labelsPerClass: labelsPerClass, digits: digits, dir: dir)
+            _ = try train(.m1, seed: seed, labelsPerClass: labelsPerClass, digits: digits, dir: dir, engine: engine)
         }
         var c = TrainConfig()
         if kind == .m1m2 { c.m1 = "\(dir)/m1-\(seed)" }
@@ -34,7 +35,8 @@ final class LearningTests: XCTestCase {
         c.validateEvery = 1000
         c.seed = seed
         c.runDir = "\(dir)/\(kind.rawValue)-\(seed)\(gaussian ? "-gaussian" : "")"
-        let result = try Trainer(config: c, communicator: SingleProcessCommunicator()) { _ in }.run()
+        let result = try Trainer(config: c, communicator: SingleProcessCommunicator(), gemm: engine.backend,
+                                 precision: engine.precision) { _ in }.run()
         return kind == .m1 ? try XCTUnwrap(result.testBound) : try XCTUnwrap(result.testAccuracy)
     }
 
@@ -62,6 +64,32 @@ final class LearningTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(mean, 0.03, "m2 should beat supervised by at least 3 points on average")
         // M1+M2 (M1 trained on the same 1,293 images only) is ahead on average, though not on every seed.
         XCTAssertGreaterThanOrEqual(stackedMean, 0.01, "m1m2 should beat supervised by at least 1 point on average")
+    }
+
+    /// bf16 matrix products (oneDNN, fp32 accumulation) keep M2's margin over the supervised baseline that the
+    /// fp32 test above asserts, on the same seeds.
+    func testM2KeepsItsMarginWithBF16Products() throws {
+        guard let digits = digitsPath() else {
+            return XCTFail("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
+        }
+        guard (try? MatMulEngine(backend: .dnnl, precision: .bf16)) != nil else {
+            throw XCTSkip("oneDNN has no bf16 matmul on this CPU (it needs AVX-512): the bf16 path cannot run here")
+        }
+        setComputeThreads(1)
+        let dir = NSTemporaryDirectory() + "ssl-dist-learning-bf16-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bf16 = EngineChoice(.dnnl, .bf16)
+        var margins: [Double] = []
+        for seed: UInt64 in [1, 2, 3] {
+            let sup = try train(.supervised, seed: seed, labelsPerClass: 3, digits: digits, dir: dir, engine: bf16)
+            let m2 = try train(.m2, seed: seed, labelsPerClass: 3, digits: digits, dir: dir, engine: bf16)
+            print(String(format: "digits, 3 labels/class, bf16, seed %llu: supervised %.2f%%, m2 %.2f%%", seed, 100 * sup, 100 * m2))
+            margins.append(m2 - sup)
+            XCTAssertGreaterThan(m2, sup, "seed \(seed): m2 should beat supervised with bf16 products")
+        }
+        let mean = margins.reduce(0, +) / Double(margins.count)
+        print(String(format: "bf16: mean margin m2 − supervised: %.2f points", 100 * mean))
+        XCTAssertGreaterThanOrEqual(mean, 0.03, "m2 should beat supervised by at least 3 points on average with bf16, as with fp32")
     }
 
     /// The Gaussian likelihood on standardised real values (the intensities as they are, no binarisation):

@@ -1,4 +1,5 @@
 import Foundation
+import SSLCore
 
 /// The outcome of a child process.
 public struct ProcessResult {
@@ -151,4 +152,16 @@ public func makeTemporaryDirectory(_ prefix: String) throws -> String {
     let dir = NSTemporaryDirectory() + "\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
+}
+
+/// The `--gemm`/`--precision` flags of every engine this machine has: OpenBLAS fp32, oneDNN fp32, and oneDNN bf16
+/// where oneDNN can compute it (it is left out, with a note, elsewhere).
+public func engineFlags() -> [[String]] {
+    var flags = [["--gemm", "blas"], ["--gemm", "dnnl", "--precision", "fp32"]]
+    if (try? MatMulEngine(backend: .dnnl, precision: .bf16)) != nil {
+        flags.append(["--gemm", "dnnl", "--precision", "bf16"])
+    } else {
+        print("note: oneDNN has no bf16 matmul on this CPU; bf16 runs are left out")
+    }
+    return flags
 }

@@ -20,10 +20,20 @@ public final class Adam {
         m = Buffer(count: count); v = Buffer(count: count)
     }
 
-    /// Global L2 norm of the gradient (accumulated in Double), from element `start` on.
+    /// Global L2 norm of the gradient (accumulated in Double), from element `start` on. Eight partial sums in a
+    /// fixed order: vectorised, and the same on every rank and every run.
     public static func norm(_ g: Buffer, from start: Int = 0) -> Double {
-        var s = 0.0
-        for i in start..<g.count { let x = Double(g.pointer[i]); s += x * x }
+        let p = g.pointer, n = g.count
+        var acc = SIMD8<Double>()
+        var i = start
+        while i + 8 <= n {
+            var v = SIMD8<Double>()
+            for j in 0..<8 { v[j] = Double(p[i + j]) }
+            acc.addProduct(v, v)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { let x = Double(p[i]); s += x * x; i += 1 }
         return s.squareRoot()
     }
 
