@@ -35,15 +35,15 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Library targets
-        // Register-only FMA probes of this CPU's peak (C, each compiled for its instruction set).
-        .target(name: "CPeak"),
-        .target(name: "SSLCore", dependencies: ["CBLAS", "CDNNL"], swiftSettings: optimize),
+        // C kernels, each compiled for its instruction set: register-only FMA probes of the CPU's peak, the Adam update.
+        .target(name: "CKernels"),
+        .target(name: "SSLCore", dependencies: ["CBLAS", "CDNNL", "CKernels"], swiftSettings: optimize),
         .target(name: "SSLData", dependencies: ["SSLCore", "CZlib"], swiftSettings: optimize),
         .target(name: "SSLDistributed", dependencies: ["CMPI"]),
         .target(name: "SSLCheckpoint", dependencies: ["CZstd", "CZlib"]),
         // Generated from proto/tensorboard_event.proto by `make proto` (committed).
         .target(name: "SSLTensorBoard", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "SSLTensorBoard", "CPNG", "CPeak",
+        .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "SSLTensorBoard", "CPNG", "CKernels",
                                                    .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: optimize),
         .executableTarget(
             name: "ssl-dist",

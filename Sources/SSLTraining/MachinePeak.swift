@@ -1,4 +1,4 @@
-import CPeak
+import CKernels
 import Dispatch
 import Foundation
 

@@ -105,12 +105,29 @@ final class MatMulTests: XCTestCase {
         }
     }
 
-    /// The gradient of one step of `kind` at MNIST-like sizes (784 inputs, 20 + 20 examples).
-    func stepGradient(_ kind: ModelKind, _ engine: MatMulEngine) throws -> [Float] {
+    /// The bf16 copies a layer keeps between its products never go stale: after a step and an Adam update, a second
+    /// step gives bit for bit the gradients of a new model (with new copies) holding the updated parameters.
+    func testBF16CopiesFollowTheParameters() throws {
+        guard (try? MatMulEngine(backend: .dnnl, precision: .bf16)) != nil else {
+            throw XCTSkip("oneDNN has no bf16 matmul on this CPU (it needs AVX-512)")
+        }
+        for kind in [ModelKind.m2, .adgm, .sdgm, .m1m2] {
+            let first = try stepGradient(kind, MatMulEngine(backend: .dnnl, precision: .bf16), steps: 2)
+            let second = try stepGradient(kind, MatMulEngine(backend: .dnnl, precision: .bf16), steps: 2, freshModelForLastStep: true)
+            let differing = zip(first, second).filter { $0 != $1 }.count
+            XCTAssertEqual(differing, 0, "\(kind): a kept bf16 copy went stale (\(differing) of \(first.count) gradients differ)")
+        }
+    }
+
+    /// The gradient of the last of `steps` steps of `kind` at MNIST-like sizes (784 inputs, 20 + 20 examples), with an
+    /// Adam update between steps; `freshModelForLastStep` computes the last one with a new model on the same store.
+    func stepGradient(_ kind: ModelKind, _ engine: MatMulEngine, steps: Int = 1, freshModelForLastStep: Bool = false) throws -> [Float] {
         let d = 784, k = 10
-        let config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [64, 48], latent: 8, auxiliary: 6,
+        var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [64, 48], latent: 8, auxiliary: 6,
                                  activation: .relu, alpha: 5, evalSamples: 2)
-        let model = makeModel(config, capacity: Capacity(labelled: 20, unlabelled: 20, evaluation: 40), engine: engine)
+        if kind == .m1m2 { config.stack = StackedM1(hidden: [32], latent: 6, activation: .relu, likelihood: .bernoulli, kept: [0, 2, 5]) }
+        let capacity = Capacity(labelled: 20, unlabelled: 20, evaluation: 40)
+        var model = makeModel(config, capacity: capacity, engine: engine)
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 5)
         let batch = Batch(capacity: 40, features: d)
@@ -120,9 +137,14 @@ final class MatMulTests: XCTestCase {
             let row = batch.append(id: i, label: i < 20 ? Int32(i % k) : nil)
             for j in 0..<d { row[j] = xs[i * d + j] < 0.3 ? 1 : 0 }
         }
-        store.zeroGrads()
-        _ = model.trainStep(batch, store: store, noise: NoiseSource(seed: 7), step: 3, beta: 1,
-                            counts: GlobalCounts(labelled: 20, unlabelled: 20))
+        let adam = Adam(count: model.layout.totalCount, learningRate: 1e-2)
+        for step in 0..<steps {
+            if step == steps - 1 && freshModelForLastStep { model = makeModel(config, capacity: capacity, engine: engine) }
+            store.zeroGrads()
+            _ = model.trainStep(batch, store: store, noise: NoiseSource(seed: 7), step: 3 + step, beta: 1,
+                                counts: GlobalCounts(labelled: 20, unlabelled: 20))
+            if step < steps - 1 { adam.step(store) }
+        }
         return store.grads.array
     }
 }

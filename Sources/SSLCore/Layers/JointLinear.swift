@@ -19,6 +19,9 @@ public struct JointLinear {
     public let outputs: Int
     let hasPerExample: Bool
     let hasPerRow: Bool
+    /// bf16 copies, rounded once per step: each part's input and weight, and the two output gradients.
+    let inputCopies: [BF16Copy], weightCopies: [BF16Copy]
+    let dOutCopy = BF16Copy(), dPerExampleCopy = BF16Copy()
 
     public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, Part)], outputs: Int) {
         self.parts = parts.map(\.1)
@@ -32,6 +35,8 @@ public struct JointLinear {
         bias = layout.add("\(name).b", [outputs])
         hasPerExample = self.parts.contains { if case .perExample = $0 { return true } else { return false } }
         hasPerRow = self.parts.contains { if case .perRow = $0 { return true } else { return false } }
+        inputCopies = parts.map { _ in BF16Copy() }
+        weightCopies = parts.map { _ in BF16Copy() }
     }
 
     /// out(R×O) = Σ_p part_p + b. `inputs[p]` is the matrix for dense part p (ignored for the label part):
@@ -40,12 +45,14 @@ public struct JointLinear {
         let o = outputs
         let perEx = Mat(scratch.p, map.examples, o)
         var firstEx = true, firstRow = true
+        for c in inputCopies + weightCopies { c.invalidate() }
         for (i, part) in parts.enumerated() {
+            let copies = (inputCopies[i], weightCopies[i])
             switch part {
             case .perExample:
-                e.matmulWT(inputs[i], s.w(weights[i]), out: o, into: perEx, beta: firstEx ? 0 : 1); firstEx = false
+                e.matmulWT(inputs[i], s.w(weights[i]), out: o, into: perEx, beta: firstEx ? 0 : 1, copies: copies); firstEx = false
             case .perRow:
-                e.matmulWT(inputs[i], s.w(weights[i]), out: o, into: out, beta: firstRow ? 0 : 1); firstRow = false
+                e.matmulWT(inputs[i], s.w(weights[i]), out: o, into: out, beta: firstRow ? 0 : 1, copies: copies); firstRow = false
             case .label: break
             }
         }
@@ -65,9 +72,10 @@ public struct JointLinear {
     }
 
     /// Accumulates parameter gradients from dOut(R×O), and input gradients into `dInputs[p]` where given.
-    /// `scratch` (B×O) is overwritten.
+    /// `scratch` (B×O) is overwritten. The inputs and weights must be those of the last `forward`.
     public func backward(_ e: MatMulEngine, _ s: ParameterStore, inputs: [Mat], map: RowMap, dOut: Mat, dInputs: [Mat?], scratch: Mat) {
         let o = outputs
+        dOutCopy.invalidate(); dPerExampleCopy.invalidate()
         accumulateColumnSums(dOut, into: s.g(bias))
         var dPerEx: Mat? = nil
         if hasPerExample {
@@ -79,11 +87,13 @@ public struct JointLinear {
         for (i, part) in parts.enumerated() {
             switch part {
             case .perExample:
-                e.accumulateWeightGrad(dy: dPerEx!, x: inputs[i], dW: s.g(weights[i]))
-                if let dx = dInputs[i] { e.accumulateInputGrad(dy: dPerEx!, w: s.w(weights[i]), dx: dx) }
+                e.accumulateWeightGrad(dy: dPerEx!, x: inputs[i], dW: s.g(weights[i]), copies: (dPerExampleCopy, inputCopies[i]))
+                if let dx = dInputs[i] {
+                    e.accumulateInputGrad(dy: dPerEx!, w: s.w(weights[i]), dx: dx, copies: (dPerExampleCopy, weightCopies[i]))
+                }
             case .perRow:
-                e.accumulateWeightGrad(dy: dOut, x: inputs[i], dW: s.g(weights[i]))
-                if let dx = dInputs[i] { e.accumulateInputGrad(dy: dOut, w: s.w(weights[i]), dx: dx) }
+                e.accumulateWeightGrad(dy: dOut, x: inputs[i], dW: s.g(weights[i]), copies: (dOutCopy, inputCopies[i]))
+                if let dx = dInputs[i] { e.accumulateInputGrad(dy: dOut, w: s.w(weights[i]), dx: dx, copies: (dOutCopy, weightCopies[i])) }
             case .label:
                 let dE = s.g(weights[i])
                 map.label.withUnsafeBufferPointer { lab in

@@ -6,6 +6,8 @@ public struct Linear {
     public let b: ParamRef
     public let inputs: Int
     public let outputs: Int
+    /// bf16 copies of x, W and dy, each rounded once per step and used by both of its products.
+    let copies = (x: BF16Copy(), w: BF16Copy(), dy: BF16Copy())
 
     public init(_ layout: inout ParameterLayout, _ name: String, inputs: Int, outputs: Int) {
         self.inputs = inputs
@@ -15,18 +17,18 @@ public struct Linear {
     }
 
     /// y(B×O) = x(B×I)·Wᵀ + b.
-    @inlinable
     public func forward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, y: Mat) {
-        e.matmulWT(x, s.w(w), out: outputs, into: y)
+        copies.x.invalidate(); copies.w.invalidate()
+        e.matmulWT(x, s.w(w), out: outputs, into: y, copies: (copies.x, copies.w))
         addBias(s.w(b), y)
     }
 
-    /// dW += dyᵀ·x, db += Σ_rows dy, and dx += dy·W when `dx` is given.
-    @inlinable
+    /// dW += dyᵀ·x, db += Σ_rows dy, and dx += dy·W when `dx` is given. x and W must be those of the last `forward`.
     public func backward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, dy: Mat, dx: Mat?) {
-        e.accumulateWeightGrad(dy: dy, x: x, dW: s.g(w))
+        copies.dy.invalidate()
+        e.accumulateWeightGrad(dy: dy, x: x, dW: s.g(w), copies: (copies.dy, copies.x))
         accumulateColumnSums(dy, into: s.g(b))
-        if let dx { e.accumulateInputGrad(dy: dy, w: s.w(w), dx: dx) }
+        if let dx { e.accumulateInputGrad(dy: dy, w: s.w(w), dx: dx, copies: (copies.dy, copies.w)) }
     }
 }
 

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Adam (Kingma & Ba 2015) with bias correction, over the whole contiguous parameter buffer:
@@ -49,13 +50,7 @@ public final class Adam {
         let b1 = beta1, b2 = beta2
         let c1 = 1 / Float(1 - pow(Double(b1), Double(t)))
         let c2 = 1 / Float(1 - pow(Double(b2), Double(t)))
-        let lr = learningRate, eps = epsilon
-        for i in start..<n {
-            let gi = g[i] * scale
-            let mi = b1 * mp[i] + (1 - b1) * gi
-            let vi = b2 * vp[i] + (1 - b2) * gi * gi
-            mp[i] = mi; vp[i] = vi
-            p[i] -= lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
-        }
+        ssl_adam_update(g + start, p + start, mp + start, vp + start, Int64(n - start), scale, 0, learningRate,
+                        b1, b2, c1, c2, epsilon, nil, 0)
     }
 }

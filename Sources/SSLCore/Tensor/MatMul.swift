@@ -113,11 +113,13 @@ public final class MatMulEngine {
         return s
     }
 
-    /// C = α·op(A)·op(B) + β·C. `op(A)` is m×k, `op(B)` is k×n.
+    /// C = α·op(A)·op(B) + β·C. `op(A)` is m×k, `op(B)` is k×n. With bf16, `aCopy` and `bCopy` (when given) keep
+    /// the rounded inputs, so an operand used by several products (a layer's input, weight and output gradient
+    /// appear in two products each) is rounded once.
     @inline(__always)
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, aCopy: BF16Copy? = nil, bCopy: BF16Copy? = nil) {
         if m == 0 || n == 0 { return }
         recorder?.shapes.append(GemmShape(transA: transA, transB: transB, m: m, n: n, k: k))
         if k == 0 {
@@ -129,7 +131,7 @@ public final class MatMulEngine {
         }
         if let d = dnnl {
             d.gemm(bf16: precision == .bf16, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, aCopy: aCopy, bCopy: bCopy)
             return
         }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -138,23 +140,24 @@ public final class MatMulEngine {
 
     /// y(B×O) = x(B×I)·Wᵀ, W is (O×I). `beta = 1` adds into y.
     @inline(__always)
-    public func matmulWT(_ x: Mat, _ w: UnsafePointer<Float>, out: Int, into y: Mat, beta: Float = 0) {
+    public func matmulWT(_ x: Mat, _ w: UnsafePointer<Float>, out: Int, into y: Mat, beta: Float = 0,
+                         copies: (x: BF16Copy, w: BF16Copy)? = nil) {
         gemm(transA: false, transB: true, m: x.rows, n: out, k: x.cols, a: x.p, lda: x.cols, b: w, ldb: x.cols,
-             beta: beta, c: y.p, ldc: y.cols)
+             beta: beta, c: y.p, ldc: y.cols, aCopy: copies?.x, bCopy: copies?.w)
     }
 
     /// dW(O×I) += dyᵀ(O×B)·x(B×I).
     @inline(__always)
-    public func accumulateWeightGrad(dy: Mat, x: Mat, dW: UnsafeMutablePointer<Float>) {
+    public func accumulateWeightGrad(dy: Mat, x: Mat, dW: UnsafeMutablePointer<Float>, copies: (dy: BF16Copy, x: BF16Copy)? = nil) {
         gemm(transA: true, transB: false, m: dy.cols, n: x.cols, k: dy.rows, a: dy.p, lda: dy.cols, b: x.p, ldb: x.cols,
-             beta: 1, c: dW, ldc: x.cols)
+             beta: 1, c: dW, ldc: x.cols, aCopy: copies?.dy, bCopy: copies?.x)
     }
 
     /// dx(B×I) += dy(B×O)·W(O×I).
     @inline(__always)
-    public func accumulateInputGrad(dy: Mat, w: UnsafePointer<Float>, dx: Mat) {
+    public func accumulateInputGrad(dy: Mat, w: UnsafePointer<Float>, dx: Mat, copies: (dy: BF16Copy, w: BF16Copy)? = nil) {
         gemm(transA: false, transB: false, m: dy.rows, n: dx.cols, k: dy.cols, a: dy.p, lda: dy.cols, b: w, ldb: dx.cols,
-             beta: 1, c: dx.p, ldc: dx.cols)
+             beta: 1, c: dx.p, ldc: dx.cols, aCopy: copies?.dy, bCopy: copies?.w)
     }
 }
 
@@ -199,7 +202,7 @@ final class DNNLState {
     private var engine: dnnl_engine_t? = nil
     private var stream: dnnl_stream_t? = nil
     private var cache: [Key: UnsafeMutablePointer<ssl_dnnl_matmul>] = [:]
-    private var scratchA = Scratch(), scratchB = Scratch()
+    private let scratchA = BF16Copy(), scratchB = BF16Copy()
     private(set) var implementations = Set<String>()
 
     static var cpuHasBF16: Bool { ssl_dnnl_cpu_has_bf16() != 0 }
@@ -213,19 +216,21 @@ final class DNNLState {
 
     deinit {
         for (_, mm) in cache { ssl_dnnl_matmul_destroy(mm); mm.deallocate() }
-        scratchA.pointer?.deallocate(); scratchB.pointer?.deallocate()
         if let stream { dnnl_stream_destroy(stream) }
         if let engine { dnnl_engine_destroy(engine) }
     }
 
     func gemm(bf16: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, aCopy: BF16Copy?, bCopy: BF16Copy?) {
         var pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b), lda = lda, ldb = ldb
         if bf16 {
-            // Dense bf16 copies of A and B as stored (rows × cols with their leading dimensions).
-            (pa, lda) = scratchA.convert(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda)
-            (pb, ldb) = scratchB.convert(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb)
+            // Dense bf16 copies of A and B as stored (rows × cols with their leading dimensions): the caller's kept
+            // copies when given (rounded on first use), else this engine's scratch.
+            if aCopy == nil { scratchA.invalidate() }
+            if bCopy == nil { scratchB.invalidate() }
+            (pa, lda) = (aCopy ?? scratchA).rounded(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda)
+            (pb, ldb) = (bCopy ?? scratchB).rounded(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb)
         }
         let key = Key(bf16: bf16, transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
                       alpha: alpha, beta: beta)
@@ -254,28 +259,41 @@ final class DNNLState {
         cache[key] = mm
         return mm
     }
+}
 
-    /// A growing bf16 buffer.
-    struct Scratch {
-        var pointer: UnsafeMutablePointer<UInt16>? = nil
-        var capacity = 0
+/// A bf16 copy of a matrix, kept while its source is unchanged: rounded on first use, reused by later products
+/// until `invalidate()` (the owner calls it whenever the source may have changed). A use with another source or
+/// shape rounds again. The buffer grows to the largest matrix and stays.
+public final class BF16Copy {
+    private var pointer: UnsafeMutablePointer<UInt16>? = nil
+    private var capacity = 0
+    private var source: (p: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int)? = nil
 
-        /// Converts a rows×cols matrix with leading dimension `ld` into a dense bf16 copy; returns it and its ld.
-        mutating func convert(_ src: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) -> (UnsafeRawPointer, Int) {
-            let n = rows * cols
-            if n > capacity {
-                pointer?.deallocate()
-                let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 2, alignment: 64)
-                pointer = raw.bindMemory(to: UInt16.self, capacity: n)
-                capacity = n
-            }
-            let p = pointer!
-            if ld == cols {
-                convertToBF16(src, p, count: n)
-            } else {
-                for r in 0..<rows { convertToBF16(src + r * ld, p + r * cols, count: cols) }
-            }
+    public init() {}
+    deinit { pointer?.deallocate() }
+
+    /// The source may have changed: the next use rounds again.
+    public func invalidate() { source = nil }
+
+    /// The dense bf16 copy of the rows×cols matrix at `src` (leading dimension `ld`), and its leading dimension.
+    func rounded(_ src: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) -> (UnsafeRawPointer, Int) {
+        if let s = source, s.p == src, s.rows == rows, s.cols == cols, s.ld == ld, let p = pointer {
             return (UnsafeRawPointer(p), cols)
         }
+        let n = rows * cols
+        if n > capacity {
+            pointer?.deallocate()
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 2, alignment: 64)
+            pointer = raw.bindMemory(to: UInt16.self, capacity: n)
+            capacity = n
+        }
+        let p = pointer!
+        if ld == cols {
+            convertToBF16(src, p, count: n)
+        } else {
+            for r in 0..<rows { convertToBF16(src + r * ld, p + r * cols, count: cols) }
+        }
+        source = (src, rows, cols, ld)
+        return (UnsafeRawPointer(p), cols)
     }
 }

@@ -1,0 +1,12 @@
+// Elementwise kernels that need what Swift cannot say: `restrict` pointers and vector square roots.
+#include <stdint.h>
+
+/// The Adam update of n parameters (Kingma & Ba 2015, with bias correction factors c1 = 1/(1−β₁ᵗ), c2 = 1/(1−β₂ᵗ)):
+///   g ← clamp(scale·g, −clip, clip)          (clip ≤ 0: no element-wise clipping)
+///   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − lr·(c₁m)/(√(c₂v) + ε)
+///   a ← d·a + (1−d)·θ                          (when `average` is not NULL: an exponential moving average)
+/// The arrays must not overlap. Every lane is computed the same way whatever the vector width, so the result does
+/// not depend on the CPU's instruction set.
+void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
+                     float scale, float clip, float lr, float beta1, float beta2, float c1, float c2, float eps,
+                     float *restrict average, float decay);

@@ -1,0 +1,62 @@
+#include "kernels.h"
+// Products and sums round separately everywhere (no fused multiply-add), so every path gives the same bits.
+#pragma STDC FP_CONTRACT OFF
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static inline float clampf(float x, float c) { return c > 0 ? (x > c ? c : (x < -c ? -c : x)) : x; }
+
+static void adam_scalar(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t i0,
+                        int64_t n, float scale, float clip, float lr, float b1, float b2, float c1, float c2, float eps,
+                        float *restrict a, float d) {
+    for (int64_t i = i0; i < n; i++) {
+        float gi = clampf(g[i] * scale, clip);
+        float mi = b1 * m[i] + (1 - b1) * gi;
+        float vi = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = mi; v[i] = vi;
+        float pi = p[i] - lr * (mi * c1) / (sqrtf(vi * c2) + eps);
+        p[i] = pi;
+        if (a) a[i] = d * a[i] + (1 - d) * pi;
+    }
+}
+
+#if defined(__x86_64__)
+// No FMA contraction: the products and sums round as in the scalar code, so both give the same bits.
+__attribute__((target("avx2")))
+static int64_t adam_avx2(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
+                         float scale, float clip, float lr, float b1, float b2, float c1, float c2, float eps,
+                         float *restrict a, float d) {
+    const __m256 vs = _mm256_set1_ps(scale), vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
+    const __m256 va1 = _mm256_set1_ps(1 - b1), va2 = _mm256_set1_ps(1 - b2), vc1 = _mm256_set1_ps(c1);
+    const __m256 vc2 = _mm256_set1_ps(c2), vlr = _mm256_set1_ps(lr), veps = _mm256_set1_ps(eps);
+    const __m256 hi = _mm256_set1_ps(clip), lo = _mm256_set1_ps(-clip), vd = _mm256_set1_ps(d), vd1 = _mm256_set1_ps(1 - d);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_mul_ps(_mm256_loadu_ps(g + i), vs);
+        if (clip > 0) gi = _mm256_max_ps(_mm256_min_ps(gi, hi), lo);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(va1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(va2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 step = _mm256_div_ps(_mm256_mul_ps(vlr, _mm256_mul_ps(mi, vc1)),
+                                    _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vi, vc2)), veps));
+        __m256 pi = _mm256_sub_ps(_mm256_loadu_ps(p + i), step);
+        _mm256_storeu_ps(p + i, pi);
+        if (a) _mm256_storeu_ps(a + i, _mm256_add_ps(_mm256_mul_ps(vd, _mm256_loadu_ps(a + i)), _mm256_mul_ps(vd1, pi)));
+    }
+    return i;
+}
+#endif
+
+void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
+                     float scale, float clip, float lr, float b1, float b2, float c1, float c2, float eps,
+                     float *restrict a, float d) {
+    int64_t done = 0;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) done = adam_avx2(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
+#endif
+    adam_scalar(g, p, m, v, done, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
+}
