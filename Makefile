@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/release/ssl-dist
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev libpng-dev pkg-config \
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libdnnl-dev libzstd-dev zlib1g-dev libpng-dev pkg-config \
                 dataset-fashion-mnist python3-sklearn python3-venv iproute2
 RUN_DIR ?= runs/adgm-fashion-mnist
 RUN_EPOCHS ?= 3
@@ -12,7 +12,7 @@ RANKS ?= 2
 # mpirun refuses to run as root unless told it may.
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root,) --oversubscribe
 
-.PHONY: deps build run test bench proto clean
+.PHONY: deps build run test bench bench-pytorch proto clean
 
 # Installs only the Debian packages that are missing (apt-get; needs root or sudo).
 deps:
@@ -46,15 +46,20 @@ test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
 
-# Single-process throughput against this machine's sgemm, then 1 vs 2 MPI ranks (1 BLAS thread each).
+# Throughput of m2 and adgm, fp32 and bf16, against this machine's own peaks and every library's rate at the
+# model's shapes (1 thread), then 1 vs 2 MPI ranks (1 thread each) with each precision.
 bench: build
-	$(BIN) bench --model m2 --threads 1
-	$(BIN) bench --model adgm --threads 1
-	@for m in m2 adgm; do \
-	  one=$$($(MPIRUN) -np 1 $(BIN) bench --distributed --model $$m --threads 1 | tee /dev/stderr | sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'); \
-	  two=$$($(MPIRUN) -np 2 $(BIN) bench --distributed --model $$m --threads 1 | tee /dev/stderr | sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'); \
-	  awk -v m=$$m -v a=$$one -v b=$$two 'BEGIN { printf "scaling %s: 1 rank %.0f ex/s, 2 ranks %.0f ex/s, efficiency %.1f%%\n", m, a, b, 100*b/(2*a) }'; \
-	done
+	@for m in m2 adgm; do for p in fp32 bf16; do $(BIN) bench --model $$m --threads 1 --gemm dnnl --precision $$p; done; done
+	@for m in m2 adgm; do for p in fp32 bf16; do \
+	  one=$$($(MPIRUN) -np 1 $(BIN) bench --distributed --model $$m --threads 1 --gemm dnnl --precision $$p | tee /dev/stderr | sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'); \
+	  two=$$($(MPIRUN) -np 2 $(BIN) bench --distributed --model $$m --threads 1 --gemm dnnl --precision $$p | tee /dev/stderr | sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'); \
+	  awk -v m=$$m -v p=$$p -v a=$$one -v b=$$two 'BEGIN { printf "scaling %s %s: 1 rank %.0f ex/s, 2 ranks %.0f ex/s, efficiency %.1f%%\n", m, p, a, b, 100*b/(2*a) }'; \
+	done; done
+
+# ssl-dist beside PyTorch (the same models, batch and precisions) in one run, interleaved; installs torch into a
+# virtualenv under .build the first time (several GB from PyPI). Not part of make test.
+bench-pytorch: build
+	bench/compare-pytorch.sh
 
 # Regenerates the committed Swift code for TensorBoard's Event messages (needs protoc and protoc-gen-swift,
 # e.g. apt-get install protobuf-compiler; swift build -c release --product protoc-gen-swift in swift-protobuf).
