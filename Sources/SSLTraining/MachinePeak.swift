@@ -40,14 +40,27 @@ public struct MachinePeak {
         let iterations = max(n, 1)
         let results = UnsafeMutablePointer<(Double, Double)>.allocate(capacity: threads)
         defer { results.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: threads) { i in
-            var s: Float = 0
-            let t = Date()
-            let flops = probe(iterations, &s)
-            results[i] = (flops, Date().timeIntervalSince(t))
+        // All threads start together (a barrier), so cores that share execution units (SMT siblings, a hypervisor's
+        // vCPUs) show up as a lower total rate instead of hiding behind a staggered start.
+        let ready = DispatchGroup(), go = DispatchSemaphore(value: 0), done = DispatchGroup()
+        nonisolated(unsafe) let out = results  // each thread writes its own slot; read after `done`
+        for i in 0..<threads {
+            ready.enter(); done.enter()
+            Thread.detachNewThread {
+                ready.leave()
+                go.wait()
+                var s: Float = 0
+                let flops = probe(iterations, &s)
+                out[i] = (flops, Date().timeIntervalSinceReferenceDate)
+                done.leave()
+            }
         }
+        ready.wait()
+        let start = Date().timeIntervalSinceReferenceDate
+        for _ in 0..<threads { go.signal() }
+        done.wait()
         var flops = 0.0, slowest = 0.0
-        for i in 0..<threads { flops += results[i].0; slowest = max(slowest, results[i].1) }
+        for i in 0..<threads { flops += results[i].0; slowest = max(slowest, results[i].1 - start) }
         return flops / slowest / 1e9
     }
 }
