@@ -20,7 +20,8 @@ public struct CheckpointError: Error, CustomStringConvertible {
 
 public enum CheckpointFormat {
     public static let magic: [UInt8] = Array("SSLDCKPT".utf8)
-    public static let version: UInt32 = 1
+    /// 2: the header holds the model configuration and the layout's state region; the payload may hold "average".
+    public static let version: UInt32 = 2
     static let prefixBytes = 20
 }
 

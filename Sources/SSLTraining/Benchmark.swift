@@ -38,19 +38,17 @@ public struct BenchmarkResult {
 }
 
 public enum Benchmark {
-    /// The model a benchmark times: MNIST-sized inputs (784 features), 10 classes, the model's default sizes
-    /// unless given.
+    /// The model a benchmark times: MNIST-sized inputs (784 features, 10 classes, 50,000 training examples of which
+    /// 100 labelled), the model's default sizes unless given, built as a training run builds it.
     static func modelConfig(_ kind: ModelKind, hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
                             activation: Activation = .relu) -> ModelConfig {
         var tc = TrainConfig(); tc.model = kind; tc.hidden = hidden; tc.latent = latent; tc.auxiliary = auxiliary
-        var config = ModelConfig(kind: kind, inputDim: 784, classes: 10, hidden: tc.resolvedHidden, latent: tc.resolvedLatent,
-                                 auxiliary: tc.resolvedAuxiliary, activation: activation, alpha: 50, evalSamples: 10,
-                                 likelihood: tc.resolvedLikelihood)
-        if kind == .m1m2 {
-            // Kingma's M1 (600, 600; z₁ 50) under M2, every latent dimension kept.
-            config.stack = StackedM1(hidden: [600, 600], latent: 50, activation: activation, likelihood: .bernoulli, kept: Array(0..<50))
-        }
-        return config
+        tc.activation = activation
+        // M1+M2: Kingma's M1 (600, 600; z₁ 50) under M2, every latent dimension kept.
+        let stack = kind == .m1m2 ? StackedM1(hidden: [600, 600], latent: 50, activation: activation, likelihood: .bernoulli,
+                                              kept: Array(0..<50)) : nil
+        return tc.modelConfig(inputDim: 784, classes: 10, trainingExamples: 50_000, labels: (0..<100).map { Int32($0 % 10) },
+                              stack: stack)
     }
 
     /// Appends examples `ids` with random binary pixels (on with probability 0.3, keyed by the id); ids below
@@ -75,10 +73,11 @@ public enum Benchmark {
         let config = modelConfig(kind, hidden: hidden, latent: latent, auxiliary: auxiliary, activation: activation)
         let d = config.inputDim
         let bu = kind == .supervised ? 0 : unlabelledBatch
-        let model = makeModel(config, capacity: Capacity(labelled: labelledBatch, unlabelled: bu, evaluation: 100), engine: engine)
+        let model = makeModel(config, capacity: Capacity(labelled: labelledBatch, unlabelled: bu, evaluation: 100),
+                              workspace: Workspace(engine: engine))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 1)
-        let adam = Adam(count: model.layout.totalCount)
+        let adam = Adam(count: model.layout.parameterCount)
         let noise = NoiseSource(seed: 1)
         let batch = Batch(capacity: labelledBatch + bu, features: d)
         fillSynthetic(batch, ids: Array(0..<(labelledBatch + bu)), labelledBatch: labelledBatch, classes: config.classes, noise: noise)

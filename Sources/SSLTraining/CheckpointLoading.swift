@@ -51,50 +51,75 @@ public struct LoadedModel {
     public let state: TrainingState
     public let path: String
     public let model: SSLModel
+    /// The values every command evaluates with: the moving average of the parameters (and state) when the run kept
+    /// one (`--ema`), otherwise the trained values.
     public let store: ParameterStore
     public let modelConfig: ModelConfig
+    /// Whether `store` holds the moving average.
+    public let averaged: Bool
 
-    /// Loads `spec` (a checkpoint file, a run directory, or "latest" of `runDir`) on every rank.
-    /// `evalSamples` overrides ADGM's samples of a; `capacity` sizes the workspace (default: 100 + 100
-    /// examples per step, and the checkpoint's evaluation chunk).
-    /// `mc` and `iw` override the samples of the bound.
-    /// `engine` is the matrix-product backend and precision (nil: the checkpoint's).
+    /// The model's classifier, or an error naming the checkpoint when it has none (M1).
+    public func classifier() throws -> Classifier {
+        guard let c = model as? Classifier else {
+            throw TrainingError(message: "\(path) holds an \(modelConfig.kind.rawValue) model, which has no classifier q(y|x)")
+        }
+        return c
+    }
+
+    /// Loads `spec` (a checkpoint file, a run directory, "latest" of `runDir`, or a `latest` pointer file) on every
+    /// rank. `capacity` sizes the workspace (default: 100 + 100 examples per step, and the checkpoint's evaluation
+    /// chunk); `evalSamples`, `mc` and `iw` override the checkpoint's; `engine` is the matrix-product backend and
+    /// precision (nil: the checkpoint's).
     public static func load(_ spec: String, runDir: String = ".", comm: Communicator, capacity: Capacity? = nil,
                             evalSamples: Int? = nil, mc: Int? = nil, iw: Int? = nil, engine: EngineChoice? = nil) throws -> LoadedModel {
         let loading = CheckpointLoading(comm: comm)
         let (state, reader) = try loading.header(spec, runDir: runDir)
-        let c = state.config
-        let replicas = (mc ?? c.resolvedMC) * (iw ?? c.resolvedIW)
+        var config = try state.modelConfig ?? migratedModelConfig(state)
+        if let e = evalSamples { config.evalSamples = e }
+        if let n = mc { config.mc = n }
+        if let k = iw { config.iw = k }
         // Bound chunks shrink with the samples per example, so the workspace stays near 100 + 100 examples' worth.
-        let perChunk = max(1, 100 / replicas)
-        let capacity = capacity ?? Capacity(labelled: perChunk, unlabelled: perChunk, evaluation: c.evalBatchSize)
-        guard let d = state.layout.entries.first(where: { $0.name.hasSuffix(".l0.W_x") })?.shape.last else {
-            throw TrainingError(message: "the checkpoint's layout has no input layer (W_x); cannot tell the input size")
-        }
-        let k = state.layout.entries.first(where: { $0.name == "qy.logits.W" })?.shape.first ?? 10
-        var alpha = Float(0)
-        if let a = c.alpha { alpha = a }
-        var config = ModelConfig(kind: state.model, inputDim: d, classes: k, hidden: c.resolvedHidden, latent: c.resolvedLatent,
-                                 auxiliary: c.resolvedAuxiliary, activation: c.activation, alpha: alpha,
-                                 evalSamples: evalSamples ?? c.evalSamples, likelihood: c.resolvedLikelihood)
-        config.mc = mc ?? c.resolvedMC
-        config.iw = iw ?? c.resolvedIW
-        config.stack = state.stack
-        config.classPrior = state.classPrior
-        if state.model == .m1m2 && state.stack == nil {
-            throw TrainingError(message: "the m1m2 checkpoint has no record of its M1 (stack); it is damaged or from another tool")
-        }
-        let model = makeModel(config, capacity: capacity, engine: try MatMulEngine(engine ?? state.engineChoice))
+        let perChunk = max(1, 100 / config.replicas)
+        let capacity = capacity ?? Capacity(labelled: perChunk, unlabelled: perChunk, evaluation: state.config.evalBatchSize)
+        let model = makeModel(config, capacity: capacity, workspace: Workspace(engine: try MatMulEngine(engine ?? state.engineChoice)))
         guard model.layout == state.layout else {
             throw TrainingError(message: "the checkpoint's layout does not match the \(state.model.rawValue) model its config describes")
         }
         let store = ParameterStore(layout: model.layout)
-        let adam = Adam(count: model.layout.totalCount)
+        var hasAverage = false
+        try loading.onRoot("reading the checkpoint") { hasAverage = reader!.payload.sections.contains { $0.name == "average" } }
+        try comm.broadcast(&hasAverage)
+        if hasAverage { store.keepAverage() }
+        let adam = Adam(count: model.layout.parameterCount)
         let t = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         defer { t.deallocate() }
         try loading.payload(reader, into: payloadSections(store, adam, t))
-        return LoadedModel(state: state, path: reader?.path ?? spec, model: model, store: store, modelConfig: config)
+        return LoadedModel(state: state, path: reader?.path ?? spec, model: model, store: store.averaged() ?? store,
+                           modelConfig: config, averaged: hasAverage)
     }
+}
+
+/// The model configuration of a format-1 checkpoint (written before configurations were stored), derived once from
+/// what its header does hold: the input size from the first layer's weights, the classes from the classifier's
+/// output layer (10 without one), the sizes, activation and likelihood from the training settings, the frozen M1 and
+/// the class prior from their own header fields. Class weights were not stored (they only weigh training).
+func migratedModelConfig(_ state: TrainingState) throws -> ModelConfig {
+    let c = state.config
+    guard let d = state.layout.entries.first(where: { $0.name.hasSuffix(".l0.W_x") })?.shape.last else {
+        throw TrainingError(message: "the checkpoint's layout has no input layer (W_x); cannot tell the input size")
+    }
+    if state.model == .m1m2 && state.stack == nil {
+        throw TrainingError(message: "the m1m2 checkpoint has no record of its M1 (stack); it is damaged or from another tool")
+    }
+    let k = state.layout.entries.first(where: { $0.name == "qy.logits.W" })?.shape.first ?? 10
+    var m = ModelConfig(kind: state.model, inputDim: d, classes: k, hidden: c.resolvedHidden, latent: c.resolvedLatent,
+                        auxiliary: c.resolvedAuxiliary, activation: c.activation, alpha: c.alpha ?? 0,
+                        evalSamples: c.evalSamples, likelihood: c.resolvedLikelihood)
+    m.mc = c.resolvedMC
+    m.iw = c.resolvedIW
+    m.stack = state.stack
+    m.classPrior = state.classPrior
+    return m
 }
 
 /// Runs M1's encoder over every example of `data`, in chunks its workspace holds: `body(start, μ, logvar)` gets

@@ -28,10 +28,11 @@ extension Benchmark {
         let myL = slice(total: labelledBatch, rank: comm.rank, world: w)
         let myU = slice(total: bu, rank: comm.rank, world: w)
         let model = makeModel(config, capacity: Capacity(labelled: (labelledBatch + w - 1) / w, unlabelled: (bu + w - 1) / w,
-                                                         evaluation: 100), engine: engine)
+                                                         evaluation: 100),
+                              workspace: Workspace(engine: engine, reducer: CommunicatorReducer(comm)))
         let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
         store.initialize(seed: 1)
-        let adam = Adam(count: model.layout.totalCount)
+        let adam = Adam(count: model.layout.parameterCount)
         let noise = NoiseSource(seed: 1)
         let batch = Batch(capacity: myL.count + myU.count, features: d)
         fillSynthetic(batch, ids: Array(myL) + myU.map { labelledBatch + $0 }, labelledBatch: labelledBatch,
@@ -64,7 +65,7 @@ extension Benchmark {
         let examples = Double(bu > 0 ? bu : labelledBatch)
         return DistributedBenchmarkResult(model: kind, ranks: w, steps: steps, stepSeconds: times[0], allreduceSeconds: times[1],
                                           globalExamplesPerSecond: examples / times[0],
-                                          gradientBytes: (model.layout.totalCount + StepTail.count) * 4)
+                                          gradientBytes: (model.layout.parameterCount - model.frozenCount + StepTail.count) * 4)
     }
 
     /// Ring-allreduce time for `bytes` over `ranks` ranks at `bytesPerSecond`, with `latency` per message:

@@ -54,20 +54,20 @@ public struct EvaluationReport {
         let myChunks = slice(total: chunks, rank: comm.rank, world: comm.size)
         let mine = min(myChunks.lowerBound * chunk, data.count)..<min(myChunks.upperBound * chunk, data.count)
         let evaluator = Evaluator(model: loaded.model, chunk: chunk)
-        let local = loaded.model.config.kind.classifies ? evaluator.evaluate(data, store: loaded.store, noise: noise, range: mine)
+        let local = loaded.model is Classifier ? evaluator.evaluate(data, store: loaded.store, noise: noise, range: mine)
             : Evaluation(accuracy: 0, confusion: [[Int]](repeating: [Int](repeating: 0, count: k), count: k), count: 0)
         var counts = local.confusion.flatMap { $0.map(Double.init) }
         try comm.allreduce(&counts, .sum)
         let confusion = (0..<k).map { r in (0..<k).map { Int(counts[r * k + $0]) } }
 
         var bounds: (Double, Double)? = nil
-        if loaded.model.config.kind.hasBound {
-            let b = min(loaded.model.capacity.labelled, loaded.model.capacity.unlabelled)
+        if loaded.model is BoundModel {
+            let b = evaluator.boundChunk
             let boundChunks = (data.count + b - 1) / b
             let myBoundChunks = slice(total: boundChunks, rank: comm.rank, world: comm.size)
             var slots = [Double](repeating: 0, count: 2 * boundChunks)
             for c in myBoundChunks {
-                let s = boundSums(loaded.model, store: loaded.store, data: data, range: (c * b)..<min((c + 1) * b, data.count), noise: noise)
+                let s = evaluator.boundSums(data, store: loaded.store, range: (c * b)..<min((c + 1) * b, data.count), noise: noise)
                 slots[2 * c] = s.0; slots[2 * c + 1] = s.1
             }
             try comm.allreduce(&slots, .sum)  // each slot has one non-zero term: exact
@@ -80,39 +80,6 @@ public struct EvaluationReport {
                                 labelledBound: bounds?.0, unlabelledBound: bounds?.1,
                                 evalSamples: loaded.model.config.kind.hasAuxiliary ? loaded.model.config.evalSamples : nil,
                                 mc: loaded.modelConfig.mc, iw: loaded.modelConfig.iw, worldSize: comm.size)
-    }
-
-    /// Σ L(x, y) and Σ U(x) over one chunk `range`, each example binarised once (keyed by (seed, example)) and
-    /// scored both with its label and with the label summed out, at β = 1 with a fixed draw of z (and a).
-    /// M1 ignores labels: both sums are its bound, with independent draws of z.
-    static func boundSums(_ model: SSLModel, store: ParameterStore, data: Dataset, range: Range<Int>, noise: NoiseSource) -> (Double, Double) {
-        let n = range.count
-        let batch = Batch(capacity: 2 * n, features: data.dim)
-        let u = Buffer(count: data.dim)
-        let binarize = model.config.likelihood == .bernoulli  // M1+M2's is always Gaussian
-        for pass in 0..<2 {
-            for i in range {
-                let label: Int32? = pass == 0 ? max(data.labels[i], 0) : nil
-                writeExample(data, i, into: batch.append(id: i, label: label), binarize: binarize,
-                             noise: noise, step: 0, population: .evaluation, scratch: u.pointer)
-            }
-        }
-        let s = model.trainStep(batch, store: store, noise: noise, step: 0, beta: 1, counts: GlobalCounts(labelled: n, unlabelled: n))
-        return (s.labelledBound, s.unlabelledBound)
-    }
-
-    /// The unlabelled bound U(x) (for M1, the bound on −log p(x)) per example of `data`, in chunks the model's
-    /// workspace holds, on this process alone.
-    public static func averageBound(_ model: SSLModel, store: ParameterStore, data: Dataset, noise: NoiseSource) -> Double {
-        let b = max(1, min(model.capacity.labelled, model.capacity.unlabelled))
-        var total = 0.0
-        var start = 0
-        while start < data.count {
-            let end = min(start + b, data.count)
-            total += boundSums(model, store: store, data: data, range: start..<end, noise: noise).1
-            start = end
-        }
-        return data.count > 0 ? total / Double(data.count) : 0
     }
 
     public var text: String {

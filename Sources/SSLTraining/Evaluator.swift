@@ -10,6 +10,8 @@ public struct Evaluation {
     public var count: Int
 }
 
+/// Scores a model on data: the classifier's accuracy and confusion matrix, and the bounds from forward passes only
+/// (no gradient; batch normalisation with its running statistics).
 public final class Evaluator {
     let model: SSLModel
     let chunk: Int
@@ -23,8 +25,9 @@ public final class Evaluator {
         input = Buffer(count: chunk * model.config.inputDim)
     }
 
-    /// Classifies the examples of `data` in `range` (default: all).
+    /// Classifies the examples of `data` in `range` (default: all). The model must have a classifier.
     public func evaluate(_ data: Dataset, store: ParameterStore, noise: NoiseSource, range: Range<Int>? = nil) -> Evaluation {
+        let classifier = model as! Classifier
         let k = model.config.classes, d = data.dim
         let range = range ?? 0..<data.count
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
@@ -37,7 +40,7 @@ public final class Evaluator {
             }
             let x = Mat(input.pointer, n, d), p = Mat(probs.pointer, n, k)
             let ids = Array(start..<(start + n))
-            ids.withUnsafeBufferPointer { model.classify(x, ids: $0, store: store, noise: noise, probs: p) }
+            ids.withUnsafeBufferPointer { classifier.classify(x, ids: $0, store: store, noise: noise, probs: p) }
             for i in 0..<n {
                 let pred = argmaxRow(p, i), truth = Int(data.labels[start + i])
                 confusion[truth][pred] += 1
@@ -47,5 +50,46 @@ public final class Evaluator {
         }
         return Evaluation(accuracy: range.isEmpty ? 0 : Double(correct) / Double(range.count), confusion: confusion,
                           count: range.count)
+    }
+
+    /// The examples a bound chunk holds: the model's labelled and unlabelled capacity, each example entering once
+    /// with its label and once without.
+    public var boundChunk: Int { max(1, min(model.capacity.labelled, model.capacity.unlabelled)) }
+
+    /// Σ L(x, y) and Σ U(x) over `range`, each example binarised once (keyed by (seed, example)) and scored both
+    /// with its label and with the label summed out, at β = 1 with a fixed draw of z (and a), forward only.
+    /// M1 ignores labels: both sums are its bound, with independent draws of z. `range` fits one chunk.
+    public func boundSums(_ data: Dataset, store: ParameterStore, range: Range<Int>, noise: NoiseSource) -> (Double, Double) {
+        let bounded = model as! BoundModel
+        let n = range.count
+        let batch = Batch(capacity: 2 * n, features: data.dim)
+        let u = Buffer(count: data.dim)
+        let binarize = model.config.likelihood == .bernoulli  // M1+M2's is always Gaussian
+        for pass in 0..<2 {
+            for i in range {
+                let label: Int32? = pass == 0 ? max(data.labels[i], 0) : nil
+                writeExample(data, i, into: batch.append(id: i, label: label), binarize: binarize,
+                             noise: noise, step: 0, population: .evaluation, scratch: u.pointer)
+            }
+        }
+        let s = bounded.bound(batch, store: store, noise: noise, step: 0)
+        return (s.labelledBound, s.unlabelledBound)
+    }
+
+    /// The unlabelled bound U(x) (for M1, the bound on −log p(x)) per example of `data`, on this process alone.
+    public func averageBound(_ data: Dataset, store: ParameterStore, noise: NoiseSource) -> Double {
+        let b = boundChunk
+        var total = 0.0, start = 0
+        while start < data.count {
+            let end = min(start + b, data.count)
+            total += boundSums(data, store: store, range: start..<end, noise: noise).1
+            start = end
+        }
+        return data.count > 0 ? total / Double(data.count) : 0
+    }
+
+    /// A split's score: the accuracy, or for a model without a classifier (M1) the bound per example (nats).
+    public func score(_ data: Dataset, store: ParameterStore, noise: NoiseSource) -> Double {
+        model is Classifier ? evaluate(data, store: store, noise: noise).accuracy : averageBound(data, store: store, noise: noise)
     }
 }

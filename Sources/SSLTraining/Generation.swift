@@ -88,7 +88,7 @@ public enum Generation {
             probs.withUnsafeMutableBufferPointer { pp in
                 let ids = [0, 1]
                 ids.withUnsafeBufferPointer {
-                    loaded.model.classify(Mat(xp.baseAddress!, 2, d), ids: $0, store: loaded.store,
+                    g.classify(Mat(xp.baseAddress!, 2, d), ids: $0, store: loaded.store,
                                           noise: NoiseSource(seed: loaded.state.config.seed), probs: Mat(pp.baseAddress!, 2, k))
                 }
                 let pm = Mat(pp.baseAddress!, 2, k)

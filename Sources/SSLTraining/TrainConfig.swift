@@ -2,7 +2,8 @@ import Foundation
 import SSLCore
 import SSLData
 
-/// Every setting of a training run. Stored in the run directory (and, later, in every checkpoint).
+/// Every setting of a training run, as the flags and config files give them (nil: the default). Stored in the run
+/// directory and in every checkpoint. `TrainSettings` is the one table that maps each to its flag and key.
 public struct TrainConfig: Codable, Equatable {
     public var model: ModelKind = .adgm
     public var data: String = "fashion-mnist"
@@ -46,6 +47,20 @@ public struct TrainConfig: Codable, Equatable {
     public var alpha: Float? = nil
     public var learningRate: Float = 3e-4
     public var clipGradNorm: Float? = nil
+    /// Clip every gradient element to ±this (after the norm clipping).
+    public var clipGradValue: Float? = nil
+    /// The learning-rate schedule (nil: constant) and its parameters.
+    public var lrSchedule: LRScheduleKind? = nil
+    public var lrDecay: Double? = nil
+    public var lrDecayEpochs: Int? = nil
+    public var lrMin: Float? = nil
+    /// An N(0, 1) prior on the weights, scaled by 1/N (weight decay).
+    public var weightPrior: Bool? = nil
+    /// Batch normalisation in every network.
+    public var batchNorm: Bool? = nil
+    /// Decay of an exponential moving average of the parameters, used for validation, test and every command that
+    /// loads the checkpoint (nil: none).
+    public var ema: Float? = nil
     public var warmupSteps = 0
     public var binarize = true
 
@@ -90,6 +105,43 @@ public struct TrainConfig: Codable, Equatable {
     public func resolvedAlpha(total: Int, labelled: Int) -> Float {
         alpha ?? Float(0.1 * Double(total) / Double(max(labelled, 1)))
     }
+    public var resolvedBatchNorm: Bool { batchNorm ?? false }
+
+    /// These settings with those added after format-1 checkpoints set to what such a run used (all off), so a resume
+    /// of one continues the same computation whatever today's defaults are.
+    public func pinningFormat1Defaults() -> TrainConfig {
+        var c = self
+        c.batchNorm = c.batchNorm ?? false
+        c.weightPrior = c.weightPrior ?? false
+        c.lrSchedule = c.lrSchedule ?? .constant
+        return c
+    }
+    public var resolvedWeightPrior: Bool { weightPrior ?? false }
+
+    /// The learning rate schedule in steps.
+    public func schedule(stepsPerEpoch: Int, totalSteps: Int) -> LearningRateSchedule {
+        switch lrSchedule ?? .constant {
+        case .constant: return .constant
+        case .step: return .step(every: (lrDecayEpochs ?? 200) * stepsPerEpoch, factor: lrDecay ?? 0.75, floor: Double(lrMin ?? 3e-5))
+        case .cosine: return .cosine(total: totalSteps, floor: Double(lrMin ?? 0))
+        }
+    }
+
+    /// The model this run trains, from these settings and the training data: the one place a `ModelConfig` is built.
+    /// `labels` are the labelled examples' classes (for α's default, the labelled prior and the class weights).
+    public func modelConfig(inputDim: Int, classes: Int, trainingExamples: Int, labels: [Int32], stack: StackedM1?) -> ModelConfig {
+        var m = ModelConfig(kind: model, inputDim: inputDim, classes: classes, hidden: resolvedHidden, latent: resolvedLatent,
+                            auxiliary: resolvedAuxiliary, activation: activation,
+                            alpha: resolvedAlpha(total: trainingExamples, labelled: labels.count), evalSamples: evalSamples,
+                            likelihood: resolvedLikelihood)
+        m.mc = resolvedMC
+        m.iw = resolvedIW
+        m.stack = stack
+        m.normalize = resolvedBatchNorm
+        if classPrior == .labelled { m.classPrior = labelledClassPrior(labels: labels, classes: classes) }
+        if classWeights == .balanced { m.classWeights = balancedClassWeights(labels: labels, classes: classes) }
+        return m
+    }
 
     public var splitOptions: SplitOptions {
         get throws {
@@ -100,29 +152,24 @@ public struct TrainConfig: Codable, Equatable {
         }
     }
 
-    /// Checks that do not need the data. Errors name the flag.
+    /// Checks that do not need the data. Errors name the flag. Each setting's own range is checked by its declaration
+    /// in `TrainSettings` (every value is put through it again here); what follows are the rules between settings.
     public func validate() throws {
         func bad(_ flag: String, _ why: String) -> ConfigError { ConfigError(flag: flag, problem: why) }
+        var copy = self
+        for s in TrainSettings.all {
+            guard let v = s.get(self) else { continue }
+            do { try s.set(&copy, v) } catch let e as SettingError { throw bad("--\(s.name)", e.problem) }
+        }
         if epochs == nil && steps == nil { throw bad("--epochs", "give --epochs N or --steps N") }
         if epochs != nil && steps != nil { throw bad("--steps", "give either --epochs or --steps, not both") }
-        if let e = epochs, e <= 0 { throw bad("--epochs", "\(e) must be positive") }
-        if let s = steps, s <= 0 { throw bad("--steps", "\(s) must be positive") }
-        if batchSize < 0 || (batchSize == 0 && model != .supervised) { throw bad("--batch-size", "\(batchSize) must be positive") }
-        if labelledBatchSize <= 0 { throw bad("--labelled-batch-size", "\(labelledBatchSize) must be positive") }
-        if let h = hidden, h.isEmpty || h.contains(where: { $0 <= 0 }) { throw bad("--hidden", "\(h) must be positive sizes, e.g. 500,500") }
-        if let z = latent, z <= 0 { throw bad("--latent", "\(z) must be positive") }
-        if let a = auxiliary, a <= 0 { throw bad("--auxiliary", "\(a) must be positive") }
-        if !(learningRate > 0) { throw bad("--lr", "\(learningRate) must be positive") }
+        if batchSize == 0 && model != .supervised { throw bad("--batch-size", "0 must be positive for \(model.rawValue)") }
         if let c = clipGradNorm, !(c > 0) { throw bad("--clip-grad-norm", "\(c) must be positive") }
-        if warmupSteps < 0 { throw bad("--warmup-steps", "\(warmupSteps) must be 0 or more") }
-        if evalSamples <= 0 { throw bad("--eval-samples", "\(evalSamples) must be positive") }
-        if evalBatchSize <= 0 { throw bad("--eval-batch-size", "\(evalBatchSize) must be positive") }
-        if validateEvery <= 0 { throw bad("--validate-every", "\(validateEvery) must be positive") }
-        if checkEvery < 0 { throw bad("--check-every", "\(checkEvery) must be 0 (off) or more") }
-        if checkpointEvery < 0 { throw bad("--checkpoint-every", "\(checkpointEvery) must be 0 (only at the end) or more") }
-        if keepCheckpoints < 1 { throw bad("--keep-checkpoints", "\(keepCheckpoints) must be at least 1") }
+        if let c = clipGradValue, !(c > 0) { throw bad("--clip-grad-value", "\(c) must be positive") }
+        if let d = lrDecay, !(d > 0 && d <= 1) { throw bad("--lr-decay", "\(d) must be in (0, 1]") }
+        if let m = lrMin, !(m >= 0) { throw bad("--lr-min", "\(m) must be 0 or more") }
+        if let e = ema, !(e > 0 && e < 1) { throw bad("--ema", "\(e) must be in (0, 1), e.g. 0.999") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
-        if let m = maxPerClass, m <= 0 { throw bad("--max-per-class", "\(m) must be positive") }
         if model == .m1m2 {
             if m1 == nil { throw bad("--m1", "m1m2 needs the trained M1: --m1 CHECKPOINT (train it with --model m1)") }
             if likelihood == .bernoulli { throw bad("--likelihood", "m1m2's M2 models real-valued latent features: it is always gaussian") }
@@ -130,11 +177,9 @@ public struct TrainConfig: Codable, Equatable {
         } else if m1 != nil {
             throw bad("--m1", "is for --model m1m2 (this run is \(model.rawValue))")
         }
-        if classPrior == .labelled && !(model == .m2 || model == .adgm || model == .sdgm || model == .m1m2) {
+        if classPrior == .labelled && !model.semiSupervised {
             throw bad("--class-prior", "is for the models with p(y): m2, adgm, sdgm, m1m2")
         }
-        if let n = mc, n < 1 { throw bad("--mc", "\(n) must be at least 1") }
-        if let k = iw, k < 1 { throw bad("--iw", "\(k) must be at least 1") }
         let replicas = resolvedMC * resolvedIW
         if replicas > 10_000 { throw bad(iw != nil ? "--iw" : "--mc", "--mc × --iw is \(replicas); at most 10000 samples per example") }
         // Every sample is a row of the step's networks (K rows for an unlabelled example): keep the workspace sane.
@@ -142,7 +187,7 @@ public struct TrainConfig: Codable, Equatable {
             throw bad(iw != nil ? "--iw" : "--mc", "(--batch-size + --labelled-batch-size) × --mc × --iw is "
                       + "\((batchSize + labelledBatchSize) * replicas) examples per step; at most 100000: use smaller batches")
         }
-        if model == .supervised && resolvedMC * resolvedIW > 1 {
+        if model == .supervised && replicas > 1 {
             throw bad(iw != nil ? "--iw" : "--mc", "the supervised baseline has no bound to sample")
         }
         if standardize == true && resolvedLikelihood == .bernoulli {
@@ -167,6 +212,15 @@ public enum ClassPrior: String, Codable, CaseIterable, Sendable {
     case uniform
     /// The labelled examples' class proportions, add-one smoothed: for data where one class dominates.
     case labelled
+}
+
+/// How the learning rate changes with the step.
+public enum LRScheduleKind: String, Codable, CaseIterable, Sendable {
+    case constant
+    /// ×--lr-decay every --lr-decay-epochs epochs, never below --lr-min (Maaløe's: 0.75 every 200, floor 3e-5).
+    case step
+    /// Cosine from --lr down to --lr-min over the run.
+    case cosine
 }
 
 /// How the classification term weighs the classes.

@@ -7,12 +7,16 @@ public enum SettingValue: Equatable {
     case int(Int), double(Double), string(String), bool(Bool), ints([Int])
 }
 
-/// One training setting: its name (the command-line flag without "--", and the config-file key), the kind of
-/// value it takes, whether it may differ from a checkpoint's on resume, and how it reads and writes a config.
+/// One training setting, declared once: its name (the command-line flag without "--", and the config-file key), the
+/// kind of value it takes, its help, whether it may differ from a checkpoint's on resume, and how it reads, checks
+/// and writes a `TrainConfig`. The flag, the TOML key, the default shown in `--help`, the check of its value and the
+/// resume rule all come from this declaration.
 public struct Setting {
     public enum Kind: String { case int = "an integer", double = "a number", string = "a string", bool = "true or false", ints = "a list of integers" }
     public let name: String
     public let kind: Kind
+    public let help: String
+    /// May differ from the checkpoint's on resume (it does not change what is computed).
     public let harmlessOnResume: Bool
     let set: (inout TrainConfig, SettingValue) throws -> Void
     let get: (TrainConfig) -> SettingValue?
@@ -25,94 +29,211 @@ public struct SettingError: Error, CustomStringConvertible {
     public var description: String { "\(place): \(problem)" }
 }
 
+/// A given setting: its name, value and where it came from ("--lr", "run.toml line 3").
+public typealias GivenSetting = (name: String, value: SettingValue, place: String)
+
 public enum TrainSettings {
-    static func int(_ v: SettingValue) -> Int? { if case .int(let i) = v { return i }; return nil }
-    static func double(_ v: SettingValue) -> Double? {
-        switch v { case .double(let d): return d; case .int(let i): return Double(i); default: return nil }
+    // MARK: - Builders: one per kind of field, each checking its value where a bound is given
+
+    static func value<T>(_ v: SettingValue, _ name: String) throws -> T {
+        switch (v, T.self) {
+        case (.int(let i), is Int.Type): return i as! T
+        case (.int(let i), is Double.Type): return Double(i) as! T
+        case (.double(let d), is Double.Type): return d as! T
+        case (.string(let s), is String.Type): return s as! T
+        case (.bool(let b), is Bool.Type): return b as! T
+        case (.ints(let a), is [Int].Type): return a as! T
+        default: throw SettingError(place: name, problem: "has the wrong kind of value")
+        }
     }
-    static func string(_ v: SettingValue) -> String? { if case .string(let s) = v { return s }; return nil }
+
+    static func int(_ name: String, _ kp: WritableKeyPath<TrainConfig, Int>, min: Int, resume: Bool = false, _ help: String) -> Setting {
+        Setting(name: name, kind: .int, help: help, harmlessOnResume: resume, set: { c, v in
+            let i: Int = try value(v, name)
+            guard i >= min else { throw SettingError(place: name, problem: "\(i) must be at least \(min)") }
+            c[keyPath: kp] = i
+        }, get: { .int($0[keyPath: kp]) })
+    }
+
+    static func int(_ name: String, _ kp: WritableKeyPath<TrainConfig, Int?>, min: Int, resume: Bool = false, _ help: String) -> Setting {
+        Setting(name: name, kind: .int, help: help, harmlessOnResume: resume, set: { c, v in
+            let i: Int = try value(v, name)
+            guard i >= min else { throw SettingError(place: name, problem: "\(i) must be at least \(min)") }
+            c[keyPath: kp] = i
+        }, get: { $0[keyPath: kp].map { .int($0) } })
+    }
+
     /// A Float setting as a double with the Float's shortest decimal form (3e-4, not 0.000300000014...).
     static func float(_ f: Float) -> SettingValue { .double(Double("\(f)") ?? Double(f)) }
 
+    static func float(_ name: String, _ kp: WritableKeyPath<TrainConfig, Float>, positive: Bool, _ help: String) -> Setting {
+        Setting(name: name, kind: .double, help: help, harmlessOnResume: false, set: { c, v in
+            let d: Double = try value(v, name)
+            guard !positive || d > 0 else { throw SettingError(place: name, problem: "\(d) must be positive") }
+            c[keyPath: kp] = Float(d)
+        }, get: { float($0[keyPath: kp]) })
+    }
+
+    static func float(_ name: String, _ kp: WritableKeyPath<TrainConfig, Float?>, _ help: String) -> Setting {
+        Setting(name: name, kind: .double, help: help, harmlessOnResume: false, set: { c, v in
+            c[keyPath: kp] = Float(try value(v, name) as Double)
+        }, get: { $0[keyPath: kp].map(float) })
+    }
+
+    static func double(_ name: String, _ kp: WritableKeyPath<TrainConfig, Double>, _ help: String) -> Setting {
+        Setting(name: name, kind: .double, help: help, harmlessOnResume: false, set: { c, v in c[keyPath: kp] = try value(v, name) },
+                get: { .double($0[keyPath: kp]) })
+    }
+
+    static func double(_ name: String, _ kp: WritableKeyPath<TrainConfig, Double?>, _ help: String) -> Setting {
+        Setting(name: name, kind: .double, help: help, harmlessOnResume: false, set: { c, v in
+            let d: Double = try value(v, name); c[keyPath: kp] = d
+        }, get: { $0[keyPath: kp].map { .double($0) } })
+    }
+
+    static func string(_ name: String, _ kp: WritableKeyPath<TrainConfig, String>, _ help: String) -> Setting {
+        Setting(name: name, kind: .string, help: help, harmlessOnResume: false, set: { c, v in c[keyPath: kp] = try value(v, name) },
+                get: { .string($0[keyPath: kp]) })
+    }
+
+    static func string(_ name: String, _ kp: WritableKeyPath<TrainConfig, String?>, resume: Bool = false, _ help: String) -> Setting {
+        Setting(name: name, kind: .string, help: help, harmlessOnResume: resume, set: { c, v in
+            let text: String = try value(v, name); c[keyPath: kp] = text
+        }, get: { $0[keyPath: kp].map { .string($0) } })
+    }
+
+    static func bool(_ name: String, _ kp: WritableKeyPath<TrainConfig, Bool>, _ help: String) -> Setting {
+        Setting(name: name, kind: .bool, help: help, harmlessOnResume: false, set: { c, v in c[keyPath: kp] = try value(v, name) },
+                get: { .bool($0[keyPath: kp]) })
+    }
+
+    static func bool(_ name: String, _ kp: WritableKeyPath<TrainConfig, Bool?>, _ help: String) -> Setting {
+        Setting(name: name, kind: .bool, help: help, harmlessOnResume: false, set: { c, v in
+            let b: Bool = try value(v, name); c[keyPath: kp] = b
+        }, get: { $0[keyPath: kp].map { .bool($0) } })
+    }
+
     static func choice<E: RawRepresentable & CaseIterable>(_ v: SettingValue, _ name: String, _: E.Type) throws -> E where E.RawValue == String {
-        guard let s = string(v), let e = E(rawValue: s) else {
+        guard case .string(let s) = v, let e = E(rawValue: s) else {
             throw SettingError(place: name, problem: "should be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return e
     }
 
-    /// Every training setting, in the order `--print-config` writes them.
+    static func choice<E: RawRepresentable & CaseIterable>(_ name: String, _ kp: WritableKeyPath<TrainConfig, E>, _ help: String) -> Setting
+    where E.RawValue == String {
+        Setting(name: name, kind: .string, help: help + " (" + E.allCases.map(\.rawValue).joined(separator: ", ") + ")",
+                harmlessOnResume: false, set: { c, v in c[keyPath: kp] = try choice(v, name, E.self) },
+                get: { .string($0[keyPath: kp].rawValue) })
+    }
+
+    static func choice<E: RawRepresentable & CaseIterable>(_ name: String, _ kp: WritableKeyPath<TrainConfig, E?>, _ help: String) -> Setting
+    where E.RawValue == String {
+        Setting(name: name, kind: .string, help: help + " (" + E.allCases.map(\.rawValue).joined(separator: ", ") + ")",
+                harmlessOnResume: false, set: { c, v in c[keyPath: kp] = try choice(v, name, E.self) },
+                get: { $0[keyPath: kp].map { .string($0.rawValue) } })
+    }
+
+    // MARK: - The table
+
+    /// Every training setting, in the order `--help` and `--print-config` show them.
     public static let all: [Setting] = [
-        Setting(name: "model", kind: .string, harmlessOnResume: false,
-                set: { $0.model = try choice($1, "model", ModelKind.self) }, get: { .string($0.model.rawValue) }),
-        Setting(name: "data", kind: .string, harmlessOnResume: false, set: { $0.data = string($1)! }, get: { .string($0.data) }),
-        Setting(name: "test-data", kind: .string, harmlessOnResume: false, set: { $0.testData = string($1)! }, get: { $0.testData.map { .string($0) } }),
-        Setting(name: "label-column", kind: .string, harmlessOnResume: false,
-                set: { $0.labelColumn = try choice($1, "label-column", LabelColumn.self) }, get: { .string($0.labelColumn.rawValue) }),
-        Setting(name: "scale", kind: .double, harmlessOnResume: false, set: { $0.scale = Float(double($1)!) }, get: { $0.scale.map(float) }),
-        Setting(name: "validation", kind: .int, harmlessOnResume: false, set: { $0.validation = int($1)! }, get: { $0.validation.map { .int($0) } }),
-        Setting(name: "validation-fraction", kind: .double, harmlessOnResume: false, set: { $0.validationFraction = double($1)! },
-                get: { .double($0.validationFraction) }),
-        Setting(name: "test-fraction", kind: .double, harmlessOnResume: false, set: { $0.testFraction = double($1)! }, get: { .double($0.testFraction) }),
-        Setting(name: "labels-per-class", kind: .int, harmlessOnResume: false, set: { $0.labelsPerClass = int($1)!; $0.labels = nil },
+        choice("model", \.model, "the model"),
+        string("data", \.data, "dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS, csv:PATH, npy:X.npy,Y.npy"),
+        string("test-data", \.testData, "a separate test set (same forms), for data without a test split"),
+        choice("label-column", \.labelColumn, "CSV label column"),
+        float("scale", \.scale, "divide CSV/NPY features by this (default: the training maximum)"),
+        int("validation", \.validation, min: 0, "MNIST family: validation examples from the end of train (default 10000)"),
+        double("validation-fraction", \.validationFraction, "stratified validation fraction for data without a test split"),
+        double("test-fraction", \.testFraction, "stratified test fraction for data without a test split"),
+        Setting(name: "labels-per-class", kind: .int, help: "labelled examples per class", harmlessOnResume: false,
+                set: { c, v in let i: Int = try value(v, "labels-per-class"); c.labelsPerClass = i; c.labels = nil },
                 get: { $0.labelsPerClass.map { .int($0) } }),
-        Setting(name: "labels", kind: .int, harmlessOnResume: false, set: { $0.labels = int($1)!; $0.labelsPerClass = nil },
+        Setting(name: "labels", kind: .int, help: "labelled examples in total (instead of labels-per-class)", harmlessOnResume: false,
+                set: { c, v in let i: Int = try value(v, "labels"); c.labels = i; c.labelsPerClass = nil },
                 get: { $0.labels.map { .int($0) } }),
-        Setting(name: "include-labelled-in-unlabelled", kind: .bool, harmlessOnResume: false,
-                set: { if case .bool(let b) = $1 { $0.includeLabelledInUnlabelled = b } }, get: { .bool($0.includeLabelledInUnlabelled) }),
-        Setting(name: "label-sampling", kind: .string, harmlessOnResume: false,
-                set: { $0.labelSampling = try choice($1, "label-sampling", LabelSplit.Sampling.self) },
-                get: { $0.labelSampling.map { .string($0.rawValue) } }),
-        Setting(name: "max-per-class", kind: .int, harmlessOnResume: false, set: { $0.maxPerClass = int($1)! },
-                get: { $0.maxPerClass.map { .int($0) } }),
-        Setting(name: "class-weights", kind: .string, harmlessOnResume: false,
-                set: { $0.classWeights = try choice($1, "class-weights", ClassWeighting.self) },
-                get: { $0.classWeights.map { .string($0.rawValue) } }),
-        Setting(name: "class-prior", kind: .string, harmlessOnResume: false,
-                set: { $0.classPrior = try choice($1, "class-prior", ClassPrior.self) },
-                get: { $0.classPrior.map { .string($0.rawValue) } }),
-        Setting(name: "epochs", kind: .int, harmlessOnResume: true, set: { $0.epochs = int($1)!; $0.steps = nil }, get: { $0.epochs.map { .int($0) } }),
-        Setting(name: "steps", kind: .int, harmlessOnResume: true, set: { $0.steps = int($1)!; $0.epochs = nil }, get: { $0.steps.map { .int($0) } }),
-        Setting(name: "batch-size", kind: .int, harmlessOnResume: false, set: { $0.batchSize = int($1)! }, get: { .int($0.batchSize) }),
-        Setting(name: "labelled-batch-size", kind: .int, harmlessOnResume: false, set: { $0.labelledBatchSize = int($1)! },
-                get: { .int($0.labelledBatchSize) }),
-        Setting(name: "hidden", kind: .ints, harmlessOnResume: false, set: { if case .ints(let h) = $1 { $0.hidden = h } },
-                get: { $0.hidden.map { .ints($0) } }),
-        Setting(name: "latent", kind: .int, harmlessOnResume: false, set: { $0.latent = int($1)! }, get: { $0.latent.map { .int($0) } }),
-        Setting(name: "auxiliary", kind: .int, harmlessOnResume: false, set: { $0.auxiliary = int($1)! }, get: { $0.auxiliary.map { .int($0) } }),
-        Setting(name: "activation", kind: .string, harmlessOnResume: false,
-                set: { $0.activation = try choice($1, "activation", Activation.self) }, get: { .string($0.activation.rawValue) }),
-        Setting(name: "likelihood", kind: .string, harmlessOnResume: false,
-                set: { $0.likelihood = try choice($1, "likelihood", Likelihood.self) }, get: { $0.likelihood.map { .string($0.rawValue) } }),
-        Setting(name: "standardize", kind: .bool, harmlessOnResume: false,
-                set: { if case .bool(let b) = $1 { $0.standardize = b } }, get: { $0.standardize.map { .bool($0) } }),
-        Setting(name: "m1", kind: .string, harmlessOnResume: false, set: { $0.m1 = string($1)! }, get: { $0.m1.map { .string($0) } }),
-        Setting(name: "mc", kind: .int, harmlessOnResume: false, set: { $0.mc = int($1)! }, get: { $0.mc.map { .int($0) } }),
-        Setting(name: "iw", kind: .int, harmlessOnResume: false, set: { $0.iw = int($1)! }, get: { $0.iw.map { .int($0) } }),
-        Setting(name: "alpha", kind: .double, harmlessOnResume: false, set: { $0.alpha = Float(double($1)!) }, get: { $0.alpha.map(float) }),
-        Setting(name: "lr", kind: .double, harmlessOnResume: false, set: { $0.learningRate = Float(double($1)!) },
-                get: { float($0.learningRate) }),
-        Setting(name: "clip-grad-norm", kind: .double, harmlessOnResume: false, set: { $0.clipGradNorm = Float(double($1)!) },
-                get: { $0.clipGradNorm.map(float) }),
-        Setting(name: "warmup-steps", kind: .int, harmlessOnResume: false, set: { $0.warmupSteps = int($1)! }, get: { .int($0.warmupSteps) }),
-        Setting(name: "binarize", kind: .bool, harmlessOnResume: false, set: { if case .bool(let b) = $1 { $0.binarize = b } },
-                get: { .bool($0.binarize) }),
-        Setting(name: "seed", kind: .int, harmlessOnResume: false, set: {
-            guard let s = int($1), s >= 0 else { throw SettingError(place: "seed", problem: "should be 0 or more") }
-            $0.seed = UInt64(s)
+        bool("include-labelled-in-unlabelled", \.includeLabelledInUnlabelled, "labelled examples also in the unlabelled set"),
+        choice("label-sampling", \.labelSampling, "how --labels N picks (default stratified)"),
+        int("max-per-class", \.maxPerClass, min: 1, "keep at most N training examples per class (seeded)"),
+        choice("class-weights", \.classWeights, "weights of the classification term (default none)"),
+        choice("class-prior", \.classPrior, "p(y) (default uniform)"),
+        Setting(name: "epochs", kind: .int, help: "train until this epoch (a pass of batch-size over the unlabelled set)",
+                harmlessOnResume: true, set: { c, v in
+                    let i: Int = try value(v, "epochs")
+                    guard i > 0 else { throw SettingError(place: "epochs", problem: "\(i) must be positive") }
+                    c.epochs = i; c.steps = nil
+                }, get: { $0.epochs.map { .int($0) } }),
+        Setting(name: "steps", kind: .int, help: "train until this step (instead of epochs)", harmlessOnResume: true, set: { c, v in
+                    let i: Int = try value(v, "steps")
+                    guard i > 0 else { throw SettingError(place: "steps", problem: "\(i) must be positive") }
+                    c.steps = i; c.epochs = nil
+                }, get: { $0.steps.map { .int($0) } }),
+        int("batch-size", \.batchSize, min: 0, "global unlabelled batch per step"),
+        int("labelled-batch-size", \.labelledBatchSize, min: 1, "global labelled batch per step"),
+        Setting(name: "hidden", kind: .ints, help: "hidden sizes, e.g. 500,500 (m2, m1m2: 500; adgm, sdgm: 500,500; m1: 600,600)",
+                harmlessOnResume: false, set: { c, v in
+                    let h: [Int] = try value(v, "hidden")
+                    guard !h.isEmpty, h.allSatisfy({ $0 > 0 }) else { throw SettingError(place: "hidden", problem: "\(h) must be positive sizes, e.g. 500,500") }
+                    c.hidden = h
+                }, get: { $0.hidden.map { .ints($0) } }),
+        int("latent", \.latent, min: 1, "latent size z (m1, m2, m1m2: 50; adgm, sdgm: 100)"),
+        int("auxiliary", \.auxiliary, min: 1, "auxiliary size a (adgm, sdgm: 100)"),
+        choice("activation", \.activation, "hidden activation"),
+        choice("likelihood", \.likelihood, "p(x|·) (default bernoulli; m1m2: gaussian)"),
+        bool("standardize", \.standardize, "standardise each feature with the training split's mean and std"),
+        bool("batch-norm", \.batchNorm, "batch normalisation in every network, statistics over all ranks"),
+        string("m1", \.m1, "m1m2: the trained M1 (checkpoint file or run directory)"),
+        int("mc", \.mc, min: 1, "Monte Carlo samples of each example's bound (default 1)"),
+        int("iw", \.iw, min: 1, "importance samples of each example's bound (default 1: the ELBO)"),
+        float("alpha", \.alpha, "weight α of the classification term (default 0.1·N/N_labelled)"),
+        float("lr", \.learningRate, positive: true, "Adam learning rate"),
+        choice("lr-schedule", \.lrSchedule, "learning-rate schedule (default constant)"),
+        double("lr-decay", \.lrDecay, "step schedule: factor (default 0.75)"),
+        int("lr-decay-epochs", \.lrDecayEpochs, min: 1, "step schedule: epochs between decays (default 200)"),
+        float("lr-min", \.lrMin, "the schedule's floor (step: 3e-5, cosine: 0)"),
+        float("clip-grad-norm", \.clipGradNorm, "clip the global gradient norm to this"),
+        float("clip-grad-value", \.clipGradValue, "clip every gradient element to ±this (after the norm)"),
+        bool("weight-prior", \.weightPrior, "N(0,1) prior on the weights, scaled by 1/N (weight decay)"),
+        float("ema", \.ema, "decay of a moving average of the parameters used for evaluation, e.g. 0.999"),
+        int("warmup-steps", \.warmupSteps, min: 0, "KL warm-up: β rises 0→1 over this many steps"),
+        bool("binarize", \.binarize, "dynamic binarisation for the Bernoulli likelihood"),
+        Setting(name: "seed", kind: .int, help: "label split, data order, noise and initialisation", harmlessOnResume: false, set: { c, v in
+            let s: Int = try value(v, "seed")
+            guard s >= 0 else { throw SettingError(place: "seed", problem: "should be 0 or more") }
+            c.seed = UInt64(s)
         }, get: { .int(Int(truncatingIfNeeded: $0.seed)) }),
-        Setting(name: "eval-samples", kind: .int, harmlessOnResume: true, set: { $0.evalSamples = int($1)! }, get: { .int($0.evalSamples) }),
-        Setting(name: "eval-batch-size", kind: .int, harmlessOnResume: true, set: { $0.evalBatchSize = int($1)! }, get: { .int($0.evalBatchSize) }),
-        Setting(name: "validate-every", kind: .int, harmlessOnResume: true, set: { $0.validateEvery = int($1)! }, get: { .int($0.validateEvery) }),
-        Setting(name: "check-every", kind: .int, harmlessOnResume: true, set: { $0.checkEvery = int($1)! }, get: { .int($0.checkEvery) }),
-        Setting(name: "checkpoint-every", kind: .int, harmlessOnResume: true, set: { $0.checkpointEvery = int($1)! },
-                get: { .int($0.checkpointEvery) }),
-        Setting(name: "keep-checkpoints", kind: .int, harmlessOnResume: true, set: { $0.keepCheckpoints = int($1)! },
-                get: { .int($0.keepCheckpoints) }),
-        Setting(name: "run-dir", kind: .string, harmlessOnResume: true, set: { $0.runDir = string($1)! }, get: { $0.runDir.map { .string($0) } }),
+        int("eval-samples", \.evalSamples, min: 1, resume: true, "ADGM/SDGM: samples of a averaged by the classifier"),
+        int("eval-batch-size", \.evalBatchSize, min: 1, resume: true, "examples per evaluation chunk"),
+        int("validate-every", \.validateEvery, min: 1, resume: true, "validate every N epochs (and at the end)"),
+        int("check-every", \.checkEvery, min: 0, resume: true, "compare a parameter digest across ranks every N steps (0: never)"),
+        int("checkpoint-every", \.checkpointEvery, min: 0, resume: true, "write a checkpoint every N steps (0: only at the end)"),
+        int("keep-checkpoints", \.keepCheckpoints, min: 1, resume: true, "keep the newest N checkpoints"),
+        string("run-dir", \.runDir, resume: true, "run directory (default runs/MODEL-seedS)"),
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
+
+    /// The settings that may change on resume, as flags.
+    public static var resumable: [String] { all.filter(\.harmlessOnResume).map { "--\($0.name)" } }
+
+    /// The settings table as `--help` shows it: each flag with its kind, then its help and default, indented and
+    /// wrapped to fit 80 columns.
+    public static var help: String {
+        let defaults = TrainConfig()
+        var lines = ["TRAINING SETTINGS (also the keys of a --config TOML file, without --; flags override the file):"]
+        for s in all {
+            let value = s.kind == .ints ? "n,n,…" : s.kind == .int ? "n" : s.kind == .double ? "x" : "s"
+            lines.append(s.kind == .bool ? "  --[no-]\(s.name)" : "  --\(s.name) <\(value)>")
+            let text = s.help + (s.get(defaults).map { "; default \(ConfigFile.literal($0))" } ?? "")
+            var line = "     "
+            for word in text.split(separator: " ") {
+                if line.count + word.count + 1 > 78 { lines.append(line); line = "     " }
+                line += " " + word
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
 
     /// Whether `value` has the kind `setting` takes (an integer is also a number).
     static func fits(_ value: SettingValue, _ kind: Setting.Kind) -> Bool {
@@ -122,9 +243,52 @@ public enum TrainSettings {
         }
     }
 
-    /// Applies `given` (name, value, where it came from) to `base`, in order. Refuses a pair that excludes
-    /// each other (epochs/steps, labels/labels-per-class) when both are given.
-    public static func apply(_ given: [(name: String, value: SettingValue, place: String)], to base: TrainConfig) throws -> TrainConfig {
+    /// Reads `--name value`, `--name=value`, `--flag` and `--no-flag` for every setting of the table, in order.
+    /// An argument that is no setting, or a value of the wrong kind, is an error naming it.
+    public static func parse(arguments: [String]) throws -> [GivenSetting] {
+        var out: [GivenSetting] = [], i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            guard arg.hasPrefix("--") else {
+                throw SettingError(place: arg, problem: "unexpected argument; settings are given as --name value")
+            }
+            var name = String(arg.dropFirst(2)), inline: String? = nil
+            if let eq = name.firstIndex(of: "=") { inline = String(name[name.index(after: eq)...]); name = String(name[..<eq]) }
+            if let s = named(name), s.kind == .bool, inline == nil {
+                out.append((name, .bool(true), arg)); i += 1; continue
+            }
+            if name.hasPrefix("no-"), let s = named(String(name.dropFirst(3))), s.kind == .bool, inline == nil {
+                out.append((s.name, .bool(false), arg)); i += 1; continue
+            }
+            guard let s = named(name) else {
+                throw SettingError(place: "--\(name)", problem: "unknown option (see ssl-dist train --help for the settings)")
+            }
+            guard let text = inline ?? (i + 1 < arguments.count ? arguments[i + 1] : nil) else {
+                throw SettingError(place: "--\(name)", problem: "needs a value (\(s.kind.rawValue))")
+            }
+            i += inline == nil ? 2 : 1
+            out.append((name, try parseValue(text, s, place: "--\(name)"), "--\(name)"))
+        }
+        return out
+    }
+
+    static func parseValue(_ text: String, _ s: Setting, place: String) throws -> SettingValue {
+        func bad() -> SettingError { SettingError(place: place, problem: "'\(text)' should be \(s.kind.rawValue)") }
+        switch s.kind {
+        case .int: guard let i = Int(text) else { throw bad() }; return .int(i)
+        case .double: guard let d = Double(text) else { throw bad() }; return .double(d)
+        case .string: return .string(text)
+        case .bool: guard let b = Bool(text) else { throw bad() }; return .bool(b)
+        case .ints:
+            let v = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw bad() }
+            return .ints(v.map { $0! })
+        }
+    }
+
+    /// Applies `given` to `base`, in order. Refuses a pair that excludes each other (epochs/steps,
+    /// labels/labels-per-class) when both are given.
+    public static func apply(_ given: [GivenSetting], to base: TrainConfig) throws -> TrainConfig {
         for (a, b) in [("epochs", "steps"), ("labels", "labels-per-class")] {
             if let x = given.first(where: { $0.name == a }), let y = given.first(where: { $0.name == b }) {
                 throw SettingError(place: "\(x.place) and \(y.place)", problem: "give either \(a) or \(b), not both")
@@ -141,8 +305,8 @@ public enum TrainSettings {
         return c
     }
 
-    /// The names among `given` that would change `saved` (a checkpoint's config) and may not.
-    public static func conflicts(_ given: [(name: String, value: SettingValue, place: String)], with saved: TrainConfig) -> [String] {
+    /// The places among `given` that would change `saved` (a checkpoint's config) and may not.
+    public static func conflicts(_ given: [GivenSetting], with saved: TrainConfig) -> [String] {
         given.compactMap { g in
             guard let s = named(g.name), !s.harmlessOnResume else { return nil }
             var c = saved

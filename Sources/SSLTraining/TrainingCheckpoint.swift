@@ -23,6 +23,9 @@ public struct TrainingState: Codable {
     }
     public var config: TrainConfig
     public var model: ModelKind
+    /// The model's configuration as the run built it (nil in format-1 checkpoints: `LoadedModel` derives it once,
+    /// see `migratedModelConfig`).
+    public var modelConfig: ModelConfig? = nil
     public var layout: ParameterLayout
     /// Steps completed; training continues with this step.
     public var step: Int
@@ -38,55 +41,68 @@ public struct TrainingState: Codable {
     public var engine: EngineChoice? = nil
     public var engineChoice: EngineChoice { engine ?? EngineChoice(.blas, .fp32) }
     public var lastValidationAccuracy: Double?
+    /// The best validation score so far and its step (`checkpoints/best.ckpt` holds that step's state).
+    public var bestValidation: Double? = nil
+    public var bestStep: Int? = nil
     /// The training split's per-feature statistics when the run standardised its features.
     public var standardization: Standardization? = nil
-    /// M1+M2: the frozen M1's architecture and the latent dimensions kept (its parameters are in the payload).
+    /// Format 1: M1+M2's frozen M1 (now in `modelConfig`).
     public var stack: StackedM1? = nil
     /// What the features were divided by (CSV and NPY data scaled to [0, 1]; 255 for IDX, applied when read).
     public var dataScale: Float? = nil
-    /// p(y) when it is not uniform (`--class-prior labelled`).
+    /// Format 1: p(y) when it was not uniform (now in `modelConfig`).
     public var classPrior: [Float]? = nil
     public var writtenAt: String
 }
 
-/// The payload: parameters, Adam's m and v, Adam's step count, in this order.
+/// The payload: parameters and state, Adam's m and v (parameters only), Adam's step count, and the moving average
+/// of parameters and state when the store keeps one, in this order.
 func payloadSections(_ store: ParameterStore, _ adam: Adam, _ adamStep: UnsafeMutablePointer<Int64>) -> [PayloadSection] {
-    let n = store.values.count * MemoryLayout<Float>.size
-    return [PayloadSection("parameters", UnsafeMutableRawPointer(store.values.pointer), bytes: n),
-            PayloadSection("adam.m", UnsafeMutableRawPointer(adam.m.pointer), bytes: n),
-            PayloadSection("adam.v", UnsafeMutableRawPointer(adam.v.pointer), bytes: n),
-            PayloadSection("adam.t", UnsafeMutableRawPointer(adamStep), bytes: 8)]
+    let values = store.values.count * MemoryLayout<Float>.size, params = store.layout.parameterCount * MemoryLayout<Float>.size
+    var sections = [PayloadSection("parameters", UnsafeMutableRawPointer(store.values.pointer), bytes: values),
+                    PayloadSection("adam.m", UnsafeMutableRawPointer(adam.m.pointer), bytes: params),
+                    PayloadSection("adam.v", UnsafeMutableRawPointer(adam.v.pointer), bytes: params),
+                    PayloadSection("adam.t", UnsafeMutableRawPointer(adamStep), bytes: 8)]
+    if let a = store.average { sections.append(PayloadSection("average", UnsafeMutableRawPointer(a.pointer), bytes: values)) }
+    return sections
 }
 
-/// FNV-1a over the bit patterns of every payload section: equal exactly when the parameters and the
-/// optimizer state are equal bit for bit.
+/// FNV-1a over the bit patterns of every payload section (8-byte words): equal exactly when the parameters and
+/// the optimizer state are equal bit for bit.
 public func payloadDigest(_ sections: [PayloadSection]) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    var h = FNV1a()
     for s in sections {
         let words = s.bytes / 8
         let p = s.pointer.assumingMemoryBound(to: UInt8.self)
-        for i in 0..<words {
-            h = (h ^ UnsafeRawPointer(p + 8 * i).loadUnaligned(as: UInt64.self)) &* 0x100_0000_01B3
-        }
-        for i in (8 * words)..<s.bytes { h = (h ^ UInt64(p[i])) &* 0x100_0000_01B3 }
+        for i in 0..<words { h.add(UnsafeRawPointer(p + 8 * i).loadUnaligned(as: UInt64.self)) }
+        for i in (8 * words)..<s.bytes { h.add(p[i]) }
     }
-    return h
+    return h.value
 }
 
-/// RUN_DIR/checkpoints: `step-NNNNNNNNN.ckpt` files and a `latest` file naming the newest.
+/// RUN_DIR/checkpoints: `step-NNNNNNNNN.ckpt` files, a `latest` file naming the newest, and `best.ckpt`, the state
+/// at the best validation score.
 public struct CheckpointDirectory {
     public let path: String
     public init(runDir: String) { path = "\(runDir)/checkpoints" }
 
     public func file(forStep step: Int) -> String { "\(path)/" + String(format: "step-%09d.ckpt", step) }
+    public var best: String { "\(path)/best.ckpt" }
 
-    /// Resolves a checkpoint argument: "latest" (this folder's pointer), a run directory or its
-    /// `checkpoints` folder (their latest), or a file path.
+    /// Resolves a checkpoint argument: "latest" (this folder's pointer), "best", a run directory or its `checkpoints`
+    /// folder (their latest), a `latest` pointer file itself, or a checkpoint file.
     public func resolve(_ spec: String) throws -> String {
         var isDir: ObjCBool = false
+        if spec == "best" { return best }
         if spec != "latest", FileManager.default.fileExists(atPath: spec, isDirectory: &isDir), isDir.boolValue {
             let runDir = spec.hasSuffix("/checkpoints") ? String(spec.dropLast("/checkpoints".count)) : spec
             return try CheckpointDirectory(runDir: runDir).resolve("latest")
+        }
+        // RUN_DIR/checkpoints/latest as a path: the pointer it is, read relative to its own folder.
+        let url = URL(fileURLWithPath: spec)
+        if spec != "latest" && url.lastPathComponent == "latest" {
+            let folder = url.deletingLastPathComponent()
+            return try CheckpointDirectory(runDir: folder.deletingLastPathComponent().path).resolve("latest")
         }
         guard spec == "latest" else { return spec }
         let pointer = "\(path)/latest"
@@ -99,6 +115,20 @@ public struct CheckpointDirectory {
 
     /// Writes the checkpoint atomically, then points `latest` at it, then keeps the newest `keep`.
     func write(state: TrainingState, sections: [PayloadSection], keep: Int) throws -> String {
+        let target = file(forStep: state.step)
+        try write(state: state, sections: sections, to: target, killAfterBytes: Self.testKillHook(step: state.step))
+        try updateLatest(URL(fileURLWithPath: target).lastPathComponent)
+        prune(keep: keep, protecting: URL(fileURLWithPath: target).lastPathComponent)
+        return target
+    }
+
+    /// Writes `best.ckpt` atomically (the previous best stays until the new one is durable).
+    func writeBest(state: TrainingState, sections: [PayloadSection]) throws -> String {
+        try write(state: state, sections: sections, to: best, killAfterBytes: nil)
+        return best
+    }
+
+    private func write(state: TrainingState, sections: [PayloadSection], to target: String, killAfterBytes: Int?) throws {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw CheckpointError(path, "cannot create the checkpoint folder: \(error.localizedDescription)")
         }
@@ -106,12 +136,7 @@ public struct CheckpointDirectory {
         guard let header = try JSONSerialization.jsonObject(with: enc.encode(state)) as? [String: Any] else {
             throw CheckpointError(path, "cannot encode the checkpoint header")
         }
-        let target = file(forStep: state.step)
-        try CheckpointWriter.write(path: target, header: header, sections: sections,
-                                   killAfterBytes: Self.testKillHook(step: state.step))
-        try updateLatest(URL(fileURLWithPath: target).lastPathComponent)
-        prune(keep: keep, protecting: URL(fileURLWithPath: target).lastPathComponent)
-        return target
+        try CheckpointWriter.write(path: target, header: header, sections: sections, killAfterBytes: killAfterBytes)
     }
 
     /// `latest` is replaced atomically (temporary file, fsync, rename, folder fsync), after the checkpoint is durable.

@@ -57,7 +57,7 @@ final class CheckpointFileTests: XCTestCase {
     func testRoundTripIsBitExact() throws {
         let path = try writeGood()
         let r = try CheckpointReader(path: path)
-        XCTAssertEqual(r.formatVersion, 1)
+        XCTAssertEqual(r.formatVersion, CheckpointFormat.version)
         XCTAssertEqual(r.payload.bytes, values.count * 4 + 8)
         let header = try JSONSerialization.jsonObject(with: r.header) as! [String: Any]
         XCTAssertEqual(header["step"] as? Int, 7)
@@ -77,7 +77,7 @@ final class CheckpointFileTests: XCTestCase {
         assertUnreadable(try mutate(good, to: "header-flip") { $0[30] ^= 0x04 }, contains: "header checksum mismatch")
         assertUnreadable(try mutate(good, to: "payload-flip") { $0[size - 5000] ^= 0x10 }, contains: "corrupt")
         assertUnreadable(try mutate(good, to: "magic") { $0[0] = UInt8(ascii: "X") }, contains: "not an ssl-dist checkpoint")
-        assertUnreadable(try mutate(good, to: "version") { $0[8] = 2 }, contains: "format version 2 is newer")
+        assertUnreadable(try mutate(good, to: "version") { $0[8] = 3 }, contains: "format version 3 is newer")
         assertUnreadable(try mutate(good, to: "trailing") { $0 += [1, 2, 3] }, contains: "unexpected bytes")
         assertUnreadable(try mutate(good, to: "empty") { $0 = [] }, contains: "empty file")
         assertUnreadable("\(dir!)/missing.ckpt", contains: "no such checkpoint file")

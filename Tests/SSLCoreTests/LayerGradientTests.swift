@@ -15,7 +15,7 @@ final class LayerGradientTests: XCTestCase {
         let lin = Linear(&layout, "l", inputs: 4, outputs: 3)
         let s = ParameterStore(layout: layout)
         s.initialize(seed: 3)
-        fillUniform(s.w(lin.b), 3, seed: 4)
+        fillUniform(s.w(lin.b!), 3, seed: 4)
         let x = ws.mat(5, 4), y = ws.mat(5, 3), g = ws.mat(5, 3), dx = ws.mat(5, 4)
         fillUniform(x.p, x.count, seed: 5); fillUniform(g.p, g.count, seed: 6)
         func f() -> Double { lin.forward(e, s, x: x, y: y); return dot(g.p, y.p, y.count) }

@@ -127,7 +127,7 @@ final class MatMulTests: XCTestCase {
                                  activation: .relu, alpha: 5, evalSamples: 2)
         if kind == .m1m2 { config.stack = StackedM1(hidden: [32], latent: 6, activation: .relu, likelihood: .bernoulli, kept: [0, 2, 5]) }
         let capacity = Capacity(labelled: 20, unlabelled: 20, evaluation: 40)
-        var model = makeModel(config, capacity: capacity, engine: engine)
+        var model = makeModel(config, capacity: capacity, workspace: Workspace(engine: engine))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 5)
         let batch = Batch(capacity: 40, features: d)
@@ -139,7 +139,7 @@ final class MatMulTests: XCTestCase {
         }
         let adam = Adam(count: model.layout.totalCount, learningRate: 1e-2)
         for step in 0..<steps {
-            if step == steps - 1 && freshModelForLastStep { model = makeModel(config, capacity: capacity, engine: engine) }
+            if step == steps - 1 && freshModelForLastStep { model = makeModel(config, capacity: capacity, workspace: Workspace(engine: engine)) }
             store.zeroGrads()
             _ = model.trainStep(batch, store: store, noise: NoiseSource(seed: 7), step: 3 + step, beta: 1,
                                 counts: GlobalCounts(labelled: 20, unlabelled: 20))

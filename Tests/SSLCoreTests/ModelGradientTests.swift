@@ -27,7 +27,7 @@ final class ModelGradientTests: XCTestCase {
             // A frozen M1 with z₁ of 3 dimensions, of which M2 sees 0 and 2.
             config.stack = StackedM1(hidden: [4], latent: 3, activation: .softplus, likelihood: likelihood, kept: [0, 2])
         }
-        let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8), engine: engine)
+        let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8), workspace: Workspace(engine: engine))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 21)
         let batch = Batch(capacity: 8, features: d)

@@ -15,7 +15,8 @@ public struct JointLinear {
 
     public let parts: [Part]
     public let weights: [ParamRef]  // one per part; label part: (K, O)
-    public let bias: ParamRef
+    /// nil when batch normalisation follows (its shift β takes the bias's place).
+    public let bias: ParamRef?
     public let outputs: Int
     let hasPerExample: Bool
     let hasPerRow: Bool
@@ -23,7 +24,7 @@ public struct JointLinear {
     let inputCopies: [BF16Copy], weightCopies: [BF16Copy]
     let dOutCopy = BF16Copy(), dPerExampleCopy = BF16Copy()
 
-    public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, Part)], outputs: Int) {
+    public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, Part)], outputs: Int, bias hasBias: Bool = true) {
         self.parts = parts.map(\.1)
         self.outputs = outputs
         weights = parts.map { name2, part in
@@ -32,7 +33,7 @@ public struct JointLinear {
             case .label(let k): return layout.add("\(name).E_\(name2)", [k, outputs])
             }
         }
-        bias = layout.add("\(name).b", [outputs])
+        bias = hasBias ? layout.add("\(name).b", [outputs]) : nil
         hasPerExample = self.parts.contains { if case .perExample = $0 { return true } else { return false } }
         hasPerRow = self.parts.contains { if case .perRow = $0 { return true } else { return false } }
         inputCopies = parts.map { _ in BF16Copy() }
@@ -57,7 +58,7 @@ public struct JointLinear {
             }
         }
         let labelIndex = parts.firstIndex { if case .label = $0 { return true } else { return false } }
-        let b = s.w(bias)
+        let b = bias.map { s.w($0) }
         map.example.withUnsafeBufferPointer { ex in
             map.label.withUnsafeBufferPointer { lab in
                 for r in 0..<out.rows {
@@ -65,7 +66,7 @@ public struct JointLinear {
                     if !hasPerRow { d.update(repeating: 0, count: o) }
                     if hasPerExample { let src = perEx.p + Int(ex[r]) * o; for j in 0..<o { d[j] += src[j] } }
                     if let li = labelIndex { let e = s.w(weights[li]) + Int(lab[r]) * o; for j in 0..<o { d[j] += e[j] } }
-                    for j in 0..<o { d[j] += b[j] }
+                    if let b { for j in 0..<o { d[j] += b[j] } }
                 }
             }
         }
@@ -76,7 +77,7 @@ public struct JointLinear {
     public func backward(_ e: MatMulEngine, _ s: ParameterStore, inputs: [Mat], map: RowMap, dOut: Mat, dInputs: [Mat?], scratch: Mat) {
         let o = outputs
         dOutCopy.invalidate(); dPerExampleCopy.invalidate()
-        accumulateColumnSums(dOut, into: s.g(bias))
+        if let bias { accumulateColumnSums(dOut, into: s.g(bias)) }
         var dPerEx: Mat? = nil
         if hasPerExample {
             let m = Mat(scratch.p, map.examples, o)

@@ -1,33 +1,34 @@
 // O out, I in, B rows.
 
-/// Fully connected layer: y = x·Wᵀ + b, with W of shape (O, I).
+/// Fully connected layer: y = x·Wᵀ + b, with W of shape (O, I); without b when batch normalisation follows (its
+/// shift β takes the bias's place).
 public struct Linear {
     public let w: ParamRef
-    public let b: ParamRef
+    public let b: ParamRef?
     public let inputs: Int
     public let outputs: Int
     /// bf16 copies of x, W and dy, each rounded once per step and used by both of its products.
     let copies = (x: BF16Copy(), w: BF16Copy(), dy: BF16Copy())
 
-    public init(_ layout: inout ParameterLayout, _ name: String, inputs: Int, outputs: Int) {
+    public init(_ layout: inout ParameterLayout, _ name: String, inputs: Int, outputs: Int, bias: Bool = true) {
         self.inputs = inputs
         self.outputs = outputs
         w = layout.add("\(name).W", [outputs, inputs])
-        b = layout.add("\(name).b", [outputs])
+        b = bias ? layout.add("\(name).b", [outputs]) : nil
     }
 
     /// y(B×O) = x(B×I)·Wᵀ + b.
     public func forward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, y: Mat) {
         copies.x.invalidate(); copies.w.invalidate()
         e.matmulWT(x, s.w(w), out: outputs, into: y, copies: (copies.x, copies.w))
-        addBias(s.w(b), y)
+        if let b { addBias(s.w(b), y) }
     }
 
     /// dW += dyᵀ·x, db += Σ_rows dy, and dx += dy·W when `dx` is given. x and W must be those of the last `forward`.
     public func backward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, dy: Mat, dx: Mat?) {
         copies.dy.invalidate()
         e.accumulateWeightGrad(dy: dy, x: x, dW: s.g(w), copies: (copies.dy, copies.x))
-        accumulateColumnSums(dy, into: s.g(b))
+        if let b { accumulateColumnSums(dy, into: s.g(b)) }
         if let dx { e.accumulateInputGrad(dy: dy, w: s.w(w), dx: dx, copies: (copies.dy, copies.w)) }
     }
 }

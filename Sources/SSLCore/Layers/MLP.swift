@@ -1,39 +1,48 @@
 // R rows, H hidden sizes, heads: output sizes.
 
-/// A network: a JointLinear input layer, hidden Linear layers, each followed by the
-/// activation, and one or more linear heads on the last hidden layer (e.g. μ and log σ²).
-/// It owns its cached forward values (pre-activations, activations) and their gradients,
-/// allocated once for `maxRows`.
+/// A network: a JointLinear input layer, hidden Linear layers, each followed by the activation (with batch
+/// normalisation between them when `normalize` is set), and one or more linear heads on the last hidden layer
+/// (e.g. μ and log σ²). It owns its cached forward values (linear outputs, pre-activations, activations) and
+/// their gradients, allocated once for `maxRows`.
 public final class MLP {
     public let first: JointLinear
     public let hidden: [Linear]
     public let heads: [Linear]
     public let activation: Activation
+    /// Batch normalisation of each hidden layer's linear output (nil without).
+    public let norms: [BatchNorm]?
     /// Forward outputs per head, valid for the rows of the last forward call.
     public private(set) var out: [Mat]
     /// Gradients w.r.t. each head's output: the caller fills them before `backward`.
     public private(set) var dOut: [Mat]
+    /// Pre-activations (after batch normalisation when there is one) and the linear outputs it normalises.
     public private(set) var pre: [Mat]
+    var linear: [Mat]
     var act: [Mat]
     var dAct: [Mat]
     let scratch: Mat
     /// Computes every matrix product of the network (the workspace's engine).
     let engine: MatMulEngine
-    /// Owns the buffers the views above point into.
+    /// Owns the buffers the views above point into, and sums batch statistics over ranks.
     let workspace: Workspace
     public private(set) var rows = 0
 
     public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, JointLinear.Part)],
-                hidden sizes: [Int], heads headSpecs: [(String, Int)], activation: Activation,
+                hidden sizes: [Int], heads headSpecs: [(String, Int)], activation: Activation, normalize: Bool = false,
                 maxRows: Int, maxExamples: Int, workspace ws: Workspace) {
         precondition(!sizes.isEmpty, "an MLP needs at least one hidden layer")
-        first = JointLinear(&layout, "\(name).l0", parts: parts, outputs: sizes[0])
+        first = JointLinear(&layout, "\(name).l0", parts: parts, outputs: sizes[0], bias: !normalize)
         var h: [Linear] = []
-        for i in 1..<sizes.count { h.append(Linear(&layout, "\(name).l\(i)", inputs: sizes[i - 1], outputs: sizes[i])) }
+        for i in 1..<sizes.count {
+            h.append(Linear(&layout, "\(name).l\(i)", inputs: sizes[i - 1], outputs: sizes[i], bias: !normalize))
+        }
         hidden = h
+        norms = normalize ? sizes.enumerated().map { BatchNorm(&layout, "\(name).bn\($0.offset)", features: $0.element,
+                                                               maxRows: maxRows, workspace: ws) } : nil
         heads = headSpecs.map { Linear(&layout, "\(name).\($0.0)", inputs: sizes.last!, outputs: $0.1) }
         self.activation = activation
         pre = sizes.map { ws.mat(maxRows, $0) }
+        linear = normalize ? sizes.map { ws.mat(maxRows, $0) } : pre
         act = sizes.map { ws.mat(maxRows, $0) }
         dAct = sizes.map { ws.mat(maxRows, $0) }
         out = headSpecs.map { ws.mat(maxRows, $0.1) }
@@ -44,22 +53,30 @@ public final class MLP {
         // Views start at full size; forward() narrows them to the rows in use.
     }
 
-    /// Runs the network on `map.rows` rows. `inputs` follow the first layer's parts.
-    public func forward(_ s: ParameterStore, inputs: [Mat], map: RowMap) {
+    /// Runs the network on `map.rows` rows. `inputs` follow the first layer's parts. With batch normalisation,
+    /// `.training` normalises with the batch's statistics (over every rank: all ranks must call it together) and
+    /// updates the running ones; `.inference` uses the running ones.
+    public func forward(_ s: ParameterStore, inputs: [Mat], map: RowMap, pass: Pass = .training) {
         rows = map.rows
-        for i in 0..<pre.count { pre[i].rows = rows; act[i].rows = rows; dAct[i].rows = rows }
+        for i in 0..<pre.count { pre[i].rows = rows; linear[i].rows = rows; act[i].rows = rows; dAct[i].rows = rows }
         for i in 0..<out.count { out[i].rows = rows; dOut[i].rows = rows }
-        first.forward(engine, s, inputs: inputs, map: map, out: pre[0], scratch: scratch)
-        activation.forward(pre: pre[0].p, out: act[0].p, count: pre[0].count)
+        first.forward(engine, s, inputs: inputs, map: map, out: linear[0], scratch: scratch)
+        finishHidden(0, s, pass)
         for (i, layer) in hidden.enumerated() {
-            layer.forward(engine, s, x: act[i], y: pre[i + 1])
-            activation.forward(pre: pre[i + 1].p, out: act[i + 1].p, count: pre[i + 1].count)
+            layer.forward(engine, s, x: act[i], y: linear[i + 1])
+            finishHidden(i + 1, s, pass)
         }
         for (i, head) in heads.enumerated() { head.forward(engine, s, x: act[act.count - 1], y: out[i]) }
     }
 
-    /// Backpropagates `dOut` (filled by the caller); adds parameter gradients into the store and
-    /// input gradients into `dInputs[p]` where given.
+    /// Normalisation (if any) and activation of hidden layer `i`'s linear output.
+    private func finishHidden(_ i: Int, _ s: ParameterStore, _ pass: Pass) {
+        norms?[i].forward(s, x: linear[i], y: pre[i], pass: pass, reducer: workspace.reducer)
+        activation.forward(pre: pre[i].p, out: act[i].p, count: pre[i].count)
+    }
+
+    /// Backpropagates `dOut` (filled by the caller) through the last training forward; adds parameter gradients
+    /// into the store and input gradients into `dInputs[p]` where given.
     public func backward(_ s: ParameterStore, inputs: [Mat], map: RowMap, dInputs: [Mat?]) {
         let last = act.count - 1
         dAct[last].zero()
@@ -67,6 +84,7 @@ public final class MLP {
         var i = last
         while true {
             activation.backward(pre: pre[i].p, dh: dAct[i].p, dpre: dAct[i].p, count: dAct[i].count)
+            norms?[i].backward(s, dy: dAct[i], dx: dAct[i], reducer: workspace.reducer)
             if i == 0 { break }
             dAct[i - 1].zero()
             hidden[i - 1].backward(engine, s, x: act[i - 1], dy: dAct[i], dx: dAct[i - 1])

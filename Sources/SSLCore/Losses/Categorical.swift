@@ -75,3 +75,19 @@ public func expectedCostMinusEntropy(logProbs: Mat, costs: UnsafePointer<Double>
         }
     }
 }
+
+/// Index of the largest entry in row `r`.
+public func argmaxRow(_ m: Mat, _ r: Int) -> Int {
+    let p = m.row(r)
+    var best = 0
+    for j in 1..<m.cols where p[j] > p[best] { best = j }
+    return best
+}
+
+/// A class prior from labelled proportions, smoothed (add-one) so no class has probability 0:
+/// p_k = (n_k + 1) / (N + K).
+public func labelledClassPrior(labels: [Int32], classes k: Int) -> [Float] {
+    var counts = [Int](repeating: 0, count: k)
+    for y in labels { counts[Int(y)] += 1 }
+    return counts.map { Float(Double($0 + 1) / Double(labels.count + k)) }
+}

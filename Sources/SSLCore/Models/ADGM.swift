@@ -6,8 +6,8 @@ import Foundation
 ///
 /// Inference:  q(a|x) = N(μ_a(x), e^{lv_a(x)}),  q(y|a,x) = Cat(softmax(f(a,x))),
 ///             q(z|a,y,x) = N(μ_z(a,y,x), e^{lv_z(a,y,x)}).
-/// Generative: p(z) = N(0,I), p(y) = 1/K, p(x|y,z) = Bernoulli(σ(g(y,z))),
-///             p(a|x,y,z) = N(μ_p(x,y,z), e^{lv_p(x,y,z)}).
+/// Generative: p(z) = N(0,I), p(y) = 1/K (or `config.classPrior`), p(x|y,z) = Bernoulli(σ(g(y,z))) or
+///             N(g(y,z), diag e^{lv_x}) (`config.likelihood`), p(a|x,y,z) = N(μ_p(x,y,z), e^{lv_p(x,y,z)}).
 ///
 /// With one sample a ~ q(a|x) per example, shared by all enumerated labels, and z ~ q(z|a,y,x) per row:
 ///   ℓ(x,y)  = −log p(x|y,z) + KL(q(z|a,y,x) ‖ p(z)) − log p(y) − log p(a|x,y,z)
@@ -15,7 +15,8 @@ import Foundation
 ///   U(x)    = Σ_y q(y|a,x)·ℓ(x,y) − H(q(y|a,x)) + log q(a|x)
 ///   J       = mean_l L + mean_u U + α·mean_l CE(q(y|a,x), y)
 /// β (warm-up) scales every term but −log p(x|y,z). The classifier at evaluation averages
-/// q(y|a,x) over `evalSamples` draws of a.
+/// q(y|a,x) over `evalSamples` draws of a. Several samples of a per example (each shared by the enumerated labels)
+/// are `--mc N`.
 ///
 /// With `config.kind == .sdgm` this is the skip deep generative model of the same paper: the inference
 /// networks are unchanged and the generative side becomes p(a|y,z) and p(x|a,y,z), so in ℓ the terms are
@@ -33,70 +34,80 @@ public final class ADGM: GenerativeModel {
     let observation: ObservationModel
     public let capacity: Capacity
     let workspace: Workspace
+    let terms: BoundTerms
 
     var map: RowMap
     var identity: RowMap
-    let logProbs: Mat, epsA: Mat, a: Mat, da: Mat, epsZ: Mat, z: Mat, dz: Mat, probSum: Mat
+    let logProbs: Mat, epsA: Mat, a: Mat, da: Mat, epsZ: Mat, z: Mat, dz: Mat
     let weights: UnsafeMutablePointer<Float>, betaWeights: UnsafeMutablePointer<Float>
     let negBetaWeights: UnsafeMutablePointer<Float>, exampleWeights: UnsafeMutablePointer<Float>
     let rec: UnsafeMutablePointer<Double>, kl: UnsafeMutablePointer<Double>, logPA: UnsafeMutablePointer<Double>
     let logQA: UnsafeMutablePointer<Double>
-    let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
+    /// −log p(y) per class (log K for the uniform prior).
+    let negLogPrior: [Double]
+    /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
+    let replicated: Batch?
 
-    public init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
+    public init(_ config: ModelConfig, capacity: Capacity, workspace ws: Workspace) {
         self.config = config
         self.capacity = capacity
         let k = config.classes, d = config.inputDim, zd = config.latent, ad = config.auxiliary
         let inner = capacity.replicated(config.replicas)
         let maxB = inner.examples, maxR = inner.rows(classes: k)
-        let ws = Workspace(engine: engine)
-        let act = config.activation, hid = config.hidden
+        let act = config.activation, hid = config.hidden, bn = config.normalize
         var layout = ParameterLayout()
         qa = MLP(&layout, "qa", parts: [("x", .perRow(d))], hidden: hid, heads: [("mu", ad), ("logvar", ad)],
-                 activation: act, maxRows: maxB, maxExamples: maxB, workspace: ws)
+                 activation: act, normalize: bn, maxRows: maxB, maxExamples: maxB, workspace: ws)
         qy = MLP(&layout, "qy", parts: [("a", .perRow(ad)), ("x", .perRow(d))], hidden: hid, heads: [("logits", k)],
-                 activation: act, maxRows: maxB, maxExamples: maxB, workspace: ws)
+                 activation: act, normalize: bn, maxRows: maxB, maxExamples: maxB, workspace: ws)
         qz = MLP(&layout, "qz", parts: [("a", .perExample(ad)), ("x", .perExample(d)), ("y", .label(k))], hidden: hid,
-                 heads: [("mu", zd), ("logvar", zd)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
+                 heads: [("mu", zd), ("logvar", zd)], activation: act, normalize: bn, maxRows: maxR, maxExamples: maxB,
+                 workspace: ws)
         skip = config.kind == .sdgm
         pa = MLP(&layout, "pa", parts: skip ? [("y", .label(k)), ("z", .perRow(zd))]
                                             : [("x", .perExample(d)), ("y", .label(k)), ("z", .perRow(zd))], hidden: hid,
-                 heads: [("mu", ad), ("logvar", ad)], activation: act, maxRows: maxR, maxExamples: maxB, workspace: ws)
+                 heads: [("mu", ad), ("logvar", ad)], activation: act, normalize: bn, maxRows: maxR, maxExamples: maxB,
+                 workspace: ws)
         px = MLP(&layout, "px", parts: skip ? [("a", .perExample(ad)), ("y", .label(k)), ("z", .perRow(zd))]
                                             : [("y", .label(k)), ("z", .perRow(zd))], hidden: hid.reversed(),
-                 heads: [(ObservationModel.head(config.likelihood), d)], activation: act, maxRows: maxR, maxExamples: maxB,
-                 workspace: ws)
+                 heads: [(ObservationModel.head(config.likelihood), d)], activation: act, normalize: bn, maxRows: maxR,
+                 maxExamples: maxB, workspace: ws)
         observation = ObservationModel(&layout, "px", likelihood: config.likelihood, dim: d)
         self.layout = layout
         map = RowMap(capacityRows: maxR, capacityExamples: maxB)
         identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
-        logProbs = ws.mat(maxB, k); probSum = ws.mat(maxB, k)
+        logProbs = ws.mat(maxB, k)
         epsA = ws.mat(maxB, ad); a = ws.mat(maxB, ad); da = ws.mat(maxB, ad)
         epsZ = ws.mat(maxR, zd); z = ws.mat(maxR, zd); dz = ws.mat(maxR, zd)
         weights = ws.floats(maxR); betaWeights = ws.floats(maxR); negBetaWeights = ws.floats(maxR)
         exampleWeights = ws.floats(maxB)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR); logPA = ws.doubles(maxR); logQA = ws.doubles(maxB)
-        costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
-        replicaCost = ws.doubles(maxB); values = ws.doubles(maxB); omega = ws.floats(maxB)
+        terms = BoundTerms(ws, maxExamples: maxB, classes: k)
+        negLogPrior = config.negativeLogPrior
         scratch = ws.floats(2 * d)
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
         workspace = ws
     }
-    let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>
-    /// −log p(y) per class (log K for the uniform prior).
-    lazy var negLogPrior: [Double] = config.negativeLogPrior
-    /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
-    let replicated: Batch?
 
-    public func trainStep(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+    public func trainStep(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
                           counts: GlobalCounts) -> LossSums {
+        run(batch, store: store, noise: noise, step: step, beta: beta, counts: counts, pass: .training)
+    }
+
+    public func bound(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
+        run(batch, store: store, noise: noise, step: step, beta: 1, counts: .perExample(batch), pass: .inference)
+    }
+
+    /// The forward pass and the loss sums; with `.training` also the backward pass.
+    func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
+             pass: Pass) -> LossSums {
         precondition(given.labelled <= capacity.labelled && given.unlabelled <= capacity.unlabelled, "batch exceeds model capacity")
         let batch = replicated ?? given
         replicated?.replicate(given, count: config.replicas)
-        let k = config.classes, bl = batch.labelled, bu = batch.unlabelled, bn = bl + bu
+        let k = config.classes, bl = batch.labelled, bn = bl + batch.unlabelled
         let x = batch.x
-        map.build(labels: batch.labels, unlabelled: bu, classes: k)
+        map.build(labels: batch.labels, unlabelled: batch.unlabelled, classes: k)
         identity.buildIdentity(count: bn)
         let rows = map.rows
         let b = Double(beta)
@@ -104,37 +115,31 @@ public final class ADGM: GenerativeModel {
         let aB = a.prefix(rows: bn), daB = da.prefix(rows: bn), epsAB = epsA.prefix(rows: bn)
         let epsR = epsZ.prefix(rows: rows), zR = z.prefix(rows: rows), dzR = dz.prefix(rows: rows)
 
-        // a ~ q(a|x), one sample per example.
-        qa.forward(s, inputs: [x], map: identity)
-        for i in 0..<bn {
-            noise.normals(step: step, example: batch.ids[i], stream: .auxiliaryA, population: i < bl ? .labelled : .unlabelled,
-                          replica: batch.replica[i], into: epsAB.row(i), count: epsAB.cols)
-        }
+        // a ~ q(a|x), one sample per example; q(y|a,x).
+        qa.forward(s, inputs: [x], map: identity, pass: pass)
+        noise.exampleNormals(epsAB, batch: batch, step: step, stream: .auxiliaryA)
         reparameterize(mu: qa.out[0], logvar: qa.out[1], eps: epsAB, into: aB)
-
-        // q(y|a,x), row weights.
-        qy.forward(s, inputs: [aB, x], map: identity)
+        qy.forward(s, inputs: [aB, x], map: identity, pass: pass)
         logSoftmax(qy.out[0], into: lp)
-        fillRowWeights(weights, map: map, logProbs: lp, counts: counts)
 
         // z ~ q(z|a,y,x); p(a|x,y,z); p(x|y,z).
-        qz.forward(s, inputs: [aB, x, x], map: map)
-        fillRowNoise(epsR, map: map, batch: batch, noise: noise, step: step, stream: .latentZ)
+        qz.forward(s, inputs: [aB, x, x], map: map, pass: pass)
+        noise.rowNormals(epsR, map: map, batch: batch, step: step, stream: .latentZ)
         reparameterize(mu: qz.out[0], logvar: qz.out[1], eps: epsR, into: zR)
-        pa.forward(s, inputs: paInputs(x: x, z: zR), map: map)
-        px.forward(s, inputs: pxInputs(a: aB, z: zR), map: map)
-        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + self.negLogPrior[Int(self.map.label[r])] - self.logPA[r]) }
-        let exampleCost = { (i: Int, b: Double) in b * self.logQA[i] }
+        pa.forward(s, inputs: paInputs(x: x, z: zR), map: map, pass: pass)
+        px.forward(s, inputs: pxInputs(a: aB, z: zR), map: map, pass: pass)
+        let cost = RowCosts(row: { r, b in self.rec[r] + b * (self.kl[r] + self.negLogPrior[Int(self.map.label[r])] - self.logPA[r]) },
+                            example: { i, b in b * self.logQA[i] })
+        guard pass == .training else {
+            computeCosts(s, x: x, a: aB)
+            return sums(lp, batch, counts, beta, cost)
+        }
         if replicated != nil {
             // Importance weights need every replica's cost before any gradient.
-            observation.nll(s, out: px.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)
-            gaussianKLStandard(mu: qz.out[0], logvar: qz.out[1], rowLoss: kl)
-            gaussianLogDensity(x: aB, mu: pa.out[0], logvar: pa.out[1], map: map, rowValue: logPA)
-            gaussianLogDensity(x: aB, mu: qa.out[0], logvar: qa.out[1], map: nil, rowValue: logQA)
-            replicaWeights(logProbs: lp, map: map, beta: b, mc: config.mc, iw: config.iw, costs: costs,
-                           replicaCost: replicaCost, values: values, omega: omega, rowCost: rowCost, exampleCost: exampleCost)
-            scaleRowWeights(weights, map: map, omega: omega)
+            computeCosts(s, x: x, a: aB)
+            terms.importanceWeights(lp, map, beta: b, mc: config.mc, iw: config.iw, cost)
         }
+        fillRowWeights(weights, map: map, logProbs: lp, counts: counts, omega: replicated == nil ? nil : terms.omega)
         scaled(weights, beta, rows, into: betaWeights)
         scaled(weights, -beta, rows, into: negBetaWeights)
 
@@ -151,7 +156,7 @@ public final class ADGM: GenerativeModel {
         // +β·log q(a|x), once per example, normalised by its population.
         let invL = counts.labelled > 0 ? Float(b) / Float(counts.labelled) : 0
         let invU = counts.unlabelled > 0 ? Float(b) / Float(counts.unlabelled) : 0
-        for i in 0..<bn { exampleWeights[i] = (i < bl ? invL : invU) * (replicated == nil ? 1 : omega[i]) }
+        for i in 0..<bn { exampleWeights[i] = (i < bl ? invL : invU) * (replicated == nil ? 1 : terms.omega[i]) }
         qa.dOut[0].zero(); qa.dOut[1].zero()
         gaussianLogDensity(x: aB, mu: qa.out[0], logvar: qa.out[1], map: nil, rowValue: logQA, weights: exampleWeights,
                            dx: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])
@@ -164,17 +169,29 @@ public final class ADGM: GenerativeModel {
         qz.backward(s, inputs: [aB, x, x], map: map, dInputs: [daB, nil, nil])
 
         // Classifier: α·CE on labelled, y-part of U on unlabelled; log q(a|x) is outside the label sum.
-        let sums = classifierTerms(
-            logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
-            classWeights: config.classWeights, mc: config.mc, iw: config.iw, omega: replicated == nil ? nil : omega,
-            dlogits: qy.dOut[0], costs: costs, perExample: perExample, replicaCost: replicaCost, values: values,
-            rowCost: rowCost, exampleCost: exampleCost)
+        let result = sums(lp, batch, counts, beta, cost)
+        terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+                                 classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
+                                 dlogits: qy.dOut[0], cost)
         qy.backward(s, inputs: [aB, x], map: identity, dInputs: [daB, nil])
 
         // a = μ_a + σ_a·ε_a.
         reparameterizeBackward(logvar: qa.out[1], eps: epsAB, dz: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])
         qa.backward(s, inputs: [x], map: identity, dInputs: [nil])
-        return sums
+        return result
+    }
+
+    /// Every row's −log p(x|·), KL_z and log p(a|·), and every example's log q(a|x), without gradients.
+    func computeCosts(_ s: ParameterStore, x: Mat, a aB: Mat) {
+        observation.nll(s, out: px.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)
+        gaussianKLStandard(mu: qz.out[0], logvar: qz.out[1], rowLoss: kl)
+        gaussianLogDensity(x: aB, mu: pa.out[0], logvar: pa.out[1], map: map, rowValue: logPA)
+        gaussianLogDensity(x: aB, mu: qa.out[0], logvar: qa.out[1], map: nil, rowValue: logQA)
+    }
+
+    func sums(_ lp: Mat, _ batch: Batch, _ counts: GlobalCounts, _ beta: Float, _ cost: RowCosts) -> LossSums {
+        terms.sums(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+                   classWeights: config.classWeights, mc: config.mc, iw: config.iw, cost)
     }
 
     /// Inputs of p(a|·) in its parts' order: [x, y, z] (ADGM) or [y, z] (SDGM).
@@ -189,20 +206,20 @@ public final class ADGM: GenerativeModel {
         }
         // SDGM: a = the mean of p(a|y,z), one per row, then p(x|a,y,z).
         map.build(labels: labels, unlabelled: 0, classes: config.classes)
-        pa.forward(s, inputs: [z, z], map: map)
+        pa.forward(s, inputs: [z, z], map: map, pass: .inference)
         let aR = a.prefix(rows: z.rows)
         aR.copy(from: pa.out[0])
-        px.forward(s, inputs: [aR, z, z], map: map)
+        px.forward(s, inputs: [aR, z, z], map: map, pass: .inference)
         observation.means(px.out[0], into: means)
     }
 
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {
         identity.buildIdentity(count: x.rows)
-        qa.forward(s, inputs: [x], map: identity)
+        qa.forward(s, inputs: [x], map: identity, pass: .inference)
         let aB = a.prefix(rows: x.rows)
         aB.copy(from: qa.out[0])
         map.build(labels: labels, unlabelled: 0, classes: config.classes)
-        qz.forward(s, inputs: [aB, x, x], map: map)
+        qz.forward(s, inputs: [aB, x, x], map: map, pass: .inference)
         z.copy(from: qz.out[0])
     }
 
@@ -210,7 +227,7 @@ public final class ADGM: GenerativeModel {
         let bn = x.rows
         identity.buildIdentity(count: bn)
         let aB = a.prefix(rows: bn), epsAB = epsA.prefix(rows: bn), lp = logProbs.prefix(rows: bn)
-        qa.forward(s, inputs: [x], map: identity)
+        qa.forward(s, inputs: [x], map: identity, pass: .inference)
         probs.zero()
         let samples = max(1, config.evalSamples)
         for sample in 0..<samples {
@@ -219,7 +236,7 @@ public final class ADGM: GenerativeModel {
                               into: epsAB.row(i), count: epsAB.cols)
             }
             reparameterize(mu: qa.out[0], logvar: qa.out[1], eps: epsAB, into: aB)
-            qy.forward(s, inputs: [aB, x], map: identity)
+            qy.forward(s, inputs: [aB, x], map: identity, pass: .inference)
             logSoftmax(qy.out[0], into: lp)
             for i in 0..<lp.count { probs.p[i] += Foundation.exp(lp.p[i]) / Float(samples) }
         }

@@ -5,7 +5,7 @@ import Foundation
 /// M2 of Kingma et al. 2014, "Semi-supervised Learning with Deep Generative Models".
 ///
 ///   q(y|x) = Cat(softmax(f(x))),  q(z|x,y) = N(μ(x,y), diag e^{lv(x,y)}),
-///   p(x|y,z) = Bernoulli(σ(g(y,z))),  p(z) = N(0, I),  p(y) = 1/K (or `config.classPrior`).
+///   p(x|y,z) = Bernoulli(σ(g(y,z))) or N(g(y,z), diag e^{lv_x}),  p(z) = N(0, I),  p(y) = 1/K (or `config.classPrior`).
 ///
 /// Labelled bound:   L(x,y) = −log p(x|y,z) + KL(q(z|x,y) ‖ p(z)) − log p(y)   ≥ −log p(x,y)
 /// Unlabelled bound: U(x)   = Σ_y q(y|x)·L(x,y) − H(q(y|x))                        ≥ −log p(x)
@@ -20,35 +20,34 @@ public final class M2: GenerativeModel {
     let decoder: MLP     // [y, z] → logits or mean (R×D)
     let observation: ObservationModel
     public let capacity: Capacity
+    let workspace: Workspace
+    let terms: BoundTerms
 
     var map: RowMap
     var identity: RowMap
     let logProbs: Mat, eps: Mat, z: Mat, dz: Mat
     let weights: UnsafeMutablePointer<Float>, betaWeights: UnsafeMutablePointer<Float>
     let rec: UnsafeMutablePointer<Double>, kl: UnsafeMutablePointer<Double>
-    let costs: UnsafeMutablePointer<Double>, perExample: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
-
-    public convenience init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
-        var layout = ParameterLayout()
-        self.init(config, capacity: capacity, layout: &layout, engine: engine)
-    }
+    /// −log p(y) per class (log K for the uniform prior).
+    let negLogPrior: [Double]
+    /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
+    let replicated: Batch?
 
     /// Declares M2's parameters after those already in `layout` (M1+M2 puts the frozen M1 first).
-    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout, engine: MatMulEngine = .reference()) {
+    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout, workspace ws: Workspace) {
         self.config = config
         self.capacity = capacity
-        let k = config.classes, d = config.inputDim, zdim = config.latent
+        let k = config.classes, d = config.inputDim, zdim = config.latent, bn = config.normalize
         let inner = capacity.replicated(config.replicas)
         let maxB = inner.examples, maxR = inner.rows(classes: k)
-        let ws = Workspace(engine: engine)
         classifier = MLP(&layout, "qy", parts: [("x", .perRow(d))], hidden: config.hidden, heads: [("logits", k)],
-                         activation: config.activation, maxRows: maxB, maxExamples: maxB, workspace: ws)
+                         activation: config.activation, normalize: bn, maxRows: maxB, maxExamples: maxB, workspace: ws)
         encoder = MLP(&layout, "qz", parts: [("x", .perExample(d)), ("y", .label(k))], hidden: config.hidden,
-                      heads: [("mu", zdim), ("logvar", zdim)], activation: config.activation,
+                      heads: [("mu", zdim), ("logvar", zdim)], activation: config.activation, normalize: bn,
                       maxRows: maxR, maxExamples: maxB, workspace: ws)
         decoder = MLP(&layout, "px", parts: [("y", .label(k)), ("z", .perRow(zdim))], hidden: config.hidden.reversed(),
-                      heads: [(ObservationModel.head(config.likelihood), d)], activation: config.activation,
+                      heads: [(ObservationModel.head(config.likelihood), d)], activation: config.activation, normalize: bn,
                       maxRows: maxR, maxExamples: maxB, workspace: ws)
         observation = ObservationModel(&layout, "px", likelihood: config.likelihood, dim: d)
         self.layout = layout
@@ -58,52 +57,61 @@ public final class M2: GenerativeModel {
         eps = ws.mat(maxR, zdim); z = ws.mat(maxR, zdim); dz = ws.mat(maxR, zdim)
         weights = ws.floats(maxR); betaWeights = ws.floats(maxR)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR)
-        costs = ws.doubles(maxB * k); perExample = ws.doubles(maxB)
-        replicaCost = ws.doubles(maxB); values = ws.doubles(maxB); omega = ws.floats(maxB)
         scratch = ws.floats(2 * d)
+        terms = BoundTerms(ws, maxExamples: maxB, classes: k)
+        negLogPrior = config.negativeLogPrior
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
-        self.workspace = ws
+        workspace = ws
     }
-    let workspace: Workspace
-    let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>, omega: UnsafeMutablePointer<Float>
-    /// −log p(y) per class (log K for the uniform prior).
-    lazy var negLogPrior: [Double] = config.negativeLogPrior
-    /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
-    let replicated: Batch?
 
-    public func trainStep(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+    public func trainStep(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
                           counts: GlobalCounts) -> LossSums {
+        run(batch, store: store, noise: noise, step: step, beta: beta, counts: counts, pass: .training)
+    }
+
+    public func bound(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
+        run(batch, store: store, noise: noise, step: step, beta: 1, counts: .perExample(batch), pass: .inference)
+    }
+
+    /// The forward pass and the loss sums; with `.training` also the backward pass.
+    func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
+             pass: Pass) -> LossSums {
         precondition(given.labelled <= capacity.labelled && given.unlabelled <= capacity.unlabelled, "batch exceeds model capacity")
+        let training = pass == .training
         let batch = replicated ?? given
         replicated?.replicate(given, count: config.replicas)
-        let k = config.classes, bl = batch.labelled, bu = batch.unlabelled, bn = bl + bu
+        let k = config.classes, bn = batch.labelled + batch.unlabelled
         let x = batch.x
-        map.build(labels: batch.labels, unlabelled: bu, classes: k)
+        map.build(labels: batch.labels, unlabelled: batch.unlabelled, classes: k)
         identity.buildIdentity(count: bn)
         let rows = map.rows
         let lp = logProbs.prefix(rows: bn)
 
         // Classifier q(y|x) on all examples.
-        classifier.forward(s, inputs: [x], map: identity)
+        classifier.forward(s, inputs: [x], map: identity, pass: pass)
         logSoftmax(classifier.out[0], into: lp)
-        fillRowWeights(weights, map: map, logProbs: lp, counts: counts)
 
         // q(z|x,y), z = μ + σ·ε, p(x|y,z).
-        encoder.forward(s, inputs: [x, x], map: map)
+        encoder.forward(s, inputs: [x, x], map: map, pass: pass)
         let mu = encoder.out[0], lv = encoder.out[1]
         let epsR = eps.prefix(rows: rows), zR = z.prefix(rows: rows), dzR = dz.prefix(rows: rows)
-        fillRowNoise(epsR, map: map, batch: batch, noise: noise, step: step, stream: .latentZ)
+        noise.rowNormals(epsR, map: map, batch: batch, step: step, stream: .latentZ)
         reparameterize(mu: mu, logvar: lv, eps: epsR, into: zR)
-        decoder.forward(s, inputs: [zR, zR], map: map)
-        let rowCost = { (r: Int, b: Double) in self.rec[r] + b * (self.kl[r] + self.negLogPrior[Int(self.map.label[r])]) }
+        decoder.forward(s, inputs: [zR, zR], map: map, pass: pass)
+        let cost = RowCosts(row: { r, b in self.rec[r] + b * (self.kl[r] + self.negLogPrior[Int(self.map.label[r])]) })
+
+        guard training else {
+            observation.nll(s, out: decoder.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)
+            gaussianKLStandard(mu: mu, logvar: lv, rowLoss: kl)
+            return sums(lp, batch, counts, beta, cost)
+        }
         if replicated != nil {
             // Importance weights need every replica's cost before any gradient.
             observation.nll(s, out: decoder.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)
             gaussianKLStandard(mu: mu, logvar: lv, rowLoss: kl)
-            replicaWeights(logProbs: lp, map: map, beta: Double(beta), mc: config.mc, iw: config.iw, costs: costs,
-                           replicaCost: replicaCost, values: values, omega: omega, rowCost: rowCost, exampleCost: { _, _ in 0 })
-            scaleRowWeights(weights, map: map, omega: omega)
+            terms.importanceWeights(lp, map, beta: Double(beta), mc: config.mc, iw: config.iw, cost)
         }
+        fillRowWeights(weights, map: map, logProbs: lp, counts: counts, omega: replicated == nil ? nil : terms.omega)
         scaled(weights, beta, rows, into: betaWeights)
 
         // Losses per row, and their gradients weighted by the row weights.
@@ -118,13 +126,17 @@ public final class M2: GenerativeModel {
         encoder.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
 
         // Classifier gradients: α·CE on labelled, and the y-part of U on unlabelled.
-        let sums = classifierTerms(
-            logProbs: lp, map: map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
-            classWeights: config.classWeights, mc: config.mc, iw: config.iw, omega: replicated == nil ? nil : omega,
-            dlogits: classifier.dOut[0], costs: costs, perExample: perExample, replicaCost: replicaCost, values: values,
-            rowCost: rowCost, exampleCost: { _, _ in 0 })
+        let result = sums(lp, batch, counts, beta, cost)
+        terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+                                 classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
+                                 dlogits: classifier.dOut[0], cost)
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
-        return sums
+        return result
+    }
+
+    func sums(_ lp: Mat, _ batch: Batch, _ counts: GlobalCounts, _ beta: Float, _ cost: RowCosts) -> LossSums {
+        terms.sums(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+                   classWeights: config.classWeights, mc: config.mc, iw: config.iw, cost)
     }
 
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
@@ -133,19 +145,11 @@ public final class M2: GenerativeModel {
 
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {
         map.build(labels: labels, unlabelled: 0, classes: config.classes)
-        encoder.forward(s, inputs: [x, x], map: map)
+        encoder.forward(s, inputs: [x, x], map: map, pass: .inference)
         z.copy(from: encoder.out[0])
     }
 
     public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
         classifyWithMLP(classifier, x: x, identity: &identity, store: s, probs: probs)
     }
-}
-
-/// Runs a plain x → logits classifier and writes softmax probabilities.
-func classifyWithMLP(_ net: MLP, x: Mat, identity: inout RowMap, store s: ParameterStore, probs: Mat) {
-    identity.buildIdentity(count: x.rows)
-    net.forward(s, inputs: [x], map: identity)
-    logSoftmax(net.out[0], into: probs)
-    for i in 0..<probs.count { probs.p[i] = Foundation.exp(probs.p[i]) }
 }

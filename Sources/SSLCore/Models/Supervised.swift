@@ -4,7 +4,7 @@ import Foundation
 
 /// The baseline: the same classifier network as M2's q(y|x), trained only on labelled
 /// examples with J = mean_l CE(q(y|x), y). Unlabelled examples in a batch are ignored.
-public final class Supervised: SSLModel {
+public final class Supervised: Classifier {
     public let config: ModelConfig
     public let layout: ParameterLayout
     let classifier: MLP
@@ -14,14 +14,13 @@ public final class Supervised: SSLModel {
     let perExample: UnsafeMutablePointer<Double>
     let workspace: Workspace
 
-    public init(_ config: ModelConfig, capacity: Capacity, engine: MatMulEngine = .reference()) {
+    public init(_ config: ModelConfig, capacity: Capacity, workspace ws: Workspace) {
         self.config = config
         self.capacity = capacity
-        let ws = Workspace(engine: engine)
         let maxB = capacity.examples
         var layout = ParameterLayout()
         classifier = MLP(&layout, "qy", parts: [("x", .perRow(config.inputDim))], hidden: config.hidden,
-                         heads: [("logits", config.classes)], activation: config.activation,
+                         heads: [("logits", config.classes)], activation: config.activation, normalize: config.normalize,
                          maxRows: maxB, maxExamples: maxB, workspace: ws)
         self.layout = layout
         identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
@@ -30,15 +29,15 @@ public final class Supervised: SSLModel {
         workspace = ws
     }
 
+    /// Runs even on a rank with no labelled example (0 rows), so batch normalisation's collectives stay in step.
     public func trainStep(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
                           counts: GlobalCounts) -> LossSums {
         let bl = batch.labelled
         var sums = LossSums()
         sums.labelledCount = Double(bl)
-        guard bl > 0 else { return sums }
         let x = batch.x.prefix(rows: bl)
         identity.buildIdentity(count: bl)
-        classifier.forward(s, inputs: [x], map: identity)
+        classifier.forward(s, inputs: [x], map: identity, pass: .training)
         let lp = logProbs.prefix(rows: bl)
         logSoftmax(classifier.out[0], into: lp)
         classifier.dOut[0].zero()

@@ -1,23 +1,28 @@
 import CKernels
 import Foundation
 
-/// Adam (Kingma & Ba 2015) with bias correction, over the whole contiguous parameter buffer:
-///   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − lr·m̂/(√v̂ + ε),
-///   m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
-/// Optional clipping scales g by min(1, c/‖g‖₂) first. Identical on every rank given identical g.
+/// Adam (Kingma & Ba 2015) with bias correction, over the contiguous parameters of a store:
+///   g ← min(1, c/‖g‖₂)·g          (optional: the global norm clipped at c)
+///   g ← clamp(g, −v, v)            (optional: each element clipped at v; after the norm, as in Maaløe's code)
+///   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − lr·m̂/(√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)
+///   a ← d·a + (1−d)·θ              (optional: the store's exponential moving average, state included)
+/// Identical on every rank given identical g. `learningRate` is set by the caller each step (the schedule).
 public final class Adam {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
     public var clipNorm: Float?
+    public var clipValue: Float?
+    /// The decay d of the store's moving average, when it keeps one.
+    public var averageDecay: Float?
     public let m: Buffer
     public let v: Buffer
     /// Steps taken (for bias correction); restored from a checkpoint on resume.
     public var t = 0
 
     public init(count: Int, learningRate: Float = 3e-4, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, clipNorm: Float? = nil) {
+                epsilon: Float = 1e-8, clipNorm: Float? = nil, clipValue: Float? = nil, averageDecay: Float? = nil) {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
-        self.clipNorm = clipNorm
+        self.clipNorm = clipNorm; self.clipValue = clipValue; self.averageDecay = averageDecay
         m = Buffer(count: count); v = Buffer(count: count)
     }
 
@@ -43,14 +48,19 @@ public final class Adam {
     public func step(_ store: ParameterStore, gradientNorm: Double? = nil, from start: Int = 0) {
         t += 1
         let g = store.grads.pointer, p = store.values.pointer, mp = m.pointer, vp = v.pointer
-        let n = store.values.count
+        let n = store.layout.parameterCount
         let gnorm = clipNorm == nil ? 0 : (gradientNorm ?? Adam.norm(store.grads, from: start))
         var scale: Float = 1
         if let c = clipNorm, gnorm > Double(c) { scale = Float(Double(c) / gnorm) }
         let b1 = beta1, b2 = beta2
         let c1 = 1 / Float(1 - pow(Double(b1), Double(t)))
         let c2 = 1 / Float(1 - pow(Double(b2), Double(t)))
-        ssl_adam_update(g + start, p + start, mp + start, vp + start, Int64(n - start), scale, 0, learningRate,
-                        b1, b2, c1, c2, epsilon, nil, 0)
+        let average = averageDecay == nil ? nil : store.average
+        ssl_adam_update(g + start, p + start, mp + start, vp + start, Int64(n - start), scale, clipValue ?? 0, learningRate,
+                        b1, b2, c1, c2, epsilon, average.map { $0.pointer + start }, averageDecay ?? 0)
+        // The state (running statistics) is averaged with the same decay, so an averaged store is consistent.
+        if let a = average, let d = averageDecay {
+            for i in n..<store.values.count { a[i] = d * a[i] + (1 - d) * p[i] }
+        }
     }
 }

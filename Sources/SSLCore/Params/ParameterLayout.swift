@@ -1,85 +1,80 @@
-/// A named tensor inside the contiguous parameter buffer.
+/// A named tensor inside the parameter store.
 public struct ParamRef: Hashable, Codable {
     public let index: Int
+    /// Offset within its region: the parameters, or (for state) the state after them.
     public let offset: Int
     public let count: Int
+    public let isState: Bool
 }
 
 /// The ordered list of (name, shape) a model declares once; offsets follow from the order.
-/// Parameters, gradients and Adam's moments all use this one layout, so zeroing,
-/// allreduce, the optimizer step and a checkpoint are each one call over one buffer.
+///
+/// Two regions, each contiguous: the **parameters** (trained: gradients, the allreduce, Adam and the averaged copy
+/// cover exactly them) and after them the **state** (values a layer keeps that no gradient reaches, such as batch
+/// normalisation's running statistics). Both live in the store's one value buffer and go into every checkpoint,
+/// so zeroing, the allreduce, the optimizer step and a checkpoint are each one call over one buffer.
 public struct ParameterLayout: Codable, Equatable {
+    public enum Role: String, Codable, Sendable { case parameter, state }
+
     public struct Entry: Codable, Equatable {
         public let name: String
         public let shape: [Int]
+        /// Offset within the entry's region (for parameters, the offset in the value buffer).
         public let offset: Int
+        /// nil (checkpoints written before state existed) means a parameter.
+        public let role: Role?
+        /// A constant the tensor starts at (e.g. batch normalisation's scale 1); nil: Glorot-uniform for a matrix, 0 else.
+        public let fill: Float?
         public var count: Int { shape.reduce(1, *) }
+        public var isState: Bool { role == .state }
     }
 
     public private(set) var entries: [Entry] = []
-    public private(set) var totalCount = 0
+    /// Floats in the parameter region and in the state region.
+    public private(set) var parameterCount = 0
+    public private(set) var stateCount = 0
+    /// Both regions: the length of the store's value buffer.
+    public var totalCount: Int { parameterCount + stateCount }
 
     public init() {}
 
-    /// Declares a tensor and returns its handle. Names must be unique.
-    public mutating func add(_ name: String, _ shape: [Int]) -> ParamRef {
+    /// Declares a trained tensor and returns its handle. Names must be unique.
+    public mutating func add(_ name: String, _ shape: [Int], fill: Float? = nil) -> ParamRef {
+        declare(name, shape, role: .parameter, fill: fill)
+    }
+
+    /// Declares a state tensor (no gradient; updated by its layer while training) starting at `fill`.
+    public mutating func addState(_ name: String, _ shape: [Int], fill: Float) -> ParamRef {
+        declare(name, shape, role: .state, fill: fill)
+    }
+
+    private mutating func declare(_ name: String, _ shape: [Int], role: Role, fill: Float?) -> ParamRef {
         precondition(!entries.contains { $0.name == name }, "duplicate parameter name \(name)")
-        let e = Entry(name: name, shape: shape, offset: totalCount)
+        let isState = role == .state
+        let e = Entry(name: name, shape: shape, offset: isState ? stateCount : parameterCount, role: isState ? .state : nil, fill: fill)
         entries.append(e)
-        totalCount += e.count
-        return ParamRef(index: entries.count - 1, offset: e.offset, count: e.count)
+        if isState { stateCount += e.count } else { parameterCount += e.count }
+        return ParamRef(index: entries.count - 1, offset: e.offset, count: e.count, isState: isState)
     }
 
-    /// A stable digest of names and shapes (FNV-1a), to check two layouts agree.
-    public var signature: UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for e in entries {
-            for b in e.name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-            for d in e.shape { h = (h ^ UInt64(truncatingIfNeeded: d)) &* 0x100_0000_01B3 }
-        }
-        return h
-    }
-}
+    /// Where `e` starts in the value buffer.
+    public func start(of e: Entry) -> Int { e.isState ? parameterCount + e.offset : e.offset }
 
-/// Parameters and their gradients, each one contiguous buffer in layout order.
-public final class ParameterStore {
-    public let layout: ParameterLayout
-    public let values: Buffer
-    public let grads: Buffer
+    // Checkpoints written before the state region existed carry only `entries` and `totalCount`.
+    enum CodingKeys: String, CodingKey { case entries, totalCount, parameterCount, stateCount }
 
-    /// `gradientTail` floats ride after the gradients in the same block, so the per-step scalars
-    /// (loss sums, counts, β, flags) join the gradient allreduce instead of needing their own.
-    public init(layout: ParameterLayout, gradientTail: Int = 0) {
-        self.layout = layout
-        values = Buffer(count: layout.totalCount)
-        grads = Buffer(count: layout.totalCount, tail: gradientTail)
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        entries = try c.decode([Entry].self, forKey: .entries)
+        parameterCount = try c.decodeIfPresent(Int.self, forKey: .parameterCount) ?? c.decode(Int.self, forKey: .totalCount)
+        stateCount = try c.decodeIfPresent(Int.self, forKey: .stateCount) ?? 0
     }
 
-    /// FNV-1a over the bit patterns of every parameter: equal exactly when the parameters are.
-    public var digest: UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        let p = values.pointer
-        for i in 0..<values.count { h = (h ^ UInt64(p[i].bitPattern)) &* 0x100_0000_01B3 }
-        return h
-    }
-
-    @inlinable public func w(_ r: ParamRef) -> UnsafeMutablePointer<Float> { values.pointer + r.offset }
-    @inlinable public func g(_ r: ParamRef) -> UnsafeMutablePointer<Float> { grads.pointer + r.offset }
-
-    /// Zeroes the gradients and the tail that rides with them.
-    public func zeroGrads() { grads.pointer.update(repeating: 0, count: grads.count + grads.tailCount) }
-
-    /// Deterministic initialisation from the seed: weight matrices (rank 2) Glorot-uniform,
-    /// vectors zero; per-tensor streams keyed by the tensor's index in the layout.
-    public func initialize(seed: UInt64) {
-        let noise = NoiseSource(seed: seed)
-        for (i, e) in layout.entries.enumerated() {
-            let p = values.pointer + e.offset
-            guard e.shape.count == 2 else { p.update(repeating: 0, count: e.count); continue }
-            let fanOut = e.shape[0], fanIn = e.shape[1]
-            let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
-            noise.uniforms(step: 0, example: i, stream: .initialization, population: .labelled, into: p, count: e.count)
-            for j in 0..<e.count { p[j] = (2 * p[j] - 1) * limit }
-        }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(totalCount, forKey: .totalCount)
+        try c.encode(parameterCount, forKey: .parameterCount)
+        try c.encode(stateCount, forKey: .stateCount)
     }
 }

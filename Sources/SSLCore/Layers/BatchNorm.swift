@@ -1,0 +1,108 @@
+import Foundation
+
+// R rows, H features.
+
+/// Whether a forward pass trains (batch statistics, running statistics updated) or infers (running statistics).
+public enum Pass: Sendable {
+    case training
+    case inference
+}
+
+/// Batch normalisation (Ioffe & Szegedy 2015) of a hidden layer's pre-activations, per feature h:
+///   training:  μ_h, σ²_h over the rows of the *global* batch (every rank's rows, summed by the reducer, so 1 and N
+///              ranks normalise alike);  x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β;
+///              running μ ← (1−m)·running μ + m·μ,  running σ² ← (1−m)·running σ² + m·σ²·n/(n−1)
+///   inference: the running μ and σ² in place of the batch's.
+/// Backward (training): dγ += Σ_r dy·x̂,  dβ += Σ_r dy (this rank's rows; the gradient allreduce sums them), and
+///   dx = γ/√(σ² + ε) · (dy − mean_r dy − x̂·mean_r(dy·x̂)), with the means over the global batch.
+/// γ, β are parameters; the running mean and variance are state (no gradient, kept in checkpoints).
+public struct BatchNorm {
+    public let gamma: ParamRef, beta: ParamRef
+    public let runningMean: ParamRef, runningVariance: ParamRef
+    public let features: Int
+    public static let momentum = 0.1
+    public static let epsilon = 1e-5
+    /// Per-feature μ and 1/√(σ² + ε) of the last training forward; x̂ of its rows.
+    let mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
+    let normalized: Mat
+    /// 2H + 1 sums exchanged through the reducer.
+    let sums: UnsafeMutablePointer<Double>
+
+    public init(_ layout: inout ParameterLayout, _ name: String, features h: Int, maxRows: Int, workspace ws: Workspace) {
+        features = h
+        gamma = layout.add("\(name).gamma", [h], fill: 1)
+        beta = layout.add("\(name).beta", [h])
+        runningMean = layout.addState("\(name).running_mean", [h], fill: 0)
+        runningVariance = layout.addState("\(name).running_var", [h], fill: 1)
+        mean = ws.floats(h); invStd = ws.floats(h)
+        normalized = ws.mat(maxRows, h)
+        sums = ws.doubles(2 * h + 1)
+    }
+
+    /// y = BN(x) over x's rows. `y` may alias `x`. Inference leaves the last training forward's statistics (which
+    /// its backward uses) untouched.
+    public func forward(_ s: ParameterStore, x: Mat, y: Mat, pass: Pass, reducer: BatchReducer) {
+        let h = features, g = s.w(gamma), b = s.w(beta)
+        guard pass == .training else {
+            let rm = s.w(runningMean), rv = s.w(runningVariance)
+            for r in 0..<x.rows {
+                let xr = x.p + r * h, yr = y.p + r * h
+                for j in 0..<h { yr[j] = g[j] * ((xr[j] - rm[j]) / (rv[j] + Float(Self.epsilon)).squareRoot()) + b[j] }
+            }
+            return
+        }
+        // Σx, Σx² and the row count, over every rank's rows.
+        let sx = sums, sq = sums + h
+        sx.update(repeating: 0, count: 2 * h + 1)
+        for r in 0..<x.rows {
+            let row = x.p + r * h
+            for j in 0..<h { let v = Double(row[j]); sx[j] += v; sq[j] += v * v }
+        }
+        sums[2 * h] = Double(x.rows)
+        reducer.sum(UnsafeMutableBufferPointer(start: sums, count: 2 * h + 1))
+        let n = sums[2 * h]
+        let rm = s.w(runningMean), rv = s.w(runningVariance), m = Self.momentum
+        for j in 0..<h {
+            let mu = n > 0 ? sx[j] / n : 0
+            let variance = n > 0 ? max(sq[j] / n - mu * mu, 0) : 0
+            mean[j] = Float(mu)
+            invStd[j] = Float(1 / (variance + Self.epsilon).squareRoot())
+            guard n > 1 else { continue }
+            rm[j] = Float((1 - m) * Double(rm[j]) + m * mu)
+            rv[j] = Float((1 - m) * Double(rv[j]) + m * variance * n / (n - 1))
+        }
+        for r in 0..<x.rows {
+            let xr = x.p + r * h, yr = y.p + r * h, nr = normalized.p + r * h
+            for j in 0..<h {
+                let v = (xr[j] - mean[j]) * invStd[j]
+                nr[j] = v
+                yr[j] = g[j] * v + b[j]
+            }
+        }
+    }
+
+    /// Accumulates dγ, dβ and writes dx (which may alias dy) from dy, for the rows of the last training forward.
+    public func backward(_ s: ParameterStore, dy: Mat, dx: Mat, reducer: BatchReducer) {
+        let h = features, g = s.w(gamma), dg = s.g(gamma), db = s.g(beta)
+        let sdy = sums, sdyx = sums + h
+        sdy.update(repeating: 0, count: 2 * h + 1)
+        for r in 0..<dy.rows {
+            let d = dy.p + r * h, nr = normalized.p + r * h
+            for j in 0..<h { sdy[j] += Double(d[j]); sdyx[j] += Double(d[j] * nr[j]) }
+        }
+        for j in 0..<h { db[j] += Float(sdy[j]); dg[j] += Float(sdyx[j]) }
+        sums[2 * h] = Double(dy.rows)
+        reducer.sum(UnsafeMutableBufferPointer(start: sums, count: 2 * h + 1))
+        let n = max(sums[2 * h], 1)
+        for j in 0..<h {
+            // Reuse the sums as the per-feature coefficients of dx = c·(dy − a − x̂·b).
+            sdy[j] /= n; sdyx[j] /= n
+        }
+        for r in 0..<dy.rows {
+            let d = dy.p + r * h, o = dx.p + r * h, nr = normalized.p + r * h
+            for j in 0..<h {
+                o[j] = g[j] * invStd[j] * (d[j] - Float(sdy[j]) - nr[j] * Float(sdyx[j]))
+            }
+        }
+    }
+}

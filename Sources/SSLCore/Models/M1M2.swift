@@ -1,0 +1,108 @@
+// B examples, D input, Z₁ M1's latent, F kept dimensions of z₁.
+
+/// M1+M2 of Kingma et al. 2014: M2 with a Gaussian likelihood on the latent features z₁ of a trained, frozen M1.
+///
+/// Each step draws z₁ ~ q(z₁|x) afresh for every example (keyed by seed, step, example), keeps the dimensions
+/// listed in `stack.kept` (those whose posterior mean varies, std ≥ 0.1 over the training split, as in Kingma's
+/// code) and runs M2 on them. The classifier is q(y|μ₁(x)): raw x goes through M1's encoder to its posterior
+/// mean, so evaluation takes the same data as every other model. M1's parameters come first in the layout
+/// (`frozenCount` of them) and get no gradient: the trainer neither reduces nor updates them; M1's networks always
+/// run in inference (batch normalisation with M1's own running statistics).
+public final class M1M2: Classifier, BoundModel {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    public let capacity: Capacity
+    public let m1: M1
+    public let m2: M2
+    public let frozenCount: Int
+    let kept: [Int]
+    let features: Batch
+    let evalFeatures: Buffer
+    let epsBuffer: Buffer
+
+    public init(_ config: ModelConfig, capacity: Capacity, workspace ws: Workspace) {
+        guard let stack = config.stack else { preconditionFailure("M1+M2 needs config.stack (the frozen M1)") }
+        self.config = config
+        self.capacity = capacity
+        kept = stack.kept
+        var layout = ParameterLayout()
+        m1 = M1(M1M2.m1Config(config), capacity: capacity, layout: &layout, prefix: "m1.", workspace: ws)
+        frozenCount = layout.parameterCount
+        var m2Config = config
+        m2Config.kind = .m2; m2Config.inputDim = stack.kept.count; m2Config.likelihood = .gaussian; m2Config.stack = nil
+        m2 = M2(m2Config, capacity: capacity, layout: &layout, workspace: ws)
+        self.layout = layout
+        features = Batch(capacity: capacity.labelled + capacity.unlabelled, features: kept.count)
+        epsBuffer = Buffer(count: capacity.examples * stack.latent)
+        evalFeatures = Buffer(count: capacity.examples * kept.count)
+    }
+
+    /// The configuration of the M1 under an M1+M2 configuration.
+    public static func m1Config(_ config: ModelConfig) -> ModelConfig {
+        let stack = config.stack!
+        var c = ModelConfig(kind: .m1, inputDim: config.inputDim, classes: config.classes, hidden: stack.hidden,
+                            latent: stack.latent, auxiliary: 0, activation: stack.activation, alpha: 0, evalSamples: 1,
+                            likelihood: stack.likelihood)
+        c.normalize = stack.normalize ?? false
+        return c
+    }
+
+    /// Copies a trained M1's parameters and state (`m1Store`, laid out as a standalone M1 of `m1Config`) into this
+    /// model's frozen part of `store`. Throws when the M1 does not have this model's M1 architecture.
+    public func loadFrozenM1(from m1Store: ParameterStore, into store: ParameterStore) throws {
+        let mine = m1.layout, theirs = m1Store.layout
+        let sameShapes = mine.entries.count <= layout.entries.count
+            && theirs.entries.map(\.shape) == Array(layout.entries.prefix(theirs.entries.count)).map(\.shape)
+            && theirs.parameterCount == frozenCount
+        guard sameShapes, theirs.entries.count == mine.entries.count else {
+            throw ModelError("the M1 checkpoint's \(theirs.entries.count) tensors (\(theirs.parameterCount) parameters) do not "
+                             + "match M1+M2's frozen M1 (\(mine.entries.count) tensors, \(frozenCount) parameters)")
+        }
+        store.values.pointer.update(from: m1Store.values.pointer, count: frozenCount)
+        // M1's state (batch normalisation's running statistics) opens the state region.
+        (store.values.pointer + layout.parameterCount).update(from: m1Store.values.pointer + frozenCount, count: theirs.stateCount)
+    }
+
+    /// z₁ ~ q(z₁|x) of every example of `batch`, its kept dimensions as M2's batch (noise keyed by seed, step, example).
+    func sampleFeatures(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int) -> Batch {
+        let bn = batch.x.rows, bl = batch.labelled, z1 = m1.config.latent
+        let (mu, lv) = m1.encode(batch.x, store: s)
+        let e = epsBuffer.pointer
+        features.reset()
+        for i in 0..<bn {
+            noise.normals(step: step, example: batch.ids[i], stream: .m1Features, population: i < bl ? .labelled : .unlabelled,
+                          into: e, count: z1)
+            let row = features.append(id: batch.ids[i], label: i < bl ? batch.labels[i] : nil)
+            for (j, c) in kept.enumerated() { row[j] = mu[i, c] + fastExp(0.5 * lv[i, c]) * e[c] }
+        }
+        return features
+    }
+
+    public func trainStep(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+                          counts: GlobalCounts) -> LossSums {
+        m2.trainStep(sampleFeatures(batch, store: s, noise: noise, step: step), store: s, noise: noise, step: step,
+                     beta: beta, counts: counts)
+    }
+
+    public func bound(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
+        m2.bound(sampleFeatures(batch, store: s, noise: noise, step: step), store: s, noise: noise, step: step)
+    }
+
+    /// M1's posterior means of the kept dimensions for the rows of `x`, into `out` (n × kept).
+    public func features(_ x: Mat, store s: ParameterStore, into out: Mat) {
+        let (mu, _) = m1.encode(x, store: s)
+        for i in 0..<x.rows { for (j, c) in kept.enumerated() { out[i, j] = mu[i, c] } }
+    }
+
+    public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
+        let f = Mat(evalFeatures.pointer, x.rows, kept.count)
+        features(x, store: s, into: f)
+        m2.classify(f, ids: ids, store: s, noise: noise, probs: probs)
+    }
+}
+
+/// A model that cannot be built or loaded as asked, saying why.
+public struct ModelError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

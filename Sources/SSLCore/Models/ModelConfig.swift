@@ -1,0 +1,116 @@
+import Foundation
+
+// B examples (labelled first, then unlabelled), K classes, D input features.
+
+public enum ModelKind: String, Codable, CaseIterable, Sendable {
+    case m2, adgm, sdgm, supervised, m1, m1m2
+
+    /// ADGM and SDGM have an auxiliary variable a.
+    public var hasAuxiliary: Bool { self == .adgm || self == .sdgm }
+    /// Every model but M1 (a VAE without labels) has a classifier q(y|x).
+    public var classifies: Bool { self != .m1 }
+    /// Every model but the supervised baseline has a bound on −log p(x).
+    public var hasBound: Bool { self != .supervised }
+    /// The models with p(y) and an unlabelled bound that sums over labels.
+    public var semiSupervised: Bool { self == .m2 || self == .adgm || self == .sdgm || self == .m1m2 }
+}
+
+/// The frozen M1 under an M1+M2 model: its architecture, and the latent dimensions M2 sees.
+public struct StackedM1: Codable, Equatable, Sendable {
+    public var hidden: [Int]
+    public var latent: Int
+    public var activation: Activation
+    public var likelihood: Likelihood
+    /// The dimensions of z₁ kept as M2's features (posterior-mean std ≥ 0.1 over the training split), ascending.
+    public var kept: [Int]
+    /// Whether the M1's networks batch-normalise (nil in checkpoints written before it existed: no).
+    public var normalize: Bool? = nil
+    public init(hidden: [Int], latent: Int, activation: Activation, likelihood: Likelihood, kept: [Int], normalize: Bool = false) {
+        self.hidden = hidden; self.latent = latent; self.activation = activation; self.likelihood = likelihood; self.kept = kept
+        self.normalize = normalize ? true : nil
+    }
+}
+
+/// Everything that fixes a model's architecture and objective. Built once per run from the training settings and the
+/// data (`TrainConfig.modelConfig`), stored in every checkpoint, and read back by everything that loads one.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public var kind: ModelKind
+    public var inputDim: Int
+    public var classes: Int
+    public var hidden: [Int]
+    public var latent: Int
+    public var auxiliary: Int
+    public var activation: Activation
+    /// Weight of the classification term α·CE.
+    public var alpha: Float
+    /// ADGM: samples of a averaged by the classifier at evaluation.
+    public var evalSamples: Int
+    /// p(x|y,z): Bernoulli (binary or [0, 1] data) or Gaussian (real-valued data).
+    public var likelihood: Likelihood
+    /// Per-class weights of the classification term (nil: all 1).
+    public var classWeights: [Float]? = nil
+    /// Monte Carlo samples N and importance samples K of the bound: −(1/N) Σ_n log (1/K) Σ_k w_nk.
+    public var mc = 1
+    public var iw = 1
+    /// M1+M2: the frozen M1 under M2.
+    public var stack: StackedM1? = nil
+    /// p(y): per-class probabilities (nil: uniform, 1/K, as in the papers).
+    public var classPrior: [Float]? = nil
+    /// Batch normalisation after every hidden layer of every network.
+    public var normalize = false
+
+    /// −log p(y) per class.
+    public var negativeLogPrior: [Double] {
+        classPrior.map { $0.map { -Foundation.log(Double($0)) } } ?? [Double](repeating: Foundation.log(Double(classes)), count: classes)
+    }
+    /// Samples of the latent variables drawn per example: N·K.
+    public var replicas: Int { mc * iw }
+
+    public init(kind: ModelKind, inputDim: Int, classes: Int, hidden: [Int], latent: Int, auxiliary: Int,
+                activation: Activation, alpha: Float, evalSamples: Int, likelihood: Likelihood = .bernoulli) {
+        self.kind = kind; self.inputDim = inputDim; self.classes = classes; self.hidden = hidden
+        self.latent = latent; self.auxiliary = auxiliary; self.activation = activation
+        self.alpha = alpha; self.evalSamples = evalSamples; self.likelihood = likelihood
+    }
+
+    // Fields added after the first checkpoints decode as their defaults when missing.
+    enum CodingKeys: String, CodingKey {
+        case kind, inputDim, classes, hidden, latent, auxiliary, activation, alpha, evalSamples, likelihood
+        case classWeights, mc, iw, stack, classPrior, normalize
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(ModelKind.self, forKey: .kind)
+        inputDim = try c.decode(Int.self, forKey: .inputDim)
+        classes = try c.decode(Int.self, forKey: .classes)
+        hidden = try c.decode([Int].self, forKey: .hidden)
+        latent = try c.decode(Int.self, forKey: .latent)
+        auxiliary = try c.decode(Int.self, forKey: .auxiliary)
+        activation = try c.decode(Activation.self, forKey: .activation)
+        alpha = try c.decode(Float.self, forKey: .alpha)
+        evalSamples = try c.decode(Int.self, forKey: .evalSamples)
+        likelihood = try c.decodeIfPresent(Likelihood.self, forKey: .likelihood) ?? .bernoulli
+        classWeights = try c.decodeIfPresent([Float].self, forKey: .classWeights)
+        mc = try c.decodeIfPresent(Int.self, forKey: .mc) ?? 1
+        iw = try c.decodeIfPresent(Int.self, forKey: .iw) ?? 1
+        stack = try c.decodeIfPresent(StackedM1.self, forKey: .stack)
+        classPrior = try c.decodeIfPresent([Float].self, forKey: .classPrior)
+        normalize = try c.decodeIfPresent(Bool.self, forKey: .normalize) ?? false
+    }
+}
+
+/// Batch capacities a model allocates its workspace for.
+public struct Capacity: Equatable, Sendable {
+    public var labelled: Int
+    public var unlabelled: Int
+    /// Examples per evaluation chunk.
+    public var evaluation: Int
+    public init(labelled: Int, unlabelled: Int, evaluation: Int) {
+        self.labelled = labelled; self.unlabelled = unlabelled; self.evaluation = evaluation
+    }
+    public var examples: Int { max(labelled + unlabelled, evaluation) }
+    /// Room for each training example `n` times over (Monte Carlo and importance samples).
+    public func replicated(_ n: Int) -> Capacity { Capacity(labelled: labelled * n, unlabelled: unlabelled * n, evaluation: evaluation) }
+    public func rows(classes k: Int) -> Int { max(labelled + unlabelled * k, evaluation) }
+}

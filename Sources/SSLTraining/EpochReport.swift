@@ -1,0 +1,78 @@
+import Foundation
+import SSLCore
+
+/// One epoch's (or a partial epoch's) progress line and metrics record.
+struct EpochReport {
+    let step: Int, stepsPerEpoch: Int
+    let sums: LossSums
+    let seconds: Double
+    let beta: Float
+    /// Accuracy, or for M1 (no classifier) the bound per example.
+    let validation: Double?
+    let semiSupervised: Bool
+    let classifies: Bool
+    let seed: UInt64
+    let learningRate: Float
+    let sinceStart: Double
+    /// Whether validation used the moving average of the parameters.
+    let averaged: Bool
+
+    var epoch: Double { Double(step) / Double(stepsPerEpoch) }
+    var nl: Double { max(sums.labelledCount, 1) }
+    var nu: Double { max(sums.unlabelledCount, 1) }
+    var rate: Double { (semiSupervised ? sums.unlabelledCount : sums.labelledCount) / max(seconds, 1e-9) }
+
+    var line: String {
+        let e = epoch == epoch.rounded() ? String(Int(epoch)) : String(format: "%.2f", epoch)
+        var s = "epoch \(e) step \(step)"
+        guard classifies else {
+            s += String(format: "  bound %.2f  β %.2f", sums.unlabelledBound / nu, beta)
+            if let v = validation { s += String(format: "  val bound %.2f", v) }
+            return s + String(format: "  %.0f ex/s", rate)
+        }
+        if semiSupervised { s += String(format: "  L %.2f  U %.2f", sums.labelledBound / nl, sums.unlabelledBound / nu) }
+        if semiSupervised && classifies { s += String(format: "  spread %.1f", sums.labelSpread / nu) }
+        s += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", sums.crossEntropy / nl, beta, 100 * sums.correct / nl)
+        if let v = validation { s += String(format: "  val%@ %.2f%%", averaged ? " (ema)" : "", 100 * v) }
+        return s + String(format: "  %.0f ex/s", rate)
+    }
+
+    /// The TensorBoard scalars of this report.
+    var scalars: [(tag: String, value: Double)] {
+        var s: [(tag: String, value: Double)] = [
+            ("loss/cross_entropy", sums.crossEntropy / nl), ("beta", Double(beta)),
+            ("throughput/examples_per_second", rate), ("learning_rate", Double(learningRate)),
+            ("accuracy/train_labelled", sums.correct / nl),
+        ]
+        if semiSupervised {
+            s += [("loss/labelled_bound", sums.labelledBound / nl), ("loss/unlabelled_bound", sums.unlabelledBound / nu)]
+            if classifies { s.append(("diagnostics/label_spread", sums.labelSpread / nu)) }
+        }
+        if let v = validation { s.append((classifies ? "accuracy/validation" : "loss/validation_bound", v)) }
+        return s
+    }
+
+    var record: [String: Any] {
+        var r: [String: Any] = [
+            "epoch": epoch, "step": step, "beta": Double(beta), "seed": Int(seed),
+            "cross_entropy": sums.crossEntropy / nl, "train_labelled_accuracy": sums.correct / nl,
+            "examples_per_second": rate, "seconds": sinceStart, "learning_rate": Double(learningRate),
+        ]
+        if semiSupervised {
+            r["labelled_bound"] = sums.labelledBound / nl
+            r["unlabelled_bound"] = sums.unlabelledBound / nu
+            if classifies { r["label_spread"] = sums.labelSpread / nu }
+        }
+        if let v = validation { r[classifies ? "validation_accuracy" : "validation_bound"] = v }
+        return r
+    }
+}
+
+/// Writes the final parameters as raw little-endian float32 in layout order; `parameters.json`
+/// beside it lists each tensor's name, shape and offset.
+func writeParameters(_ store: ParameterStore, to path: String) throws {
+    let data = Data(bytes: store.values.pointer, count: store.values.count * MemoryLayout<Float>.size)
+    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try enc.encode(store.layout).write(to: URL(fileURLWithPath: path.replacingOccurrences(of: ".f32", with: ".json")), options: .atomic)
+}

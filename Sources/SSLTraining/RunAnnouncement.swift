@@ -1,0 +1,66 @@
+import Foundation
+import SSLCore
+
+/// The lines a run prints before its first step (rank 0): the data, the model, the schedule, the ranks, and on resume
+/// what changed since the checkpoint.
+func announce(_ run: TrainingRun) {
+    let setup = run.setup, c = setup.config, s = run.session, m = setup.modelConfig, train = setup.train
+    let say = run.say
+    say("ssl-dist train: model \(c.model.rawValue), data \(setup.spec), seed \(c.seed)")
+    say("  train \(train.count) (labelled \(setup.split.labelled.count), unlabelled \(setup.split.unlabelled.count)), "
+        + "validation \(setup.splits.validation.count)\(setup.splits.validation.count == 0 ? " (no validation)" : ""), "
+        + "test \(setup.splits.test.count); \(train.dim) features, \(train.classes) classes")
+    let sizes = c.model == .supervised ? "" : ", z \(m.latent)" + (c.model.hasAuxiliary ? ", a \(m.auxiliary)" : "")
+    let alphaText = c.model == .supervised || !c.model.classifies ? "" : ", α \(String(format: "%.3g", m.alpha))"
+    let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
+    say("  hidden \(m.hidden)\(sizes), \(c.activation.rawValue)\(m.normalize ? ", batch norm" : "")\(alphaText)\(likelihoodText), "
+        + "\(s.model.layout.parameterCount) parameters"
+        + (s.model.frozenCount > 0 ? " (\(s.model.frozenCount) of them M1's, frozen)" : ""))
+    if let st = m.stack {
+        say("  M1 (frozen) \(c.m1.map { "from \($0): " } ?? "")hidden \(st.hidden), z₁ \(st.latent), \(st.likelihood.rawValue) likelihood; "
+            + "M2 models the \(st.kept.count) dimensions of z₁ whose posterior-mean std is ≥ 0.1, re-sampled every step")
+    }
+    if m.replicas > 1 { say("  bound: \(m.mc) Monte Carlo × \(m.iw) importance samples per example") }
+    if let p = m.classPrior {
+        say("  class prior p(y) (labelled proportions, add-one smoothed): " + p.map { String(format: "%.3g", $0) }.joined(separator: " "))
+    }
+    if let w = m.classWeights {
+        say("  class weights (balanced over the labelled set): " + w.map { String(format: "%.3g", $0) }.joined(separator: " "))
+    }
+    say("  global batch \(setup.counts.unlabelled) unlabelled + \(setup.counts.labelled) labelled, \(s.stepsPerEpoch) steps/epoch, "
+        + "\(s.totalSteps) steps, warm-up \(c.warmupSteps) steps, " + optimizerText(c, s))
+    say("  world size \(run.comm.size), threads per rank \(computeThreads()), matrix products \(setup.engine), run directory \(c.resolvedRunDir)")
+    if let state = setup.saved { announceResume(state, run) }
+}
+
+/// "lr 3e-4 (step ×0.75 every 200 epochs, floor 3e-05), clip norm 5, value 1, weight prior 1/N, EMA 0.999".
+func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
+    var t = "lr \(c.learningRate)"
+    switch s.schedule {
+    case .constant: break
+    case .step(let every, let factor, let floor):
+        t += String(format: " (step ×%g every %d epochs, floor %g)", factor, every / max(s.stepsPerEpoch, 1), floor)
+    case .cosine(_, let floor): t += String(format: " (cosine to %g)", floor)
+    }
+    if let n = c.clipGradNorm { t += ", clip norm \(n)" }
+    if let v = c.clipGradValue { t += ", clip value \(v)" }
+    if s.prior != nil { t += ", weight prior N(0,1)/N" }
+    if let e = c.ema { t += ", EMA \(e)" }
+    return t
+}
+
+func announceResume(_ state: TrainingState, _ run: TrainingRun) {
+    let say = run.say, world = run.comm.size
+    say("  resuming from step \(state.step) (epoch \(String(format: "%.2f", state.epoch))) of \(run.setup.reader?.path ?? "the checkpoint"), "
+        + "written on world size \(state.worldSize)"
+        + (state.worldSize == world ? "" : "; now world size \(world): batches are global, so the run continues unchanged "
+           + "up to floating-point summation order"))
+    if let t = state.blasThreads, t != computeThreads() {
+        say("  note: the checkpoint was written with \(t) thread(s) per rank, this run uses \(computeThreads()); "
+            + "the matrix products sum in another order, so the result matches a straight run only up to rounding")
+    }
+    if state.engineChoice != run.setup.engine {
+        say("  note: the checkpoint was written with \(state.engineChoice) matrix products, this run uses \(run.setup.engine): "
+            + "the run continues, but it is no longer bit-identical to a straight run")
+    }
+}

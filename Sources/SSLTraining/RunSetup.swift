@@ -1,0 +1,130 @@
+import Foundation
+import SSLCheckpoint
+import SSLCore
+import SSLData
+import SSLDistributed
+
+/// Stage 1 of a run, the same on every rank: the settings (merged with a checkpoint's on resume), the data and its
+/// splits, which examples keep labels, the frozen M1 of an M1+M2 run, the model configuration, the batch slices and
+/// capacities, and the matrix-product engine.
+struct RunSetup {
+    var config: TrainConfig
+    /// The checkpoint's state on resume (its reader on rank 0 only).
+    let saved: TrainingState?
+    let reader: CheckpointReader?
+    let spec: DataSpec
+    let splits: DataSplits
+    /// Per-feature statistics the features were standardised with (nil: not standardised).
+    let standardization: Standardization?
+    let split: LabelSplit
+    let modelConfig: ModelConfig
+    /// M1+M2 on a new run: the trained M1 its frozen part is copied from.
+    let frozenM1: LoadedModel?
+    /// Global batch sizes (the objective's normalisers) and this rank's slices of them.
+    let counts: GlobalCounts
+    let myLabelled: Range<Int>, myUnlabelled: Range<Int>
+    let capacity: Capacity
+    let engine: EngineChoice
+
+    var train: Dataset { splits.train }
+
+    static func prepare(config: TrainConfig, resume: ResumeRequest?, engine request: (GemmBackend?, Precision?),
+                        comm: Communicator) throws -> RunSetup {
+        // On resume, rank 0 reads and checks the checkpoint's header; every rank gets it.
+        var c = config
+        var saved: TrainingState? = nil
+        var reader: CheckpointReader? = nil
+        if let r = resume {
+            let (state, r0) = try CheckpointLoading(comm: comm).header(r.checkpoint, runDir: config.resolvedRunDir)
+            reader = r0
+            // A format-1 checkpoint predates the settings added since: they were off.
+            c = try r.merge(state.modelConfig == nil ? state.config.pinningFormat1Defaults() : state.config)
+            saved = state
+        }
+        try c.validate()
+        let m1 = try loadFrozenM1(&c, saved: saved, comm: comm)
+        let spec = try DataSpec(parsing: c.data)
+        var splits = try DataSplits.make(spec, try c.splitOptions)
+        if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
+        // Standardisation uses the training split's statistics only (on resume, the checkpoint's; M1+M2, its M1's).
+        let standardization = c.model == .m1m2 ? (saved?.standardization ?? m1?.state.standardization)
+            : c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
+        if let st = standardization {
+            splits.train.standardize(st); splits.validation.standardize(st); splits.test.standardize(st)
+        }
+        let train = splits.train
+        // M1 learns from every training example and ignores labels (the data may have none); the others need some.
+        if c.model.classifies && !train.labels.contains(where: { $0 >= 0 }) {
+            throw DataError(c.data, "no example has a label (all −1); only --model m1 trains without labels")
+        }
+        let split = c.model == .m1 ? LabelSplit(unlabelledOnly: train.count)
+            : try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
+                             total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
+                             sampling: c.labelSampling ?? .stratified)
+        let modelConfig = try c.modelConfig(inputDim: train.dim, classes: train.classes, trainingExamples: train.count,
+                                            labels: split.labelled.map { train.labels[$0] },
+                                            stack: saved?.modelConfig?.stack ?? saved?.stack ?? stackedM1(m1, c: c, train: train, comm: comm))
+        // On resume the settings and data rebuild the checkpoint's model exactly (evaluation samples may change).
+        if var stored = saved?.modelConfig {
+            stored.evalSamples = modelConfig.evalSamples
+            guard stored == modelConfig else {
+                throw TrainingError(message: "the checkpoint holds a \(stored.kind.rawValue) model that these settings and data do not "
+                                    + "rebuild (\(modelConfig.kind.rawValue)): another model or layout")
+            }
+        }
+        // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
+        // --batch-size over the unlabelled set, so it gets the same number of steps as the others.
+        let globalL = c.model == .m1 ? 0 : c.labelledBatchSize
+        let globalU = c.model == .supervised ? 0 : c.batchSize
+        let world = comm.size, rank = comm.rank
+        // M1 has no labelled batches; its bound on a split is computed in labelled + unlabelled chunks of this size.
+        let perRankU = (globalU + world - 1) / world
+        let capacity = Capacity(labelled: c.model == .m1 ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
+                                evaluation: c.evalBatchSize)
+        let engine = EngineChoice.resolve(backend: request.0, precision: request.1, saved: saved?.engineChoice)
+        return RunSetup(config: c, saved: saved, reader: reader, spec: spec, splits: splits, standardization: standardization,
+                        split: split, modelConfig: modelConfig, frozenM1: m1, counts: GlobalCounts(labelled: globalL, unlabelled: globalU),
+                        myLabelled: slice(total: globalL, rank: rank, world: world),
+                        myUnlabelled: slice(total: globalU, rank: rank, world: world), capacity: capacity, engine: engine)
+    }
+
+    /// M1+M2 on a new run: the frozen M1 (parameters, architecture, standardisation, data scaling) from --m1. On
+    /// resume all of it is in the checkpoint. The data must reach M1's encoder scaled as in M1's training.
+    static func loadFrozenM1(_ c: inout TrainConfig, saved: TrainingState?, comm: Communicator) throws -> LoadedModel? {
+        guard c.model == .m1m2 && saved == nil, let path = c.m1 else { return nil }
+        let m1: LoadedModel
+        do { m1 = try LoadedModel.load(path, runDir: path, comm: comm) } catch {
+            throw ConfigError(flag: "--m1", problem: "\(error)")
+        }
+        guard m1.modelConfig.kind == .m1 else {
+            throw ConfigError(flag: "--m1", problem: "\(path) holds a \(m1.modelConfig.kind.rawValue) model; m1m2 needs an m1 checkpoint")
+        }
+        if let m1Scale = m1.state.dataScale {
+            if let s = c.scale, s != m1Scale {
+                throw ConfigError(flag: "--scale", problem: "\(s) differs from the \(m1Scale) the M1 in \(path) was trained with; drop it")
+            }
+            c.scale = m1Scale
+        }
+        return m1
+    }
+
+    /// The frozen M1 under a new M1+M2 run: its architecture and the latent dimensions whose posterior mean varies over
+    /// the training split (Kingma's code: std ≥ 0.1), computed on rank 0 and broadcast.
+    static func stackedM1(_ m1: LoadedModel?, c: TrainConfig, train: Dataset, comm: Communicator) throws -> StackedM1? {
+        guard let m1 else { return nil }
+        guard m1.modelConfig.inputDim == train.dim else {
+            throw ConfigError(flag: "--m1", problem: "\(c.m1!) takes \(m1.modelConfig.inputDim) features; --data \(c.data) has \(train.dim)")
+        }
+        var std = [Float](repeating: 0, count: m1.modelConfig.latent)
+        if comm.isRoot { std = posteriorMeanStd(m1, train) }
+        try std.withUnsafeMutableBufferPointer { try comm.broadcast($0.baseAddress!, count: $0.count) }
+        let kept = std.indices.filter { std[$0] >= 0.1 }
+        guard !kept.isEmpty else {
+            throw TrainingError(message: "the M1 in \(c.m1!) has no latent dimension whose posterior mean varies (std ≥ 0.1) "
+                                + "over the training split: it has collapsed; train it longer")
+        }
+        let mc = m1.modelConfig
+        return StackedM1(hidden: mc.hidden, latent: mc.latent, activation: mc.activation, likelihood: mc.likelihood, kept: kept,
+                         normalize: mc.normalize)
+    }
+}

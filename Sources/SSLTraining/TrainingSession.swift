@@ -1,0 +1,174 @@
+import Foundation
+import SSLCheckpoint
+import SSLCore
+import SSLData
+import SSLDistributed
+
+/// Sums batch statistics over the ranks of the job (batch normalisation). A failed collective is kept and reported
+/// after the step by `check()`, since the model's forward pass has no way to throw.
+final class CommunicatorReducer: BatchReducer {
+    let comm: Communicator
+    private(set) var failure: Error? = nil
+    init(_ comm: Communicator) { self.comm = comm }
+    func sum(_ values: UnsafeMutableBufferPointer<Double>) {
+        guard failure == nil else { return }
+        do { try comm.allreduce(values, .sum) } catch { failure = error }
+    }
+    func check() throws { if let failure { throw failure } }
+}
+
+/// Stage 2 of a run: the model, its parameters and optimizer, and one training step (assemble this rank's slice,
+/// forward and backward, one fused allreduce of gradients and per-step scalars, the update). Identical on every rank.
+final class TrainingSession {
+    let setup: RunSetup
+    let comm: Communicator
+    let model: SSLModel
+    let store: ParameterStore
+    let adam: Adam
+    let reducer: CommunicatorReducer
+    /// Adam's step count as a payload section needs stable memory of its own.
+    let adamStep: UnsafeMutablePointer<Int64>
+    let sections: [PayloadSection]
+    let noise: NoiseSource
+    let assembler: BatchAssembler
+    let batch: Batch
+    let evaluator: Evaluator
+    let warmup: Warmup
+    let schedule: LearningRateSchedule
+    let prior: WeightPrior?
+    let stepsPerEpoch: Int, totalSteps: Int
+    /// Steps completed; the next step is this one.
+    private(set) var step: Int
+    /// Test hook: SSL_DIST_TEST_NAN_AT_STEP=N poisons one gradient on the last rank at step N.
+    let nanStep = ProcessInfo.processInfo.environment["SSL_DIST_TEST_NAN_AT_STEP"].flatMap { Int($0) }
+
+    var config: TrainConfig { setup.config }
+    var epoch: Double { Double(step) / Double(stepsPerEpoch) }
+
+    init(setup: RunSetup, comm: Communicator) throws {
+        self.setup = setup
+        self.comm = comm
+        let c = setup.config
+        reducer = CommunicatorReducer(comm)
+        model = makeModel(setup.modelConfig, capacity: setup.capacity,
+                          workspace: Workspace(engine: try MatMulEngine(setup.engine), reducer: reducer))
+        store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
+        if c.ema != nil { store.keepAverage() }
+        adam = Adam(count: model.layout.parameterCount, learningRate: c.learningRate, clipNorm: c.clipGradNorm,
+                    clipValue: c.clipGradValue, averageDecay: c.ema)
+        adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        adamStep.initialize(to: 0)
+        sections = payloadSections(store, adam, adamStep)
+        noise = NoiseSource(seed: c.seed)
+        let sampler = GlobalBatchSampler(labelledCount: setup.split.labelled.count, unlabelledCount: setup.split.unlabelled.count,
+                                         labelledBatch: setup.counts.labelled, unlabelledBatch: c.batchSize, seed: c.seed)
+        assembler = BatchAssembler(train: setup.train, split: setup.split, sampler: sampler, noise: noise, binarize: c.binarizes)
+        batch = Batch(capacity: setup.capacity.labelled + setup.capacity.unlabelled, features: setup.train.dim)
+        evaluator = Evaluator(model: model, chunk: c.evalBatchSize)
+        warmup = Warmup(steps: c.warmupSteps)
+        stepsPerEpoch = sampler.stepsPerEpoch
+        totalSteps = c.steps ?? (c.epochs! * stepsPerEpoch)
+        schedule = c.schedule(stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps)
+        prior = c.resolvedWeightPrior ? WeightPrior(examples: setup.train.count) : nil
+        step = setup.saved?.step ?? 0
+        try loadParameters()
+    }
+
+    deinit { adamStep.deallocate() }
+
+    /// From the checkpoint on resume; otherwise initialised on rank 0 and broadcast, M1+M2's frozen M1 copied in.
+    func loadParameters() throws {
+        if let state = setup.saved {
+            guard state.layout == model.layout else {
+                throw TrainingError(message: "the checkpoint holds a \(state.model.rawValue) model with \(state.layout.totalCount) "
+                    + "values in \(state.layout.entries.count) tensors; this run builds a \(config.model.rawValue) model with "
+                    + "\(model.layout.totalCount) in \(model.layout.entries.count): another model or layout")
+            }
+            try CheckpointLoading(comm: comm).payload(setup.reader, into: sections)
+            adam.t = Int(adamStep.pointee)
+            return
+        }
+        if comm.isRoot { store.initialize(seed: config.seed) }
+        if let m1 = setup.frozenM1, let stacked = model as? M1M2 {
+            do { try stacked.loadFrozenM1(from: m1.store, into: store) } catch {
+                throw ConfigError(flag: "--m1", problem: "\(config.m1!): \(error)")
+            }
+        }
+        try comm.broadcast(store.values.pointer, count: store.values.count)
+        if let a = store.average { a.pointer.update(from: store.values.pointer, count: store.values.count) }
+    }
+
+    func learningRate(atStep s: Int) -> Float { schedule.rate(base: config.learningRate, step: s) }
+
+    /// One step at `beta`: returns the loss sums over every rank, rank 0's β for the next step, and whether any rank
+    /// asked to stop (each rides in the gradient allreduce's tail).
+    func step(beta: Float, stop: Bool) throws -> (LossSums, Float, Bool) {
+        assembler.fill(batch, step: step, labelled: setup.myLabelled, unlabelled: setup.myUnlabelled)
+        store.zeroGrads()
+        let local = model.trainStep(batch, store: store, noise: noise, step: step, beta: beta, counts: setup.counts)
+        try reducer.check()
+        if step == nanStep && comm.rank == comm.size - 1 { store.grads[0] = .nan }
+        // One fused allreduce: gradients, then loss sums and counts, the next β, and the stop flag.
+        StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stop, into: store.grads.tail)
+        let frozen = model.frozenCount
+        try comm.allreduce(reducedGradients(store, frozen: frozen), .sum)
+        let sums = StepTail.readSums(store.grads.tail)
+        let nextBeta = store.grads.tail[StepTail.nextBeta]
+        let stopping = store.grads.tail[StepTail.stop] > 0
+        guard sums.objective.isFinite else {
+            let hint = config.resolvedLikelihood == .gaussian && config.standardize != true ? "--standardize, " : ""
+            throw TrainingError(message: "step \(step): the loss is not finite (\(sums.objective)); "
+                                + "try \(hint)a lower --lr or --clip-grad-norm; the last checkpoint is unchanged")
+        }
+        prior?.addGradient(store, from: frozen)
+        // Checked before the update, so a bad step never reaches the parameters.
+        let gnorm = Adam.norm(store.grads, from: frozen)
+        guard gnorm.isFinite else {
+            throw TrainingError(message: "step \(step): the gradient is not finite; the last checkpoint is unchanged")
+        }
+        adam.learningRate = learningRate(atStep: step)
+        adam.step(store, gradientNorm: gnorm, from: frozen)
+        step += 1
+        return (sums, nextBeta, stopping)
+    }
+
+    /// Every `every` steps on several ranks: the parameters must be equal bit for bit on all of them.
+    func checkRanksInStep(every: Int) throws {
+        guard every > 0 && comm.size > 1 && step % every == 0 else { return }
+        guard try comm.agree(store.digest) else {
+            throw TrainingError(message: "step \(step): parameters differ across ranks (digest "
+                                + String(format: "%016llx", store.digest) + " here); the ranks have diverged")
+        }
+    }
+
+    /// Rank 0's score of a split, on every rank: accuracy, or for M1 the bound per example (nats); with the moving
+    /// average of the parameters when the run keeps one.
+    func score(_ data: Dataset) throws -> Double {
+        try score(data, model: model, store: store.averaged() ?? store)
+    }
+
+    func score(_ data: Dataset, model m: SSLModel, store s: ParameterStore) throws -> Double {
+        var v = 0.0
+        if comm.isRoot {
+            let e = m === model ? evaluator : Evaluator(model: m, chunk: config.evalBatchSize)
+            v = e.score(data, store: s, noise: noise)
+        }
+        try comm.broadcast(&v)
+        return v
+    }
+
+    /// The checkpoint header's state after `step` steps.
+    func state(lastValidation: Double?, best: (score: Double, step: Int)?) -> TrainingState {
+        adamStep.pointee = Int64(adam.t)
+        let c = config, globalL = setup.counts.labelled
+        return TrainingState(
+            config: c, model: c.model, modelConfig: setup.modelConfig, layout: model.layout, step: step, epoch: epoch,
+            dataPosition: .init(unlabelledEpoch: step / stepsPerEpoch, unlabelledBatchInEpoch: step % stepsPerEpoch,
+                                labelledStreamPosition: step * globalL),
+            warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
+            rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: comm.size, blasThreads: computeThreads(),
+            engine: setup.engine, lastValidationAccuracy: lastValidation, bestValidation: best?.score, bestStep: best?.step,
+            standardization: setup.standardization, dataScale: setup.spec.needsScaling ? setup.splits.scale : nil,
+            writtenAt: ISO8601DateFormatter().string(from: Date()))
+    }
+}
