@@ -28,7 +28,8 @@ public struct CheckpointInspection {
         let state = try readTrainingState(reader)
         let header = (try? JSONSerialization.jsonObject(with: reader.header) as? [String: Any]) ?? [:]
         let store = ParameterStore(layout: state.layout)
-        let adam = Adam(count: state.layout.totalCount)
+        if reader.payload.sections.contains(where: { $0.name == "average" }) { store.keepAverage() }
+        let adam = Adam(count: state.layout.parameterCount)
         let t = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         defer { t.deallocate() }
         let sections = payloadSections(store, adam, t)
@@ -40,7 +41,8 @@ public struct CheckpointInspection {
             digest = payloadDigest(sections)
             for e in state.layout.entries {
                 var s = 0.0, s2 = 0.0
-                for i in e.offset..<(e.offset + e.count) { let v = Double(store.values[i]); s += v; s2 += v * v }
+                let start = state.layout.start(of: e)
+                for i in start..<(start + e.count) { let v = Double(store.values[i]); s += v; s2 += v * v }
                 let n = Double(max(e.count, 1))
                 let mean = s / n
                 tensors.append(Tensor(name: e.name, shape: e.shape, mean: mean, std: max(s2 / n - mean * mean, 0).squareRoot()))
@@ -78,7 +80,7 @@ public struct CheckpointInspection {
             lines.append("  frozen M1: hidden \(st.hidden), z₁ \(st.latent), \(st.likelihood.rawValue); M2 sees dimensions \(st.kept)")
         }
         var shown = header
-        shown["layout"] = "\(s.layout.entries.count) tensors, \(s.layout.totalCount) parameters (listed below)"
+        shown["layout"] = "\(s.layout.entries.count) tensors, \(s.layout.parameterCount) parameters and \(s.layout.stateCount) state values (listed below)"
         if let data = try? JSONSerialization.data(withJSONObject: shown, options: [.prettyPrinted, .sortedKeys]) {
             lines.append("header:")
             lines.append(String(decoding: data, as: UTF8.self))

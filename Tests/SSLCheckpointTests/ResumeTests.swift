@@ -65,6 +65,22 @@ final class ResumeTests: XCTestCase {
         }
     }
 
+    /// Batch normalisation's running statistics and the moving average of the parameters are checkpointed: a resumed
+    /// run equals the straight one bit for bit, single-process and on 2 ranks.
+    func testExactResumeWithBatchNormAndMovingAverage() throws {
+        let recipe = ["--batch-norm", "--ema", "0.99", "--clip-grad-value", "1", "--lr-schedule", "step", "--lr-decay-epochs", "1"]
+        for ranks in [nil, 2] as [Int?] {
+            let tag = ranks.map { "mpi\($0)" } ?? "single"
+            let straight = "\(dir!)/bn-straight-\(tag)", split = "\(dir!)/bn-split-\(tag)"
+            XCTAssertEqual(try run(args(straight, steps: 40) + recipe, ranks: ranks).status, 0)
+            XCTAssertEqual(try run(args(split, steps: 20) + recipe, ranks: ranks).status, 0)
+            let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"], ranks: ranks)
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertEqual(try digest(split), try digest(straight), "\(tag): resumed state differs from the straight run")
+            XCTAssertEqual(try readFloats("\(split)/parameters.f32"), try readFloats("\(straight)/parameters.f32"), tag)
+        }
+    }
+
     /// A resume with another backend or precision continues, and says it is no longer bit-identical.
     func testResumeWithAnotherEngineSaysSo() throws {
         let runDir = "\(dir!)/engine-switch"

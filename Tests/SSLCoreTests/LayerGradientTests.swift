@@ -75,14 +75,59 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertTrue(rz.passed, "JointLinear per-row input: \(rz)")
     }
 
-    /// A whole MLP (two hidden layers, two heads), both activations.
+    /// Batch normalisation in training (batch statistics, through which the gradient flows) against finite
+    /// differences; its running statistics follow the momentum rule; inference uses them.
+    func testBatchNormGradientsAndStatistics() {
+        var layout = ParameterLayout()
+        let rows = 6, h = 4
+        let bnWS = Workspace()
+        let bn = BatchNorm(&layout, "bn", features: h, maxRows: rows, workspace: bnWS)
+        XCTAssertEqual(layout.parameterCount, 2 * h)
+        XCTAssertEqual(layout.stateCount, 2 * h)
+        let s = ParameterStore(layout: layout)
+        s.initialize(seed: 1)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: s.w(bn.gamma), count: h)), [1, 1, 1, 1])
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: s.w(bn.runningVariance), count: h)), [1, 1, 1, 1])
+        fillUniform(s.w(bn.gamma), h, seed: 2, lo: 0.5, hi: 1.5); fillUniform(s.w(bn.beta), h, seed: 3)
+        let x = ws.mat(rows, h), y = ws.mat(rows, h), g = ws.mat(rows, h), dx = ws.mat(rows, h)
+        fillUniform(x.p, x.count, seed: 4, lo: -2, hi: 3); fillUniform(g.p, g.count, seed: 5)
+        let reducer = LocalReducer()
+        func f() -> Double { bn.forward(s, x: x, y: y, pass: .training, reducer: reducer); return dot(g.p, y.p, y.count) }
+        _ = f()
+        s.zeroGrads()
+        dx.copy(from: g)
+        bn.backward(s, dy: dx, dx: dx, reducer: reducer)  // in place, as the MLP does
+        let rp = checkGradient(values: s.values.pointer, analytic: s.grads.array, eps: 1e-3, f)
+        XCTAssertTrue(rp.passed, "BatchNorm γ, β: \(rp)")
+        let rx = checkGradient(values: x.p, analytic: Array(UnsafeBufferPointer(start: dx.p, count: dx.count)), eps: 1e-3, f)
+        XCTAssertTrue(rx.passed, "BatchNorm input: \(rx)")
+        // Running statistics: from (0, 1), after n forwards r ← 0.9r + 0.1·batch (unbiased variance).
+        s.initialize(seed: 1)
+        bn.forward(s, x: x, y: y, pass: .training, reducer: reducer)
+        for j in 0..<h {
+            let col = (0..<rows).map { Double(x[$0, j]) }
+            let mean = col.reduce(0, +) / Double(rows)
+            let unbiased = col.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rows - 1)
+            XCTAssertEqual(Double(s.w(bn.runningMean)[j]), 0.1 * mean, accuracy: 1e-6)
+            XCTAssertEqual(Double(s.w(bn.runningVariance)[j]), 0.9 + 0.1 * unbiased, accuracy: 1e-5)
+        }
+        // Inference normalises with the running statistics, and leaves them (and training's cache) alone.
+        let before = s.values.array
+        bn.forward(s, x: x, y: y, pass: .inference, reducer: reducer)
+        XCTAssertEqual(s.values.array, before)
+        let sd = (s.w(bn.runningVariance)[0] + 1e-5).squareRoot()
+        XCTAssertEqual(y[2, 0], s.w(bn.gamma)[0] * (x[2, 0] - s.w(bn.runningMean)[0]) / sd + s.w(bn.beta)[0], accuracy: 1e-5)
+    }
+
+    /// A whole MLP (two hidden layers, two heads), both activations, with and without batch normalisation.
     func testMLP() {
         for engine in fp32Engines() {
+        for normalize in [false, true] {
         for act in Activation.allCases {
             var layout = ParameterLayout()
             let k = 2
             let net = MLP(&layout, "n", parts: [("x", .perExample(3)), ("y", .label(k))], hidden: [4, 5],
-                          heads: [("mu", 2), ("lv", 2)], activation: act, maxRows: 8, maxExamples: 4,
+                          heads: [("mu", 2), ("lv", 2)], activation: act, normalize: normalize, maxRows: 8, maxExamples: 4,
                           workspace: Workspace(engine: engine))
             let s = ParameterStore(layout: layout)
             var map = RowMap(capacityRows: 8, capacityExamples: 4)
@@ -107,7 +152,8 @@ final class LayerGradientTests: XCTestCase {
             net.dOut[0].copy(from: g0); net.dOut[1].copy(from: g1)
             net.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
             let r = checkGradient(values: s.values.pointer, analytic: s.grads.array, eps: act == .relu ? 1e-3 : 1e-2, f)
-            XCTAssertTrue(r.passed, "MLP(\(act)) parameters, \(engine.choice): \(r)")
+            XCTAssertTrue(r.passed, "MLP(\(act), batch norm \(normalize)) parameters, \(engine.choice): \(r)")
+        }
         }
         }
     }
