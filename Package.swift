@@ -51,7 +51,7 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .target(name: "TestSupport", dependencies: ["SSLCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SSLCore", "SSLData"], path: "Tests/TestSupport"),
         .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "TestSupport"]),

@@ -3,3 +3,4 @@
 #include <png.h>
 static inline unsigned ssl_png_image_version(void) { return PNG_IMAGE_VERSION; }
 static inline unsigned ssl_png_format_gray(void) { return PNG_FORMAT_GRAY; }
+static inline unsigned ssl_png_format_rgb(void) { return PNG_FORMAT_RGB; }

@@ -8,6 +8,8 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
     case idx(images: String, labels: String)
     case csv(path: String)
     case npy(features: String, labels: String)
+    /// A hyperspectral cube H×W×B and its H×W ground-truth map (0: no label, 1…C: classes).
+    case cube(spectra: String, groundTruth: String)
 
     public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 
@@ -33,12 +35,19 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
             }
             self = .npy(features: parts[0], labels: parts[1]); return
         }
+        if s.hasPrefix("cube:") {
+            let parts = s.dropFirst(5).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw DataError(flag, "'\(s)' should be cube:SPECTRA.npy,GROUND_TRUTH.npy")
+            }
+            self = .cube(spectra: parts[0], groundTruth: parts[1]); return
+        }
         if s.hasPrefix("csv:") {
             let p = String(s.dropFirst(4))
             guard !p.isEmpty else { throw DataError(flag, "'csv:' needs a path, e.g. csv:digits.csv.gz") }
             self = .csv(path: p); return
         }
-        throw DataError(flag, "'\(s)' is not a dataset; expected fashion-mnist, mnist:DIR, idx:IMAGES,LABELS, csv:PATH or npy:X.npy,Y.npy")
+        throw DataError(flag, "'\(s)' is not a dataset; expected fashion-mnist, mnist:DIR, idx:IMAGES,LABELS, csv:PATH, npy:X.npy,Y.npy or cube:X.npy,GT.npy")
     }
 
     public var description: String {
@@ -48,12 +57,13 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
         case .idx(let i, let l): return "idx:\(i),\(l)"
         case .csv(let p): return "csv:\(p)"
         case .npy(let x, let y): return "npy:\(x),\(y)"
+        case .cube(let x, let gt): return "cube:\(x),\(gt)"
         }
     }
 
     /// Formats whose features are not bytes: scaled to [0, 1] by --scale or the training maximum.
     public var needsScaling: Bool {
-        switch self { case .csv, .npy: return true; default: return false }
+        switch self { case .csv, .npy, .cube: return true; default: return false }
     }
 
     /// MNIST-family datasets come with their own train/test split.
@@ -89,6 +99,8 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
             return (try CSVReader.read(path, labelColumn: labelColumn), nil)
         case .npy(let x, let y):
             return (try NPYReader.readPair(features: x, labels: y), nil)
+        case .cube(let x, let gt):
+            return (try NPYReader.readCube(spectra: x, groundTruth: gt), nil)
         }
     }
 }

@@ -9,6 +9,10 @@ public struct Dataset {
     public var classes: Int
     /// Image shape (rows, cols) for images, or [D] for vectors.
     public let shape: [Int]
+    /// Each example's position in the file it was read from (nil: the identity, as read).
+    public private(set) var origin: [Int]? = nil
+    /// The pixel grid (height, width) of a hyperspectral cube read as `cube:`: example i is pixel (i / width, i % width).
+    public var grid: (height: Int, width: Int)? = nil
     public var count: Int { labels.count }
 
     public init(features: [Float], labels: [Int32], dim: Int, classes: Int, shape: [Int]) {
@@ -16,13 +20,19 @@ public struct Dataset {
         self.features = features; self.labels = labels; self.dim = dim; self.classes = classes; self.shape = shape
     }
 
-    /// The examples at `indices`, in that order.
+    /// Example i's position in its file.
+    public func position(_ i: Int) -> Int { origin?[i] ?? i }
+
+    /// The examples at `indices`, in that order (their positions in the file are kept).
     public func subset(_ indices: [Int]) -> Dataset {
         var f = [Float](); f.reserveCapacity(indices.count * dim)
         features.withUnsafeBufferPointer { src in
             for i in indices { f.append(contentsOf: src[(i * dim)..<((i + 1) * dim)]) }
         }
-        return Dataset(features: f, labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
+        var d = Dataset(features: f, labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
+        d.origin = indices.map { position($0) }
+        d.grid = grid
+        return d
     }
 
     public func subset(_ range: Range<Int>) -> Dataset { subset(Array(range)) }
@@ -74,12 +84,12 @@ public struct Dataset {
         for i in features.indices { features[i] *= inv }
     }
 
-    /// FNV-1a digest of labels and feature bits, for cross-rank and reproducibility checks.
+    /// FNV-1a digest of labels and feature bits (every 7th), for cross-rank and reproducibility checks.
     public var digest: UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for y in labels { h = (h ^ UInt64(UInt32(bitPattern: y))) &* 0x100_0000_01B3 }
-        for (i, f) in features.enumerated() where i % 7 == 0 { h = (h ^ UInt64(f.bitPattern)) &* 0x100_0000_01B3 }
-        return h
+        var h = FNV1a()
+        for y in labels { h.add(UInt64(UInt32(bitPattern: y))) }
+        for (i, f) in features.enumerated() where i % 7 == 0 { h.add(UInt64(f.bitPattern)) }
+        return h.value
     }
 }
 

@@ -7,8 +7,8 @@ public struct NPYArray {
     public enum DType: String { case float32 = "f4", float64 = "f8", uint8 = "u1", int32 = "i4", int64 = "i8" }
     public let dtype: DType
     public let shape: [Int]
-    /// The values converted to Double (exact for every supported dtype's range used here).
-    public let values: [Double]
+    /// The values as floats (features are float32 in ssl-dist; integer labels and class maps are exact in them).
+    public let values: [Float]
 }
 
 public enum NPYReader {
@@ -68,16 +68,17 @@ public enum NPYReader {
             let what = b.count - dataStart < count * size ? "truncated" : "unexpected trailing bytes"
             throw DataError(name, "\(what): shape \(shape) of \(dtype) needs \(count * size) data bytes, the file has \(b.count - dataStart)")
         }
-        var values = [Double](repeating: 0, count: count)
-        b.withUnsafeBytes { raw in
-            let p = raw.baseAddress! + dataStart
-            for i in 0..<count {
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { v in
+            b.withUnsafeBytes { raw in
+                let p = raw.baseAddress! + dataStart
                 switch dtype {
-                case .float32: values[i] = Double(Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian))
-                case .float64: values[i] = Double(bitPattern: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)
-                case .uint8: values[i] = Double(p.load(fromByteOffset: i, as: UInt8.self))
-                case .int32: values[i] = Double(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
-                case .int64: values[i] = Double(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+                case .float32: for i in 0..<count { v[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
+                case .float64:
+                    for i in 0..<count { v[i] = Float(Double(bitPattern: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)) }
+                case .uint8: for i in 0..<count { v[i] = Float(p.load(fromByteOffset: i, as: UInt8.self)) }
+                case .int32: for i in 0..<count { v[i] = Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+                case .int64: for i in 0..<count { v[i] = Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
                 }
             }
         }
@@ -104,7 +105,34 @@ public enum NPYReader {
         guard !x.values.contains(where: { !$0.isFinite }) else { throw DataError(features, "contains NaN or infinite values") }
         let d = x.shape.dropFirst().reduce(1, *)
         let k = Int(y.values.max() ?? -1) + 1  // 0 when no example has a label (M1 still trains)
-        return Dataset(features: x.values.map(Float.init), labels: y.values.map { Int32($0) }, dim: d, classes: k,
+        return Dataset(features: x.values, labels: y.values.map { Int32($0) }, dim: d, classes: k,
                        shape: x.shape.count == 3 ? [x.shape[1], x.shape[2]] : [d])
+    }
+
+    /// A hyperspectral cube: X (H×W×B spectra, float or integer) and its ground-truth map GT (H×W integers: 0 for a
+    /// pixel without a label, 1…C for the classes), as H·W examples in row-major pixel order with labels GT − 1
+    /// (−1 for 0). The dataset remembers the grid, so class maps can be drawn.
+    public static func readCube(spectra: String, groundTruth: String) throws -> Dataset {
+        let x = try read(spectra), gt = try read(groundTruth)
+        guard x.shape.count == 3 else {
+            throw DataError(spectra, "has shape \(x.shape), expected a cube height × width × bands")
+        }
+        guard gt.shape.count == 2 else { throw DataError(groundTruth, "has shape \(gt.shape), expected a map height × width") }
+        guard gt.shape[0] == x.shape[0] && gt.shape[1] == x.shape[1] else {
+            throw DataError(groundTruth, "is \(gt.shape[0]) × \(gt.shape[1]) pixels but \(spectra) is \(x.shape[0]) × \(x.shape[1])")
+        }
+        guard [.int32, .int64, .uint8].contains(gt.dtype) else {
+            throw DataError(groundTruth, "the map must hold integers (0: no label, 1…C: classes), found \(gt.dtype)")
+        }
+        if let i = gt.values.firstIndex(where: { $0 < 0 }) {
+            throw DataError(groundTruth, "value \(Int(gt.values[i])) at pixel (\(i / gt.shape[1]), \(i % gt.shape[1])) is negative; "
+                            + "expected 0 (no label) or a class 1…C")
+        }
+        guard !x.values.contains(where: { !$0.isFinite }) else { throw DataError(spectra, "contains NaN or infinite values") }
+        let bands = x.shape[2]
+        let k = Int(gt.values.max() ?? 0)
+        var d = Dataset(features: x.values, labels: gt.values.map { Int32($0) - 1 }, dim: bands, classes: k, shape: [bands])
+        d.grid = (x.shape[0], x.shape[1])
+        return d
     }
 }

@@ -11,16 +11,17 @@ public enum NPYWriter {
         try write(data, to: path)
     }
 
-    /// int64 vector (labels).
-    public static func write(_ path: String, int64 values: [Int64]) throws {
-        var data = header(descr: "<i8", shape: [values.count])
+    /// int64 array (labels, class maps) of `shape` (default: a vector).
+    public static func write(_ path: String, int64 values: [Int64], shape: [Int]? = nil) throws {
+        precondition(values.count == (shape ?? [values.count]).reduce(1, *), "NPYWriter: \(values.count) values for shape \(shape!)")
+        var data = header(descr: "<i8", shape: shape ?? [values.count])
         values.withUnsafeBytes { data.append(contentsOf: $0) }
         try write(data, to: path)
     }
 
     /// Magic, version 1.0, header length, then the header dict padded with spaces and a newline so the data start
     /// on a multiple of 64 bytes.
-    static func header(descr: String, shape: [Int]) -> Data {
+    public static func header(descr: String, shape: [Int]) -> Data {
         let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(dims), }"
         let unpadded = 10 + dict.utf8.count + 1

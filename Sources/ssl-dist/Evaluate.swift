@@ -13,29 +13,15 @@ struct ModelDataOptions: ParsableArguments {
     @Option(help: "Split: train, validation or test.") var split: SplitChoice = .test
 
     func load(for loaded: LoadedModel) throws -> (Dataset, String) {
-        let c = loaded.state.config
-        let specText = data ?? c.data
-        let spec = try DataSpec(parsing: specText)
-        let splits = try DataSplits.make(spec, try c.splitOptions)
-        var d: Dataset
-        switch split {
-        case .train: d = splits.train
-        case .validation: d = splits.validation
-        case .test: d = splits.test
-        }
-        // The model's own standardisation (from its training split), whatever data are evaluated.
-        if let st = loaded.state.standardization, st.mean.count == d.dim { d.standardize(st) }
+        var (d, name) = try PredictionData.load(data ?? loaded.state.config.data, split: split.rawValue, for: loaded)
         // Only labelled examples can be scored.
         let skipped = d.unlabelledOnly.count
         if skipped > 0 {
             d = d.subset(d.labels.indices.filter { d.labels[$0] >= 0 })
             FileHandle.standardError.write(Data("evaluate: \(skipped) examples without a label (−1) skipped\n".utf8))
         }
-        guard d.dim == loaded.modelConfig.inputDim else {
-            throw ValidationError("--data \(specText) has \(d.dim) features per example; the model takes \(loaded.modelConfig.inputDim)")
-        }
-        guard d.count > 0 else { throw ValidationError("--split \(split.rawValue) of \(specText) is empty") }
-        return (d, specText)
+        guard d.count > 0 else { throw ValidationError("--split \(split.rawValue) of \(name) is empty") }
+        return (d, name)
     }
 }
 

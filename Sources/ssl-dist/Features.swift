@@ -35,21 +35,7 @@ struct Features: ParsableCommand {
                 throw ValidationError("--checkpoint \(checkpoint) holds a \(loaded.modelConfig.kind.rawValue) model; features come from an m1 model")
             }
             let c = loaded.state.config
-            let specText = data ?? c.data
-            let spec = try DataSpec(parsing: specText)
-            var d: Dataset
-            if split == .all {
-                // Every example of the data file (for the MNIST family, its training file), scaled as training scaled.
-                d = try spec.load(labelColumn: c.labelColumn).train
-                if spec.needsScaling { d.scale(by: try DataSplits.make(spec, try c.splitOptions).scale) }
-            } else {
-                let splits = try DataSplits.make(spec, try c.splitOptions)
-                d = split == .train ? splits.train : split == .validation ? splits.validation : splits.test
-            }
-            if let st = loaded.state.standardization, st.mean.count == d.dim { d.standardize(st) }
-            guard d.dim == loaded.modelConfig.inputDim else {
-                throw ValidationError("--data \(specText) has \(d.dim) features per example; the model takes \(loaded.modelConfig.inputDim)")
-            }
+            let (d, specText) = try PredictionData.load(data ?? c.data, split: split.rawValue, for: loaded)
             let z = loaded.modelConfig.latent
             let noise = NoiseSource(seed: seed ?? c.seed)
             var features = [Float](repeating: 0, count: d.count * z)

@@ -7,7 +7,7 @@ import XCTest
 
 /// Checkpoints and resume through the real binary, single process and under mpirun.
 final class ResumeTests: XCTestCase {
-    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+    let digits = digitsPath() ?? "digits.csv.gz (python3-sklearn: run make deps)"
     var dir: String!
 
     override func setUpWithError() throws {
@@ -19,10 +19,8 @@ final class ResumeTests: XCTestCase {
 
     /// A small digits run (warm-up still rising at the split, so β's schedule is exercised too).
     func args(_ runDir: String, steps: Int, model: String = "m2") -> [String] {
-        ["train", "--model", model, "--data", "csv:\(digits)", "--labels-per-class", "3", "--labelled-batch-size", "30",
-         "--batch-size", "50", "--hidden", "64", "--latent", "8", "--auxiliary", "8", "--warmup-steps", "30",
-         "--seed", "3", "--validate-every", "1000", "--checkpoint-every", "20", "--blas-threads", "1",
-         "--steps", String(steps), "--run-dir", runDir]
+        shortDigitsRun(model: model, runDir: runDir, steps: steps)
+            + ["--warmup-steps", "30", "--seed", "3", "--validate-every", "1000", "--checkpoint-every", "20", "--blas-threads", "1"]
     }
 
     func run(_ a: [String], ranks: Int? = nil, env: [String: String] = [:]) throws -> ProcessResult {
@@ -250,7 +248,7 @@ final class ResumeTests: XCTestCase {
 
 /// A real full disk: the run directory on a tmpfs too small for a second checkpoint. Needs root (mount).
 final class DiskFullTests: XCTestCase {
-    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+    let digits = digitsPath() ?? "digits.csv.gz (python3-sklearn: run make deps)"
 
     func testFailedCheckpointWriteIsAnErrorOnEveryRankAndKeepsThePrevious() throws {
         guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs (disk-full test)") }
@@ -263,10 +261,8 @@ final class DiskFullTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: mountPoint)
         }
         let runDir = "\(mountPoint)/run"
-        let r = try mpirun(["-np", "2", sslDistBinary(), "train", "--model", "m2", "--data", "csv:\(digits)",
-                            "--labels-per-class", "3", "--labelled-batch-size", "30", "--batch-size", "50", "--hidden", "64",
-                            "--latent", "8", "--seed", "3", "--validate-every", "1000", "--checkpoint-every", "20",
-                            "--steps", "60", "--run-dir", runDir])
+        let r = try mpirun(["-np", "2", sslDistBinary()] + shortDigitsRun(model: "m2", runDir: runDir, steps: 60)
+                           + ["--seed", "3", "--validate-every", "1000", "--checkpoint-every", "20"])
         XCTAssertNotEqual(r.status, 0, r.output)
         // Every rank reports the failure (then the job is aborted).
         XCTAssertTrue(r.stderr.contains("No space left on device"), r.stderr)

@@ -123,7 +123,7 @@ final class NPYWriterTests: XCTestCase {
         try NPYWriter.write("\(dir)/x.npy", float32: values, shape: [2, 3])
         try NPYWriter.write("\(dir)/y.npy", int64: [3, -1])
         let x = try NPYReader.read("\(dir)/x.npy"), y = try NPYReader.read("\(dir)/y.npy")
-        XCTAssertEqual(x.dtype, .float32); XCTAssertEqual(x.shape, [2, 3]); XCTAssertEqual(x.values.map(Float.init), values)
+        XCTAssertEqual(x.dtype, .float32); XCTAssertEqual(x.shape, [2, 3]); XCTAssertEqual(x.values, values)
         XCTAssertEqual(y.dtype, .int64); XCTAssertEqual(y.shape, [2]); XCTAssertEqual(y.values, [3, -1])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/x.npy"))
         XCTAssertEqual((bytes.count - 6 * 4) % 64, 0, "header padded to 64 bytes")

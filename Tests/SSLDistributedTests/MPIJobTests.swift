@@ -5,7 +5,7 @@ import XCTest
 
 /// Real `mpirun` jobs of the built `ssl-dist` binary on this machine.
 final class MPIJobTests: XCTestCase {
-    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+    let digits = digitsPath() ?? "digits.csv.gz (python3-sklearn: run make deps)"
     var dir: String!
 
     override func setUpWithError() throws {
@@ -20,10 +20,8 @@ final class MPIJobTests: XCTestCase {
 
     /// A short digits run; every rank gets the same flags unless `extra` differ per MPMD block.
     func trainArgs(_ model: String, steps: Int = 20, runDir: String, data: String? = nil, seed: Int = 3) -> [String] {
-        [sslDistBinary(), "train", "--model", model, "--data", "csv:\(data ?? digits)", "--labels-per-class", "3",
-         "--labelled-batch-size", "30", "--batch-size", "50", "--steps", String(steps), "--hidden", "64",
-         "--latent", "8", "--auxiliary", "8", "--warmup-steps", "10", "--seed", String(seed), "--check-every", "5",
-         "--run-dir", runDir]
+        [sslDistBinary()] + shortDigitsRun(model: model, data: data.map { "csv:\($0)" }, runDir: runDir, steps: steps)
+            + ["--warmup-steps", "10", "--seed", String(seed), "--check-every", "5"]
     }
 
     func testSingleProcessCommunicatorPassesTheCollectiveChecks() throws {

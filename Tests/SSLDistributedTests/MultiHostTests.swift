@@ -7,7 +7,7 @@ import XCTest
 final class MultiHostTests: XCTestCase {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("multihost/multihost.sh").path
-    let digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+    let digits = digitsPath() ?? "digits.csv.gz (python3-sklearn: run make deps)"
     var dir: String!
 
     override func setUpWithError() throws {
@@ -29,10 +29,8 @@ final class MultiHostTests: XCTestCase {
     }
 
     func trainArgs(_ model: String, steps: Int, runDir: String) -> [String] {
-        [sslDistBinary(), "train", "--model", model, "--data", "csv:\(digits)", "--labels-per-class", "3",
-         "--labelled-batch-size", "30", "--batch-size", "50", "--steps", String(steps), "--hidden", "64",
-         "--latent", "8", "--auxiliary", "8", "--warmup-steps", "10", "--seed", "3", "--check-every", "5",
-         "--blas-threads", "1", "--validate-every", "1000", "--run-dir", runDir]
+        [sslDistBinary()] + shortDigitsRun(model: model, runDir: runDir, steps: steps)
+            + ["--warmup-steps", "10", "--seed", "3", "--check-every", "5", "--blas-threads", "1", "--validate-every", "1000"]
     }
 
     /// One process here versus three ranks on three hosts over TCP: the same parameters after 20 steps.

@@ -2,14 +2,8 @@ import Foundation
 import SSLCore
 import SSLDistributed
 import SSLTraining
+import TestSupport
 import XCTest
-
-/// Where sklearn's 8×8 digits live: $SSL_DIST_DIGITS, Debian's python3-sklearn, or a pip install.
-func digitsPath() -> String? {
-    if let p = ProcessInfo.processInfo.environment["SSL_DIST_DIGITS"] { return p }
-    let candidates = ["/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"]
-    return candidates.first { FileManager.default.fileExists(atPath: $0) }
-}
 
 /// Learning on real data: M2 with a handful of labels beats the supervised baseline trained on the
 /// same labels, with the same classifier network, steps and seeds.

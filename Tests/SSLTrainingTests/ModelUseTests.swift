@@ -17,11 +17,8 @@ final class ModelUseTests: XCTestCase {
         guard let digits = digitsPath() else { throw XCTSkip("sklearn digits not found: run `make deps`") }
         let runDir = "\(Self.dir)/\(model)"
         let stacked = model == "m1m2" ? ["--m1", try checkpoint("m1")] : []
-        let r = try runProcess(sslDistBinary(), ["train", "--model", model, "--data", "csv:\(digits)", "--labels-per-class", "3",
-                                                 "--labelled-batch-size", "30", "--batch-size", "50", "--hidden", "64",
-                                                 "--latent", "8", "--auxiliary", "8", "--steps", "150", "--lr", "1e-3",
-                                                 "--validate-every", "1000", "--seed", "5", "--blas-threads", "1",
-                                                 "--run-dir", runDir] + stacked)
+        let r = try runProcess(sslDistBinary(), shortDigitsRun(model: model, data: "csv:\(digits)", runDir: runDir, steps: 150)
+                               + ["--lr", "1e-3", "--validate-every", "1000", "--seed", "5", "--blas-threads", "1"] + stacked)
         XCTAssertEqual(r.status, 0, r.output)
         Self.trained[model] = runDir
         return runDir
