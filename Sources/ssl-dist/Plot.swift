@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import SSLTraining
+
+struct Plot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw learning curves of one or more runs (from their metrics.jsonl) as a PNG: by epoch and by wall-clock time.")
+
+    @Argument(help: "Run directories.") var runs: [String]
+    @Option(help: "PNG to write.") var out: String
+    @Option(help: "The metric: validation_accuracy (default), labelled_bound, unlabelled_bound, label_spread, cross_entropy, ...")
+    var metric = "validation_accuracy"
+    @Option(help: "Names of the runs in the legend, comma-separated (default: the directories' names).") var names: String?
+
+    func validate() throws {
+        guard !runs.isEmpty else { throw ValidationError("give at least one run directory") }
+        guard out.hasSuffix(".png") else { throw ValidationError("--out \(out): name the file *.png") }
+        if let n = names, n.split(separator: ",").count != runs.count {
+            throw ValidationError("--names gives \(n.split(separator: ",").count) names for \(runs.count) runs")
+        }
+    }
+
+    func run() throws {
+        do {
+            let curves = try LearningCurves.read(runs, metric: metric, names: names.map { $0.split(separator: ",").map(String.init) })
+            try curves.image().writePNG(to: out)
+            print("plot: \(metric) of \(runs.count) run(s) → \(out)")
+        } catch let e as TrainingError {
+            FileHandle.standardError.write(Data("ssl-dist: error: \(e)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
