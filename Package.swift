@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SSLCore", "SSLData"], path: "Tests/TestSupport"),
         .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
-        .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "TestSupport"]),
+        .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "SSLData", "SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
         .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLCore", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"]),
     ],

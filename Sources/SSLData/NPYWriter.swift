@@ -11,6 +11,14 @@ public enum NPYWriter {
         try write(data, to: path)
     }
 
+    /// float64 array of `shape` from `values` (row-major).
+    public static func write(_ path: String, float64 values: [Double], shape: [Int]) throws {
+        precondition(values.count == shape.reduce(1, *), "NPYWriter: \(values.count) values for shape \(shape)")
+        var data = header(descr: "<f8", shape: shape)
+        values.withUnsafeBytes { data.append(contentsOf: $0) }
+        try write(data, to: path)
+    }
+
     /// int64 array (labels, class maps) of `shape` (default: a vector).
     public static func write(_ path: String, int64 values: [Int64], shape: [Int]? = nil) throws {
         precondition(values.count == (shape ?? [values.count]).reduce(1, *), "NPYWriter: \(values.count) values for shape \(shape!)")

@@ -5,6 +5,6 @@ struct SSLDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssl-dist",
         abstract: "Semi-supervised deep generative models (M1, M2, M1+M2, ADGM, SDGM) trained data-parallel with MPI.",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Plot.self, Sample.self, Interpolate.self, Features.self, Bench.self, MPICheck.self, Inspect.self]
+        subcommands: [Train.self, Evaluate.self, Predict.self, Plot.self, Template.self, Sample.self, Interpolate.self, Features.self, Bench.self, MPICheck.self, Inspect.self]
     )
 }
