@@ -12,7 +12,7 @@ RANKS ?= 2
 # mpirun refuses to run as root unless told it may.
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root,) --oversubscribe
 
-.PHONY: deps build run test bench bench-pytorch proto clean
+.PHONY: deps build run test test-slurm bench bench-pytorch proto clean
 
 # Installs only the Debian packages that are missing (apt-get; needs root or sudo).
 deps:
@@ -45,6 +45,12 @@ run: build
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
+
+# deploy/slurm.sbatch under a real Slurm started on this machine (needs root; a few minutes; not part of make test).
+test-slurm: build
+	@for p in slurm-wlm munge; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	Tests/slurm/run.sh
 
 # Throughput of m2 and adgm, fp32 and bf16, against this machine's own peaks and every library's rate at the
 # model's shapes (1 thread), then 1 vs 2 MPI ranks (1 thread each) with each precision.
