@@ -37,10 +37,15 @@ curves = np.stack([1 + 0.5 * np.exp(-(lam - c) ** 2 / (2 * 0.06 ** 2)) - 0.3 * n
 brightness = 0.8 + 0.4 * (0.5 + 0.5 * np.sin(6 * xx + 2) * np.cos(5 * yy))
 x = curves[truth - 1] * brightness[..., None] + rng.normal(0, 0.08, (n, n, b)).astype(np.float32)
 
-# Ground truth: small labelled patches (3×3) at random places, about 0.5% of the pixels.
+# Ground truth: small labelled patches (3×3), two inside each minority class and the rest at random places,
+# about 0.5% of the pixels in all.
 gt = np.zeros((n, n), np.int64)
-for _ in range(int(0.005 * n * n / 9)):
-    py, px = rng.integers(1, n - 1, 2)
+centres = [rng.integers(1, n - 1, 2) for _ in range(int(0.005 * n * n / 9))]
+for k in range(2, 6):
+    ys, xs = np.nonzero(truth[1:-1, 1:-1] == k)
+    for i in rng.choice(len(ys), 2, replace=False):
+        centres.append((ys[i] + 1, xs[i] + 1))
+for py, px in centres:
     gt[py - 1:py + 2, px - 1:px + 2] = truth[py - 1:py + 2, px - 1:px + 2]
 
 os.makedirs(a.out, exist_ok=True)

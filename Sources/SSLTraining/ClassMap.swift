@@ -53,16 +53,30 @@ public enum ClassMap {
         return out
     }
 
-    /// Prediction, ground truth and their disagreements side by side (gaps of 4 white pixels): the disagreements
-    /// panel shows labelled pixels in dark green where the prediction matches and red where it does not.
+    /// Prediction, ground truth and their disagreements side by side (gaps of 4 white pixels). The ground truth's
+    /// labelled pixels are drawn in their class's colour on dark grey; the disagreements panel dims the prediction and
+    /// marks each labelled pixel green where the prediction matches it and red where it does not. On maps 100 pixels
+    /// wide or more, labelled pixels are drawn 3×3 so a sparse ground truth stays visible.
     public static func comparison(predicted: [Int32], truth: [Int32], height: Int, width: Int) -> RGBImage {
         var out = RGBImage(width: 3 * width + 8, height: height, fill: (255, 255, 255))
-        blit(image(predicted, height: height, width: width), into: &out, x: 0, y: 0)
-        blit(image(truth, height: height, width: width), into: &out, x: width + 4, y: 0)
+        let map = image(predicted, height: height, width: width)
+        blit(map, into: &out, x: 0, y: 0)
         for y in 0..<height {
             for x in 0..<width {
-                let i = y * width + x
-                out[2 * width + 8 + x, y] = truth[i] < 0 ? none : predicted[i] == truth[i] ? (0, 110, 40) : (230, 20, 20)
+                out[width + 4 + x, y] = (40, 40, 40)
+                let c = map[x, y]
+                out[2 * width + 8 + x, y] = (c.0 / 3, c.1 / 3, c.2 / 3)
+            }
+        }
+        let r = width >= 100 ? 1 : 0
+        for y in 0..<height {
+            for x in 0..<width where truth[y * width + x] >= 0 {
+                let t = truth[y * width + x]
+                let mark: (UInt8, UInt8, UInt8) = predicted[y * width + x] == t ? (40, 200, 80) : (240, 30, 30)
+                for dy in -r...r { for dx in -r...r where x + dx >= 0 && x + dx < width && y + dy >= 0 && y + dy < height {
+                    out[width + 4 + x + dx, y + dy] = color(Int(t))
+                    out[2 * width + 8 + x + dx, y + dy] = mark
+                } }
             }
         }
         return out
