@@ -12,9 +12,20 @@ public struct NPYArray {
 }
 
 public enum NPYReader {
-    public static func read(_ path: String) throws -> NPYArray { try parse(readFileBytes(path), name: path) }
+    /// Reads `path`; a plain file is memory-mapped (not copied), a gzip one decompressed into memory.
+    public static func read(_ path: String) throws -> NPYArray {
+        if let mapped = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped), mapped.count >= 2,
+           !(mapped[0] == 0x1F && mapped[1] == 0x8B) {
+            return try mapped.withUnsafeBytes { try parse($0, name: path) }
+        }
+        return try readFileBytes(path).withUnsafeBytes { try parse($0, name: path) }
+    }
 
-    public static func parse(_ b: [UInt8], name: String) throws -> NPYArray {
+    public static func parse(_ bytes: [UInt8], name: String) throws -> NPYArray {
+        try bytes.withUnsafeBytes { try parse($0, name: name) }
+    }
+
+    public static func parse(_ b: UnsafeRawBufferPointer, name: String) throws -> NPYArray {
         if b.isEmpty { throw DataError(name, "empty file, expected a .npy array") }
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
         guard b.count >= 10, Array(b[0..<6]) == magic else { throw DataError(name, "not a .npy file (bad magic), expected \\x93NUMPY") }
@@ -70,8 +81,8 @@ public enum NPYReader {
         }
         var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBufferPointer { v in
-            b.withUnsafeBytes { raw in
-                let p = raw.baseAddress! + dataStart
+            do {
+                let p = b.baseAddress! + dataStart
                 switch dtype {
                 case .float32: for i in 0..<count { v[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
                 case .float64:
