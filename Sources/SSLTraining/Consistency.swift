@@ -3,25 +3,20 @@ import SSLCore
 import SSLData
 import SSLDistributed
 
-/// FNV-1a over bytes.
-func fnv1a(_ bytes: some Sequence<UInt8>, _ seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
-    var h = seed
-    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-    return h
-}
-
 /// Hash of the training config (every field, in sorted-key JSON).
 func configHash(_ c: TrainConfig) throws -> UInt64 {
     let enc = JSONEncoder()
     enc.outputFormatting = .sortedKeys
-    return fnv1a(try enc.encode(c))
+    return FNV1a.hash(bytes: try enc.encode(c))
 }
 
 /// Hash of the data a run trains and validates on, and of which examples keep labels.
 func dataHash(_ s: DataSplits, _ split: LabelSplit) -> UInt64 {
-    var h = s.train.digest ^ (s.validation.digest &* 31) ^ (s.test.digest &* 131)
-    for i in split.labelled { h = (h ^ UInt64(i)) &* 0x100_0000_01B3 }
-    return h ^ UInt64(split.unlabelled.count)
+    var h = FNV1a()
+    for d in [s.train.digest, s.validation.digest, s.test.digest] { h.add(d) }
+    for i in split.labelled { h.add(UInt64(i)) }
+    h.add(UInt64(split.unlabelled.count))
+    return h.value
 }
 
 /// Refuses to start unless every rank has the same config and data (allreduce of MIN and MAX).

@@ -6,7 +6,7 @@ import XCTest
 final class LayerGradientTests: XCTestCase {
     let ws = Workspace()
 
-    func testLinear() {
+    func testLinearGradientsMatchFiniteDifferences() {
         for e in fp32Engines() { checkLinear(e) }
     }
 
@@ -28,7 +28,7 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertTrue(rx.passed, "Linear input, \(e.choice): \(rx)")
     }
 
-    func testActivations() {
+    func testActivationDerivativesMatchFiniteDifferences() {
         for act in Activation.allCases {
             let n = 40
             let pre = ws.mat(1, n), h = ws.mat(1, n), g = ws.mat(1, n), d = ws.mat(1, n)
@@ -120,7 +120,7 @@ final class LayerGradientTests: XCTestCase {
     }
 
     /// A whole MLP (two hidden layers, two heads), both activations, with and without batch normalisation.
-    func testMLP() {
+    func testMLPGradientsMatchFiniteDifferencesWithAndWithoutBatchNorm() {
         for engine in fp32Engines() {
         for normalize in [false, true] {
         for act in Activation.allCases {

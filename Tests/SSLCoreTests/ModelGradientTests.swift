@@ -54,17 +54,17 @@ final class ModelGradientTests: XCTestCase {
         XCTAssertGreaterThan(analytic.map { abs($0) }.max()!, 1e-3, "gradient should not vanish", file: file, line: line)
     }
 
-    func testM2LabelledOnly() { check(.m2, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
-    func testM2UnlabelledOnly() { check(.m2, beta: 1, labelled: [], unlabelled: 3) }
-    func testM2Both() { check(.m2, beta: 0.4, labelled: [1, 2], unlabelled: 3) }
-    func testADGMLabelledOnly() { check(.adgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
-    func testADGMUnlabelledOnly() { check(.adgm, beta: 1, labelled: [], unlabelled: 3) }
-    func testADGMBoth() { check(.adgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
-    func testSDGMLabelledOnly() { check(.sdgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
-    func testSDGMUnlabelledOnly() { check(.sdgm, beta: 1, labelled: [], unlabelled: 3) }
-    func testSDGMBoth() { check(.sdgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
+    func testM2LabelledBoundGradient() { check(.m2, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
+    func testM2UnlabelledBoundGradient() { check(.m2, beta: 1, labelled: [], unlabelled: 3) }
+    func testM2WholeObjectiveGradientWithWarmUp() { check(.m2, beta: 0.4, labelled: [1, 2], unlabelled: 3) }
+    func testADGMLabelledBoundGradient() { check(.adgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
+    func testADGMUnlabelledBoundGradient() { check(.adgm, beta: 1, labelled: [], unlabelled: 3) }
+    func testADGMWholeObjectiveGradientWithWarmUp() { check(.adgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
+    func testSDGMLabelledBoundGradient() { check(.sdgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
+    func testSDGMUnlabelledBoundGradient() { check(.sdgm, beta: 1, labelled: [], unlabelled: 3) }
+    func testSDGMWholeObjectiveGradientWithWarmUp() { check(.sdgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
     func testSDGMGaussianLikelihood() { check(.sdgm, beta: 0.9, labelled: [2], unlabelled: 2, likelihood: .gaussian) }
-    func testSupervised() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
+    func testSupervisedCrossEntropyGradient() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
     func testClassWeightedClassificationTerm() {
         let w: [Float] = [2.5, 0.4, 1.1]
         check(.m2, beta: 1, labelled: [0, 2, 1, 0], unlabelled: 1, classWeights: w)

@@ -55,4 +55,92 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(w.beta(atStep: 10_000), 1)
         XCTAssertEqual(Warmup(steps: 0).beta(atStep: 0), 1)
     }
+
+    /// Element-wise clipping after the norm clipping (Maaløe's order): the moments see clamp(scale·g, −v, v).
+    func testElementWiseClippingFollowsTheNormClipping() {
+        let s = store(values: [0, 0, 0], grads: [30, -40, 0.5])
+        let adam = Adam(count: 3, learningRate: 0.1, clipNorm: 5, clipValue: 1)
+        adam.step(s)
+        // ‖g‖ ≈ 50.0025 → scaled by 5/‖g‖: (3.0, −4.0, 0.05) → clipped: (1, −1, 0.05).
+        let scale = 5 / (30.0 * 30 + 40 * 40 + 0.25).squareRoot()
+        XCTAssertEqual(adam.m[0], 0.1 * 1, accuracy: 1e-6)
+        XCTAssertEqual(adam.m[1], -0.1 * 1, accuracy: 1e-6)
+        XCTAssertEqual(Double(adam.m[2]), 0.1 * 0.5 * scale, accuracy: 1e-7)
+        XCTAssertEqual(Double(adam.v[2]), 0.001 * (0.5 * scale) * (0.5 * scale), accuracy: 1e-9)
+    }
+
+    /// The vectorised kernel (8 lanes) and its scalar tail give the same bits: a 19-element update equals nineteen
+    /// one-element updates.
+    func testTheVectorKernelAndTheScalarTailAgreeBitForBit() {
+        let n = 19
+        let values = (0..<n).map { Float($0) * 0.1 - 0.7 }, grads = (0..<n).map { Float(($0 * 37) % 11) - 5 }
+        let whole = store(values: values, grads: grads)
+        let adam = Adam(count: n, learningRate: 0.01, clipValue: 3)
+        adam.step(whole)
+        for i in 0..<n {
+            let one = store(values: [values[i]], grads: [grads[i]])
+            Adam(count: 1, learningRate: 0.01, clipValue: 3).step(one)
+            XCTAssertEqual(one.values[0].bitPattern, whole.values[i].bitPattern, "element \(i)")
+        }
+    }
+
+    /// The moving average: a ← d·a + (1−d)·θ after each update, parameters and state alike.
+    func testTheMovingAverageFollowsTheParameters() {
+        var layout = ParameterLayout()
+        _ = layout.add("w", [2])
+        _ = layout.addState("running", [1], fill: 4)
+        let s = ParameterStore(layout: layout)
+        s.initialize(seed: 1)
+        s.keepAverage()
+        s.values[0] = 1; s.values[1] = -1
+        s.average![0] = 1; s.average![1] = -1
+        let adam = Adam(count: 2, learningRate: 0.1, averageDecay: 0.9)
+        s.grads[0] = 1; s.grads[1] = -1
+        adam.step(s)
+        XCTAssertEqual(s.values[0], 0.9, accuracy: 1e-6)
+        XCTAssertEqual(s.average![0], 0.9 * 1 + 0.1 * s.values[0], accuracy: 1e-6)
+        XCTAssertEqual(s.average![1], 0.9 * -1 + 0.1 * s.values[1], accuracy: 1e-6)
+        s.values[2] = 10  // the state moves (a running statistic); the average follows it too
+        adam.step(s)
+        XCTAssertEqual(s.average![2], 0.9 * 4 + 0.1 * 10, accuracy: 1e-5)
+        let averaged = s.averaged()!
+        XCTAssertEqual(averaged.values.array, s.average!.array)
+    }
+
+    /// Learning-rate schedules are pure functions of the step.
+    func testLearningRateSchedules() {
+        XCTAssertEqual(LearningRateSchedule.constant.rate(base: 1e-3, step: 12345), 1e-3)
+        let step = LearningRateSchedule.step(every: 100, factor: 0.5, floor: 2e-4)
+        XCTAssertEqual(step.rate(base: 1e-3, step: 99), 1e-3)
+        XCTAssertEqual(step.rate(base: 1e-3, step: 100), 5e-4, accuracy: 1e-9)
+        XCTAssertEqual(step.rate(base: 1e-3, step: 250), 2.5e-4, accuracy: 1e-9)
+        XCTAssertEqual(step.rate(base: 1e-3, step: 10_000), 2e-4, accuracy: 1e-9, "never below the floor")
+        let cosine = LearningRateSchedule.cosine(total: 1000, floor: 1e-5)
+        XCTAssertEqual(cosine.rate(base: 1e-3, step: 0), 1e-3, accuracy: 1e-9)
+        XCTAssertEqual(cosine.rate(base: 1e-3, step: 500), Float(1e-5 + 0.5 * (1e-3 - 1e-5)), accuracy: 1e-9)
+        XCTAssertEqual(cosine.rate(base: 1e-3, step: 1000), 1e-5, accuracy: 1e-9)
+        XCTAssertEqual(cosine.rate(base: 1e-3, step: 5000), 1e-5, accuracy: 1e-9)
+    }
+
+    /// The weight prior N(0, 1)/N adds W/N to the gradient of every weight matrix, and nothing to vectors or state;
+    /// it is the gradient of the ½·Σ W²/N it returns (central differences).
+    func testWeightPriorIsWeightDecayOnMatricesOnly() {
+        var layout = ParameterLayout()
+        let w = layout.add("l.W", [2, 3]), b = layout.add("l.b", [2])
+        _ = layout.addState("bn.running_mean", [2], fill: 5)
+        let s = ParameterStore(layout: layout)
+        s.initialize(seed: 3)
+        s.zeroGrads()
+        let prior = WeightPrior(examples: 4)
+        let penalty = prior.addGradient(s)
+        for i in 0..<6 { XCTAssertEqual(s.g(w)[i], s.w(w)[i] / 4, accuracy: 1e-7) }
+        for i in 0..<2 { XCTAssertEqual(s.g(b)[i], 0) }
+        var expected = 0.0
+        for i in 0..<6 { expected += Double(s.w(w)[i] * s.w(w)[i]) }
+        XCTAssertEqual(penalty, expected / 8, accuracy: 1e-6)
+        // From the second parameter on: the prior skips what is frozen (M1+M2's M1).
+        s.zeroGrads()
+        prior.addGradient(s, from: 6)
+        XCTAssertEqual(s.g(w)[0], 0)
+    }
 }

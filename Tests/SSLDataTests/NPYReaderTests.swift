@@ -81,7 +81,7 @@ final class NPYReaderTests: XCTestCase {
         XCTAssertEqual(s.train.capped(perClass: 2, seed: 1).labels.filter { $0 < 0 }.count, 20, "the cap keeps them")
     }
 
-    func testBadFiles() throws {
+    func testDamagedAndUnsupportedFilesNameTheFileAndTheProblem() throws {
         let y = try save("y.npy", npy(descr: "<i8", shape: [3], data: bytes([Int64(0), 1, 1])))
         let good = npy(descr: "<f4", shape: [3, 2], data: bytes([Float](repeating: 0.5, count: 6)))
         let fortran = try save("f.npy", npy(descr: "<f4", shape: [3, 2], fortran: true, data: bytes([Float](repeating: 0.5, count: 6))))
@@ -116,7 +116,7 @@ final class NPYReaderTests: XCTestCase {
 
 /// `NPYWriter` output read back by `NPYReader` (and laid out as NumPy writes it: data 64-byte aligned).
 final class NPYWriterTests: XCTestCase {
-    func testRoundTrip() throws {
+    func testWrittenArraysReadBackWithTheirShapesAndDataAligned() throws {
         let dir = try makeTemporaryDirectory("ssl-npy-write")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let values: [Float] = [0.5, -1.25, 3, 1e-7, 42, -0]
