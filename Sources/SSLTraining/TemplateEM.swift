@@ -16,6 +16,9 @@ public struct TemplateOptions {
     /// Stop when the bound rises by less than this fraction of its size.
     public var tolerance = 1e-9
     public var seed: UInt64 = 1
+    /// EM runs from this many starts (seeds seed, seed+1, …); the one with the highest final bound wins. EM finds a
+    /// local maximum, and a face started half over the background can settle on one far from the truth.
+    public var restarts = 1
     /// A previous run's directory to start from (F.npy, B.npy, a.npy and its σ), e.g. to grow K in stages.
     public var initFrom: String? = nil
     public var runDir: String
@@ -27,6 +30,9 @@ public struct TemplateResult {
     /// The bound after every E-step (the first is at the starting parameters).
     public var bounds: [Double]
     public var converged: Bool
+    /// Which start this was (0-based; its seed is the options' seed plus this) and every start's final bound.
+    public var restart = 0
+    public var finalBounds: [Double] = []
     /// This rank's images' posteriors q(d) (S per image) after the last E-step, and its first image's index.
     public var posteriors: [Double]
     public var firstImage: Int
@@ -88,18 +94,37 @@ public enum TemplateEM {
                                prior: a.values.map { max(Double($0), 1e-300) }, sigma: sigma, height: h, width: w, faceWidth: fw)
     }
 
-    /// EM until the bound stops rising (relative `tolerance`) or `iterations`; `report(t, bound, model)` after each
+    /// EM from `o.restarts` starts (one with `initFrom`), each until the bound stops rising (relative `tolerance`) or
+    /// `iterations`; returns the start with the highest final bound. `report(restart, t, bound, model)` after each
     /// E-step (on every rank). Throws if the bound ever falls (beyond rounding), naming the iteration.
     public static func run(_ o: TemplateOptions, comm: Communicator,
-                           report: (Int, Double, ShiftedTemplate) throws -> Void) throws -> TemplateResult {
+                           report: (Int, Int, Double, ShiftedTemplate) throws -> Void) throws -> TemplateResult {
         let (images, k, h, w) = try load(o.data, layout: o.layout)
         guard o.faceWidth >= 1 && o.faceWidth <= w else {
             throw ConfigError(flag: "--face-width", problem: "\(o.faceWidth) must be between 1 and the images' width \(w)")
         }
         let mineRange = slice(total: k, rank: comm.rank, world: comm.size)
         let mine = images[(mineRange.lowerBound * h * w)..<(mineRange.upperBound * h * w)]
-        var model = try start(o, mine: mine, first: mineRange.lowerBound, count: mineRange.count, k: k, h: h, w: w, comm: comm)
-        let s = model.shifts
+        var best: TemplateResult? = nil, finals: [Double] = []
+        for r in 0..<(o.initFrom == nil ? max(o.restarts, 1) : 1) {
+            var started = o
+            started.seed = o.seed &+ UInt64(r)
+            let model = try start(started, mine: mine, first: mineRange.lowerBound, count: mineRange.count, k: k, h: h, w: w, comm: comm)
+            var result = try em(from: model, o, mine: mine, images: mineRange, comm: comm) { try report(r, $0, $1, $2) }
+            result.restart = r
+            finals.append(result.bounds.last!)
+            // Every rank holds the same bounds (they are allreduced), so every rank keeps the same start.
+            if best == nil || result.bounds.last! > best!.bounds.last! { best = result }
+        }
+        best!.finalBounds = finals
+        return best!
+    }
+
+    /// EM from `model` on this rank's images `mine` (global indices `images`).
+    static func em(from start: ShiftedTemplate, _ o: TemplateOptions, mine: ArraySlice<Double>, images mineRange: Range<Int>,
+                   comm: Communicator, report: (Int, Double, ShiftedTemplate) throws -> Void) throws -> TemplateResult {
+        var model = start
+        let s = model.shifts, h = model.height, w = model.width
         var bounds: [Double] = [], q = [Double](repeating: 0, count: mineRange.count * s), converged = false
         for t in 0...o.iterations {
             // E-step on this rank's images, with the statistics of the M-step and the bound; one allreduce.

@@ -11,8 +11,9 @@ struct Template: ParsableCommand {
         discussion: """
         The images are one .npy array: H×W×K (--layout hwk, the default, as in the exercise) or K×H×W (--layout khw), \
         uint8 or float. Each image is the background B (H×W) with the face F (H×w) over columns d…d+w−1 at an unknown \
-        shift d (prior a), plus Gaussian noise of standard deviation s. EM stops when the bound rises by less than \
-        --tolerance of itself, or after --iterations; the bound never falls (a fall stops the run with an error). \
+        shift d (prior a), plus Gaussian noise of standard deviation s. EM runs from --restarts starts and keeps the one \
+        with the highest bound; each stops when the bound rises by less than --tolerance of itself, or after \
+        --iterations; the bound never falls (a fall stops the run with an error). \
         Writes F.npy, B.npy, a.npy (float64), results.json (with s), metrics.jsonl (the bound per iteration), \
         face.png, background.png and posterior.png (q(d) of the first images, one row each) into --run-dir. \
         Under mpirun each rank takes a share of the images; the M-step's sums are one allreduce.
@@ -23,7 +24,9 @@ struct Template: ParsableCommand {
     @Option(help: "The face's width w in pixels (its height is the images').") var faceWidth: Int
     @Option(help: "At most this many EM iterations.") var iterations = 100
     @Option(help: "Stop when the bound rises by less than this fraction of itself.") var tolerance = 1e-9
-    @Option(help: "Seed of the starting face (a random image's columns at a random shift).") var seed: UInt64 = 1
+    @Option(help: "Seed of the first start's face (a random image's columns at a random shift).") var seed: UInt64 = 1
+    @Option(help: "EM from this many starts (seeds seed, seed+1, …), keeping the highest bound: EM finds a local maximum.")
+    var restarts = 5
     @Option(name: .customLong("init"), help: "Start from a previous run's F, B, a and s (its run directory).") var initFrom: String?
     @Option(help: "Run directory (default runs/template-seedS).") var runDir: String?
     @OptionGroup var communicatorOptions: CommunicatorOptions
@@ -33,6 +36,7 @@ struct Template: ParsableCommand {
     func validate() throws {
         guard TemplateOptions.Layout(rawValue: layout) != nil else { throw ValidationError("--layout \(layout): expected hwk or khw") }
         guard faceWidth >= 1 else { throw ValidationError("--face-width \(faceWidth) must be at least 1") }
+        guard restarts >= 1 else { throw ValidationError("--restarts \(restarts) must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations \(iterations) must be at least 1") }
         guard tolerance >= 0 else { throw ValidationError("--tolerance \(tolerance) must be 0 or more") }
     }
@@ -42,7 +46,7 @@ struct Template: ParsableCommand {
         do {
             var o = TemplateOptions(data: path, faceWidth: faceWidth, runDir: runDir ?? "runs/template-seed\(seed)")
             o.layout = TemplateOptions.Layout(rawValue: layout)!
-            o.iterations = iterations; o.tolerance = tolerance; o.seed = seed; o.initFrom = initFrom
+            o.iterations = iterations; o.tolerance = tolerance; o.seed = seed; o.initFrom = initFrom; o.restarts = restarts
             var metrics: MetricsLog? = nil
             if comm.isRoot {
                 try FileManager.default.createDirectory(atPath: o.runDir, withIntermediateDirectories: true)
@@ -50,8 +54,9 @@ struct Template: ParsableCommand {
                 metrics = try MetricsLog(path: "\(o.runDir)/metrics.jsonl")
             }
             let start = Date()
-            let r = try TemplateEM.run(o, comm: comm) { t, bound, m in
-                try metrics?.append(["iteration": t, "bound": bound, "sigma": m.sigma, "seconds": Date().timeIntervalSince(start)])
+            let r = try TemplateEM.run(o, comm: comm) { restart, t, bound, m in
+                try metrics?.append(["restart": restart, "iteration": t, "bound": bound, "sigma": m.sigma,
+                                     "seconds": Date().timeIntervalSince(start)])
             }
             if comm.isRoot { try write(r, o, seconds: Date().timeIntervalSince(start), world: comm.size) }
             comm.finalize()
@@ -67,13 +72,18 @@ struct Template: ParsableCommand {
         try NPYWriter.write("\(dir)/a.npy", float64: m.prior, shape: [m.shifts])
         let results: [String: Any] = ["sigma": m.sigma, "bound": r.bounds.last!, "iterations": r.bounds.count - 1,
                                       "converged": r.converged, "height": m.height, "width": m.width, "face_width": m.faceWidth,
-                                      "seed": Int(o.seed), "world_size": world, "seconds": seconds, "data": o.data]
+                                      "seed": Int(o.seed), "restart": r.restart, "start_seed": Int(o.seed) + r.restart,
+                                      "final_bounds": r.finalBounds, "world_size": world, "seconds": seconds, "data": o.data]
         try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: "\(dir)/results.json"))
         try image(m.face, m.height, m.faceWidth, scale: 8).writePNG(to: "\(dir)/face.png")
         try image(m.background, m.height, m.width, scale: 8).writePNG(to: "\(dir)/background.png")
         let shown = min(r.posteriors.count / max(m.shifts, 1), 40)
         try image(Array(r.posteriors.prefix(shown * m.shifts)), shown, m.shifts, scale: 8, unit: true).writePNG(to: "\(dir)/posterior.png")
+        if r.finalBounds.count > 1 {
+            print("template: final bound of each start (seed \(o.seed)…): " + r.finalBounds.map { String(format: "%.6g", $0) }.joined(separator: ", ")
+                  + "; keeping start \(r.restart + 1)")
+        }
         print(String(format: "template: %d iteration(s)%@, bound %.6g, s %.6g, %.1f s on %d rank(s) → %@",
                      r.bounds.count - 1, r.converged ? " (converged)" : "", r.bounds.last!, m.sigma, seconds, world, dir))
     }

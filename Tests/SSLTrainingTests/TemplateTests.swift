@@ -41,9 +41,16 @@ final class TemplateTests: XCTestCase {
         return (face, shifts)
     }
 
+    func results(_ runDir: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/results.json"))) as! [String: Any]
+    }
+
+    /// The bound after every iteration of the start the run kept.
     func bounds(_ runDir: String) throws -> [Double] {
-        try String(contentsOfFile: "\(runDir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
-            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["bound"] as! Double
+        let kept = try results(runDir)["restart"] as! Int
+        return try String(contentsOfFile: "\(runDir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+            let line = try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+            return line["restart"] as! Int == kept ? line["bound"] as! Double : nil
         }
     }
 
@@ -77,6 +84,17 @@ final class TemplateTests: XCTestCase {
         for png in ["face.png", "background.png", "posterior.png"] {
             XCTAssertNoThrow(try GrayImageProbe.size("\(run)/\(png)"), png)
         }
+        // Five starts (the default); the run keeps the one with the highest bound, and that start alone (its seed,
+        // one start) gives the same face bit for bit.
+        let res = try results(run), finals = try XCTUnwrap(res["final_bounds"] as? [Double]), kept = res["restart"] as! Int
+        XCTAssertEqual(finals.count, 5)
+        XCTAssertEqual(res["bound"] as! Double, finals.max()!)
+        XCTAssertEqual(finals[kept], finals.max()!)
+        let alone = "\(dir!)/alone"
+        let one = try runProcess(sslDistBinary(), ["template", "--data", "npy:\(dir!)/X.npy", "--face-width", String(fw), "--iterations", "200",
+                                                   "--run-dir", alone, "--seed", String(3 + kept), "--restarts", "1"])
+        XCTAssertEqual(one.status, 0, one.output)
+        XCTAssertEqual(try NPYReader.read("\(alone)/F.npy").values, try NPYReader.read("\(run)/F.npy").values)
     }
 
     func loadModel(_ run: String) throws -> ShiftedTemplate {
