@@ -4,7 +4,11 @@ import SSLTraining
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw learning curves of one or more runs (from their metrics.jsonl) as a PNG: by epoch and by wall-clock time.")
+        abstract: "Draw learning curves of one or more runs (from their metrics.jsonl) as a PNG: by epoch and by wall-clock time.",
+        discussion: """
+        Then prints a table of the finished runs (their results.json): model, seed, epochs, training minutes, the best \
+        validation accuracy and its epoch, test accuracy there and at the end, and each run's gain over the first.
+        """)
 
     @Argument(help: "Run directories.") var runs: [String]
     @Option(help: "PNG to write.") var out: String
@@ -22,9 +26,12 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         do {
-            let curves = try LearningCurves.read(runs, metric: metric, names: names.map { $0.split(separator: ",").map(String.init) })
+            let labels = names.map { $0.split(separator: ",").map(String.init) }
+            let curves = try LearningCurves.read(runs, metric: metric, names: labels)
             try curves.image().writePNG(to: out)
             print("plot: \(metric) of \(runs.count) run(s) → \(out)")
+            let finished = try zip(runs, curves.runs).compactMap { try RunSummary.read($0.0, name: $0.1.name) }
+            if !finished.isEmpty { print(RunSummary.table(finished)) }
         } catch let e as TrainingError {
             FileHandle.standardError.write(Data("ssl-dist: error: \(e)\n".utf8))
             throw ExitCode(1)
