@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A synthetic hyperspectral cube for ssl-dist's worked example: `make-cube.py OUT_DIR [--size 300] [--bands 100]`.
+"""A synthetic hyperspectral cube for ssl-dist's worked example: `make-cube.py OUT_DIR [--size 300] [--bands 100] [--noise 0.5]`.
 
 Writes OUT_DIR/X.npy (float32, size × size × bands), OUT_DIR/GT.npy (int64 size × size ground truth: 0 for a pixel
 without a label, 1…C for the classes, the Indian Pines convention) and OUT_DIR/truth.npy (every pixel's class 1…C,
@@ -16,6 +16,7 @@ ap.add_argument("out")
 ap.add_argument("--size", type=int, default=300)
 ap.add_argument("--bands", type=int, default=100)
 ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--noise", type=float, default=0.5, help="per-band noise (the class curves differ by up to 0.5)")
 a = ap.parse_args()
 rng = np.random.default_rng(a.seed)
 n, b = a.size, a.bands
@@ -35,7 +36,7 @@ lam = np.linspace(0, 1, b, dtype=np.float32)
 curves = np.stack([1 + 0.5 * np.exp(-(lam - c) ** 2 / (2 * 0.06 ** 2)) - 0.3 * np.exp(-(lam - (1 - c)) ** 2 / (2 * 0.1 ** 2))
                    for c in np.linspace(0.2, 0.8, 5)])
 brightness = 0.8 + 0.4 * (0.5 + 0.5 * np.sin(6 * xx + 2) * np.cos(5 * yy))
-x = curves[truth - 1] * brightness[..., None] + rng.normal(0, 0.08, (n, n, b)).astype(np.float32)
+x = curves[truth - 1] * brightness[..., None] + rng.normal(0, a.noise, (n, n, b)).astype(np.float32)
 
 # Ground truth: small labelled patches (3×3), two inside each minority class and the rest at random places,
 # about 0.5% of the pixels in all.

@@ -38,9 +38,9 @@ public enum ClassMap {
 
     static func key(_ c: (UInt8, UInt8, UInt8)) -> UInt32 { UInt32(c.0) << 16 | UInt32(c.1) << 8 | UInt32(c.2) }
 
-    /// The map with a legend strip below it: a swatch per class and its number (the classes as stored, 0…K−1; a
-    /// ground-truth map numbers them 1…K).
-    public static func withLegend(_ map: RGBImage, classes k: Int) -> RGBImage {
+    /// The map with a legend strip below it: a swatch per class and its number, the stored class (0…K−1) plus
+    /// `firstNumber` (1 for cubes, whose ground-truth maps number the classes 1…K).
+    public static func withLegend(_ map: RGBImage, classes k: Int, firstNumber: Int = 0) -> RGBImage {
         let swatch = 12, cellWidth = 36, perRow = max(1, max(map.width, cellWidth) / cellWidth)
         let rows = (k + perRow - 1) / perRow
         var out = RGBImage(width: max(map.width, cellWidth), height: map.height + 4 + rows * (swatch + 4), fill: (255, 255, 255))
@@ -48,7 +48,7 @@ public enum ClassMap {
         for c in 0..<k {
             let x0 = (c % perRow) * cellWidth + 2, y0 = map.height + 4 + (c / perRow) * (swatch + 4)
             for y in 0..<swatch { for x in 0..<swatch { out[x0 + x, y0 + y] = color(c) } }
-            drawNumber(c, into: &out, x: x0 + swatch + 3, y: y0 + 3)
+            drawNumber(c + firstNumber, into: &out, x: x0 + swatch + 3, y: y0 + 3)
         }
         return out
     }

@@ -24,7 +24,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Classes: FILE.npy, FILE.csv, or - for CSV on standard output.") var out: String
     @Option(help: "Also write the probabilities q(y|x), N × K float32, to this .npy file.") var probsOut: String?
     @Option(help: "Cube data: draw the class map to this PNG (and MAP-vs-ground-truth.png beside it).") var map: String?
-    @Flag(help: "With --map: a legend strip of the classes below the map.") var legend = false
+    @Flag(help: "With --map: a legend strip below the map, the classes numbered as in GT (1…C).") var legend = false
     @Option(help: "ADGM/SDGM: samples of a averaged by the classifier (default: the checkpoint's).") var evalSamples: Int?
     @Option(help: "Examples per chunk (default: the checkpoint's evaluation chunk).") var chunk: Int?
     @OptionGroup var runtime: RuntimeOptions
@@ -91,7 +91,7 @@ struct Predict: ParsableCommand {
     /// The class map (with a legend if asked) and, beside it, prediction | ground truth | disagreements.
     func drawMaps(_ path: String, predicted: [Int32], grid: (height: Int, width: Int), data d: Dataset, classes k: Int) throws {
         let image = ClassMap.image(predicted, height: grid.height, width: grid.width)
-        try (legend ? ClassMap.withLegend(image, classes: k) : image).writePNG(to: path)
+        try (legend ? ClassMap.withLegend(image, classes: k, firstNumber: 1) : image).writePNG(to: path)
         var truth = [Int32](repeating: -1, count: grid.height * grid.width)
         for i in 0..<d.count { truth[d.position(i)] = d.labels[i] }
         let compare = String(path.dropLast(4)) + "-vs-ground-truth.png"
