@@ -39,16 +39,38 @@ public struct BenchmarkResult {
 
 public enum Benchmark {
     /// The model a benchmark times: MNIST-sized inputs (784 features, 10 classes, 50,000 training examples of which
-    /// 100 labelled), the model's default sizes unless given, built as a training run builds it.
+    /// 100 labelled), the model's recipe (`TrainConfig.recipe(for:)`: its sizes, activation, batch normalisation)
+    /// unless given, built as a training run builds it.
     static func modelConfig(_ kind: ModelKind, hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
-                            activation: Activation = .relu) -> ModelConfig {
-        var tc = TrainConfig(); tc.model = kind; tc.hidden = hidden; tc.latent = latent; tc.auxiliary = auxiliary
-        tc.activation = activation
+                            activation: Activation? = nil) -> ModelConfig {
+        var tc = TrainConfig.recipe(for: kind); tc.hidden = hidden; tc.latent = latent; tc.auxiliary = auxiliary
+        if let activation { tc.activation = activation }
+        let activation = tc.activation
         // M1+M2: Kingma's M1 (600, 600; z₁ 50) under M2, every latent dimension kept.
         let stack = kind == .m1m2 ? StackedM1(hidden: [600, 600], latent: 50, activation: activation, likelihood: .bernoulli,
                                               kept: Array(0..<50)) : nil
         return tc.modelConfig(inputDim: 784, classes: 10, trainingExamples: 50_000, labels: (0..<100).map { Int32($0 % 10) },
                               stack: stack)
+    }
+
+    /// What the benchmark's step computes beyond the sizes, from the model's recipe ("relu, batch norm, clip 5/1, EMA").
+    public static func recipeSummary(_ kind: ModelKind, activation: Activation? = nil) -> String {
+        let r = TrainConfig.recipe(for: kind)
+        var parts = [(activation ?? r.activation).rawValue]
+        if r.batchNorm == true { parts.append("batch norm") }
+        if r.clipGradNorm != nil || r.clipGradValue != nil {
+            parts.append("clip " + [r.clipGradNorm, r.clipGradValue].map { $0.map { "\($0)" } ?? "-" }.joined(separator: "/"))
+        }
+        if r.ema != nil { parts.append("EMA") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Adam as the model's recipe trains it: its clipping and moving average (kept in `store`).
+    static func optimizer(_ kind: ModelKind, store: ParameterStore) -> Adam {
+        let r = TrainConfig.recipe(for: kind)
+        if r.ema != nil { store.keepAverage() }
+        return Adam(count: store.layout.parameterCount, learningRate: r.learningRate, clipNorm: r.clipGradNorm,
+                    clipValue: r.clipGradValue, averageDecay: r.ema)
     }
 
     /// Appends examples `ids` with random binary pixels (on with probability 0.3, keyed by the id); ids below
@@ -67,7 +89,7 @@ public enum Benchmark {
     public static func run(model kind: ModelKind, threads: Int, backend: GemmBackend, precision: Precision,
                            unlabelledBatch: Int = 100, labelledBatch: Int = 100, seconds: Double = 5,
                            hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
-                           activation: Activation = .relu) throws -> BenchmarkResult {
+                           activation: Activation? = nil) throws -> BenchmarkResult {
         setComputeThreads(threads)
         let engine = try MatMulEngine(backend: backend, precision: precision)
         let config = modelConfig(kind, hidden: hidden, latent: latent, auxiliary: auxiliary, activation: activation)
@@ -77,7 +99,7 @@ public enum Benchmark {
                               workspace: Workspace(engine: engine))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 1)
-        let adam = Adam(count: model.layout.parameterCount)
+        let adam = optimizer(kind, store: store)
         let noise = NoiseSource(seed: 1)
         let batch = Batch(capacity: labelledBatch + bu, features: d)
         fillSynthetic(batch, ids: Array(0..<(labelledBatch + bu)), labelledBatch: labelledBatch, classes: config.classes, noise: noise)

@@ -32,7 +32,7 @@ extension Benchmark {
                               workspace: Workspace(engine: engine, reducer: CommunicatorReducer(comm)))
         let store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
         store.initialize(seed: 1)
-        let adam = Adam(count: model.layout.parameterCount)
+        let adam = optimizer(kind, store: store)
         let noise = NoiseSource(seed: 1)
         let batch = Batch(capacity: myL.count + myU.count, features: d)
         fillSynthetic(batch, ids: Array(myL) + myU.map { labelledBatch + $0 }, labelledBatch: labelledBatch,

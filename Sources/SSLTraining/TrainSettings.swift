@@ -74,9 +74,11 @@ public enum TrainSettings {
         }, get: { float($0[keyPath: kp]) })
     }
 
-    static func float(_ name: String, _ kp: WritableKeyPath<TrainConfig, Float?>, _ help: String) -> Setting {
-        Setting(name: name, kind: .double, help: help, harmlessOnResume: false, set: { c, v in
-            c[keyPath: kp] = Float(try value(v, name) as Double)
+    /// An optional Float; with `zeroIsOff`, 0 sets it to nil (turns off what a recipe turned on).
+    static func float(_ name: String, _ kp: WritableKeyPath<TrainConfig, Float?>, zeroIsOff: Bool = false, _ help: String) -> Setting {
+        Setting(name: name, kind: .double, help: help + (zeroIsOff ? " (0: off)" : ""), harmlessOnResume: false, set: { c, v in
+            let d: Double = try value(v, name)
+            c[keyPath: kp] = zeroIsOff && d == 0 ? nil : Float(d)
         }, get: { $0[keyPath: kp].map(float) })
     }
 
@@ -185,16 +187,16 @@ public enum TrainSettings {
         string("m1", \.m1, "m1m2: the trained M1 (checkpoint file or run directory)"),
         int("mc", \.mc, min: 1, "Monte Carlo samples of each example's bound (default 1)"),
         int("iw", \.iw, min: 1, "importance samples of each example's bound (default 1: the ELBO)"),
-        float("alpha", \.alpha, "weight α of the classification term (default 0.1·N/N_labelled)"),
+        float("alpha", \.alpha, "weight α of the classification term (unset: 0.1·N/N_labelled)"),
         float("lr", \.learningRate, positive: true, "Adam learning rate"),
-        choice("lr-schedule", \.lrSchedule, "learning-rate schedule (default constant)"),
+        choice("lr-schedule", \.lrSchedule, "learning-rate schedule (unset: constant)"),
         double("lr-decay", \.lrDecay, "step schedule: factor (default 0.75)"),
         int("lr-decay-epochs", \.lrDecayEpochs, min: 1, "step schedule: epochs between decays (default 200)"),
         float("lr-min", \.lrMin, "the schedule's floor (step: 3e-5, cosine: 0)"),
-        float("clip-grad-norm", \.clipGradNorm, "clip the global gradient norm to this"),
-        float("clip-grad-value", \.clipGradValue, "clip every gradient element to ±this (after the norm)"),
+        float("clip-grad-norm", \.clipGradNorm, zeroIsOff: true, "clip the global gradient norm to this"),
+        float("clip-grad-value", \.clipGradValue, zeroIsOff: true, "clip every gradient element to ±this (after the norm)"),
         bool("weight-prior", \.weightPrior, "N(0,1) prior on the weights, scaled by 1/N (weight decay)"),
-        float("ema", \.ema, "decay of a moving average of the parameters used for evaluation, e.g. 0.999"),
+        float("ema", \.ema, zeroIsOff: true, "decay of a moving average of the parameters used for evaluation, e.g. 0.999"),
         int("warmup-steps", \.warmupSteps, min: 0, "KL warm-up: β rises 0→1 over this many steps"),
         bool("binarize", \.binarize, "dynamic binarisation for the Bernoulli likelihood"),
         Setting(name: "seed", kind: .int, help: "label split, data order, noise and initialisation", harmlessOnResume: false, set: { c, v in
@@ -216,15 +218,40 @@ public enum TrainSettings {
     /// The settings that may change on resume, as flags.
     public static var resumable: [String] { all.filter(\.harmlessOnResume).map { "--\($0.name)" } }
 
-    /// The settings table as `--help` shows it: each flag with its kind, then its help and default, indented and
-    /// wrapped to fit 80 columns.
+    /// The settings a new run starts from: the recipe of the model the given settings name (the last one wins),
+    /// or of the default model.
+    public static func newRunBase(_ given: [GivenSetting]) throws -> TrainConfig {
+        var model = TrainConfig().model
+        for g in given where g.name == "model" {
+            do { model = try choice(g.value, g.place, ModelKind.self) } catch let e as SettingError {
+                throw SettingError(place: g.place, problem: "'model' " + e.problem)
+            }
+        }
+        return TrainConfig.recipe(for: model)
+    }
+
+    /// A setting's default as `--help` shows it: one value, or the value of each group of models whose recipes
+    /// differ ("1e-3 (m2, adgm, sdgm), 3e-4 (supervised, m1, m1m2)").
+    static func defaultText(_ s: Setting) -> String {
+        if s.name == "model" { return s.get(TrainConfig()).map { "; default \(ConfigFile.literal($0))" } ?? "" }
+        var groups: [(value: String, models: [String])] = []
+        for m in ModelKind.allCases {
+            let v = s.get(TrainConfig.recipe(for: m)).map(ConfigFile.literal) ?? (s.kind == .bool ? "false" : "unset")
+            if let i = groups.firstIndex(where: { $0.value == v }) { groups[i].models.append(m.rawValue) } else { groups.append((v, [m.rawValue])) }
+        }
+        if groups.count == 1 { return groups[0].value == "unset" ? "" : "; default \(groups[0].value)" }
+        return "; default " + groups.map { "\($0.value) (\($0.models.joined(separator: ", ")))" }.joined(separator: ", ")
+    }
+
+    /// The settings table as `--help` shows it: each flag with its kind, then its help and default (per model where
+    /// the recipes differ), indented and wrapped to fit 80 columns.
     public static var help: String {
-        let defaults = TrainConfig()
-        var lines = ["TRAINING SETTINGS (also the keys of a --config TOML file, without --; flags override the file):"]
+        var lines = ["TRAINING SETTINGS (also the keys of a --config TOML file, without --; flags override the file).",
+                     "Each model starts from its own recipe (README \"Results\"); where they differ, the defaults say so:"]
         for s in all {
             let value = s.kind == .ints ? "n,n,…" : s.kind == .int ? "n" : s.kind == .double ? "x" : "s"
             lines.append(s.kind == .bool ? "  --[no-]\(s.name)" : "  --\(s.name) <\(value)>")
-            let text = s.help + (s.get(defaults).map { "; default \(ConfigFile.literal($0))" } ?? "")
+            let text = s.help + defaultText(s)
             var line = "     "
             for word in text.split(separator: " ") {
                 if line.count + word.count + 1 > 78 { lines.append(line); line = "     " }

@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Unlabelled batch size.") var batchSize = 100
     @Option(help: "Labelled batch size.") var labelledBatchSize = 100
     @Option(help: "Hidden sizes, comma-separated (default: the model's).") var hidden: String?
-    @Option(help: "Activation: relu or softplus.") var activation: Activation = .relu
+    @Option(help: "Activation: relu or softplus (default: the model's recipe).") var activation: Activation?
     @Option(help: "Matrix products: dnnl or blas (default dnnl).") var gemm: GemmBackend?
     @Option(help: "Inputs of the matrix products: bf16 or fp32 (default: bf16 where the CPU has it).") var precision: Precision?
     @Flag(help: "Measure data-parallel steps under mpirun: throughput, allreduce time and its share.") var distributed = false
@@ -70,7 +70,8 @@ struct Bench: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        print("bench \(model.rawValue): batch \(batchSize) unlabelled + \(labelledBatchSize) labelled, \(threads) thread(s), \(r.engine)")
+        print("bench \(model.rawValue) (\(Benchmark.recipeSummary(model, activation: activation))): batch \(batchSize) unlabelled + "
+              + "\(labelledBatchSize) labelled, \(threads) thread(s), \(r.engine)")
         print(String(format: "  matmul FLOPs per step      %.3f GFLOP (%d products)", r.flopsPerStep / 1e9, r.gemmCalls))
         print(String(format: "  step time                  %.2f ms", r.stepSeconds * 1e3))
         print(String(format: "  throughput                 %.0f unlabelled examples/s", r.examplesPerSecond))

@@ -24,11 +24,12 @@ struct Train: ParsableCommand {
     /// The settings given on the command line, in order.
     func flagSettings() throws -> [GivenSetting] { try TrainSettings.parse(arguments: settingArguments) }
 
-    /// `base` with the config file's settings, then the flags, applied.
-    func makeConfig(base: TrainConfig) throws -> TrainConfig {
-        let fromFile = try config.map(ConfigFile.read) ?? []
-        let withFile = try TrainSettings.apply(fromFile, to: base)
-        return try TrainSettings.apply(try flagSettings(), to: withFile)
+    /// `base` (nil: a new run, from the recipe of the model the settings name) with the config file's settings, then
+    /// the flags, applied.
+    func makeConfig(base: TrainConfig? = nil) throws -> TrainConfig {
+        let fromFile = try config.map(ConfigFile.read) ?? [], flags = try flagSettings()
+        let withFile = try TrainSettings.apply(fromFile, to: try base ?? TrainSettings.newRunBase(fromFile + flags))
+        return try TrainSettings.apply(flags, to: withFile)
     }
 
     /// The given settings (file and flags) that would change the meaning of a resumed run.
@@ -40,7 +41,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         if progressEvery <= 0 { throw ValidationError("--progress-every \(progressEvery) must be positive") }
         do {
-            let given = try makeConfig(base: TrainConfig())  // parses and checks every given setting
+            let given = try makeConfig()  // parses and checks every given setting
             guard resume == nil else { return }  // the rest is checked against the checkpoint's config when it is read
             try given.validate()
         } catch let e as ConfigError {
@@ -55,7 +56,7 @@ struct Train: ParsableCommand {
     func run() throws {
         if printConfig {
             guard resume == nil else { throw ValidationError("--print-config shows a new run's settings; use `ssl-dist inspect` for a checkpoint's") }
-            print(ConfigFile.toml(try makeConfig(base: TrainConfig())), terminator: "")
+            print(ConfigFile.toml(try makeConfig()), terminator: "")
             return
         }
         let comm = try runtime.makeCommunicator()
@@ -72,7 +73,7 @@ struct Train: ParsableCommand {
                     return try makeConfig(base: saved)
                 }
             }
-            _ = try Trainer(config: try makeConfig(base: TrainConfig()), communicator: comm, resume: request,
+            _ = try Trainer(config: try makeConfig(), communicator: comm, resume: request,
                             gemm: runtime.gemm, precision: runtime.precision,
                             stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
                             progress: ProgressStyle.detect(quiet: quiet, every: progressEvery,

@@ -62,7 +62,8 @@ final class OptimizerTests: XCTestCase {
         let adam = Adam(count: 3, learningRate: 0.1, clipNorm: 5, clipValue: 1)
         adam.step(s)
         // ‖g‖ ≈ 50.0025 → scaled by 5/‖g‖: (3.0, −4.0, 0.05) → clipped: (1, −1, 0.05).
-        let scale = 5 / (30.0 * 30 + 40 * 40 + 0.25).squareRoot()
+        let squares: Double = 30.0 * 30.0 + 40.0 * 40.0 + 0.25
+        let scale: Double = 5 / squares.squareRoot()
         XCTAssertEqual(adam.m[0], 0.1 * 1, accuracy: 1e-6)
         XCTAssertEqual(adam.m[1], -0.1 * 1, accuracy: 1e-6)
         XCTAssertEqual(Double(adam.m[2]), 0.1 * 0.5 * scale, accuracy: 1e-7)
@@ -84,7 +85,7 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
-    /// The moving average: a ← d·a + (1−d)·θ after each update, parameters and state alike.
+    /// The moving average: a ← dₜ·a + (1−dₜ)·θ after each update, parameters and state alike, with dₜ = min(d, (1+t)/(10+t)).
     func testTheMovingAverageFollowsTheParameters() {
         var layout = ParameterLayout()
         _ = layout.add("w", [2])
@@ -97,12 +98,19 @@ final class OptimizerTests: XCTestCase {
         let adam = Adam(count: 2, learningRate: 0.1, averageDecay: 0.9)
         s.grads[0] = 1; s.grads[1] = -1
         adam.step(s)
+        // Step 1: d₁ = 2/11, not 0.9: the start is forgotten quickly.
+        let d1: Float = 2.0 / 11.0
         XCTAssertEqual(s.values[0], 0.9, accuracy: 1e-6)
-        XCTAssertEqual(s.average![0], 0.9 * 1 + 0.1 * s.values[0], accuracy: 1e-6)
-        XCTAssertEqual(s.average![1], 0.9 * -1 + 0.1 * s.values[1], accuracy: 1e-6)
+        XCTAssertEqual(s.average![0], d1 * 1 + (1 - d1) * s.values[0], accuracy: 1e-6)
+        XCTAssertEqual(s.average![1], d1 * -1 + (1 - d1) * s.values[1], accuracy: 1e-6)
         s.values[2] = 10  // the state moves (a running statistic); the average follows it too
+        let before = s.average![2]
         adam.step(s)
-        XCTAssertEqual(s.average![2], 0.9 * 4 + 0.1 * 10, accuracy: 1e-5)
+        let d2: Float = 3.0 / 12.0
+        XCTAssertEqual(s.average![2], d2 * before + (1 - d2) * 10, accuracy: 1e-5)
+        // Later the decay is the one asked for.
+        XCTAssertEqual(Adam.averageDecay(0.9, atStep: 100), 0.9)
+        XCTAssertEqual(Adam.averageDecay(0.999, atStep: 1000), 1001.0 / 1010.0)
         let averaged = s.averaged()!
         XCTAssertEqual(averaged.values.array, s.average!.array)
     }

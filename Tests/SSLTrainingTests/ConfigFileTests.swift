@@ -26,11 +26,34 @@ final class ConfigFileTests: XCTestCase {
         let second = try ssl(["train", "--config", file, "--print-config"])
         XCTAssertEqual(second.status, 0, second.output)
         XCTAssertEqual(second.stdout, first.stdout)
-        // In-process: the parsed file gives back the same config.
-        var expected = TrainConfig()
-        expected.model = .m2; expected.hidden = [300, 200]; expected.learningRate = 1e-3; expected.epochs = 5
+        // In-process: the parsed file gives back the same config: M2's recipe with the flags' values.
+        var expected = TrainConfig.recipe(for: .m2)
+        expected.hidden = [300, 200]; expected.learningRate = 1e-3; expected.epochs = 5
         expected.alpha = 2.5; expected.binarize = false; expected.runDir = "runs/x"
         XCTAssertEqual(try TrainSettings.apply(try ConfigFile.read(file), to: TrainConfig()), expected)
+    }
+
+    /// A new run starts from its model's recipe (named by a flag or by the file); flags turn parts of it off.
+    func testEachModelStartsFromItsRecipeAndFlagsTurnItOff() throws {
+        let adgm = try ssl(["train", "--epochs", "1", "--print-config"])  // the default model
+        for line in ["model = \"adgm\"", "batch-norm = true", "clip-grad-norm = 5.0", "clip-grad-value = 1.0", "lr-schedule = \"cosine\"",
+                     "ema = 0.999", "lr = 0.001"] {
+            XCTAssertTrue(adgm.stdout.contains(line + "\n"), "\(line) in\n\(adgm.stdout)")
+        }
+        let file = try write("m2.toml", "model = \"m2\"\nepochs = 1\n")
+        let m2 = try ssl(["train", "--config", file, "--print-config"])
+        for line in ["alpha = 10.0", "binarize = false", "clip-grad-value = 1.0", "ema = 0.999", "# batch-norm = (not set)"] {
+            XCTAssertTrue(m2.stdout.contains(line + "\n"), "\(line) in\n\(m2.stdout)")
+        }
+        let off = try ssl(["train", "--model", "sdgm", "--epochs", "1", "--no-batch-norm", "--clip-grad-value", "0", "--ema", "0",
+                           "--lr-schedule", "constant", "--print-config"])
+        for line in ["batch-norm = false", "# clip-grad-value = (not set)", "# ema = (not set)", "lr-schedule = \"constant\"",
+                     "clip-grad-norm = 5.0"] {
+            XCTAssertTrue(off.stdout.contains(line + "\n"), "\(line) in\n\(off.stdout)")
+        }
+        // The supervised baseline keeps the bare settings.
+        XCTAssertEqual(TrainConfig.recipe(for: .supervised).learningRate, TrainConfig().learningRate)
+        XCTAssertNil(TrainConfig.recipe(for: .supervised).ema)
     }
 
     func testFlagsOverrideTheFile() throws {

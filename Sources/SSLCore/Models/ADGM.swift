@@ -21,7 +21,7 @@ import Foundation
 /// With `config.kind == .sdgm` this is the skip deep generative model of the same paper: the inference
 /// networks are unchanged and the generative side becomes p(a|y,z) and p(x|a,y,z), so in ℓ the terms are
 /// −log p(x|a,y,z) and −log p(a|y,z).
-public final class ADGM: GenerativeModel {
+public final class ADGM: GenerativeModel, PassModel {
     /// SDGM: p(a|y,z) and p(x|a,y,z) instead of p(a|x,y,z) and p(x|y,z).
     let skip: Bool
     public let config: ModelConfig
@@ -90,17 +90,8 @@ public final class ADGM: GenerativeModel {
         workspace = ws
     }
 
-    public func trainStep(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
-                          counts: GlobalCounts) -> LossSums {
-        run(batch, store: store, noise: noise, step: step, beta: beta, counts: counts, pass: .training)
-    }
-
-    public func bound(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
-        run(batch, store: store, noise: noise, step: step, beta: 1, counts: .perExample(batch), pass: .inference)
-    }
-
     /// The forward pass and the loss sums; with `.training` also the backward pass.
-    func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
+    public func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
              pass: Pass) -> LossSums {
         precondition(given.labelled <= capacity.labelled && given.unlabelled <= capacity.unlabelled, "batch exceeds model capacity")
         let batch = replicated ?? given

@@ -11,7 +11,7 @@ import Foundation
 /// ELBO, a bound on −log p(x). Labelled and unlabelled examples of a batch are both just examples (labels are
 /// ignored); each population is normalised by its global count, as in M2, and reported as L and U.
 /// With `--mc N --iw K` each example's bound is −(1/N) Σ_n log (1/K) Σ_k e^{−C_nk} over N·K samples of z.
-public final class M1: BoundModel {
+public final class M1: PassModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
     let encoder: MLP  // x → μ, lv (B×Z)
@@ -54,17 +54,8 @@ public final class M1: BoundModel {
         workspace = ws
     }
 
-    public func trainStep(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
-                          counts: GlobalCounts) -> LossSums {
-        run(batch, store: store, noise: noise, step: step, beta: beta, counts: counts, pass: .training)
-    }
-
-    public func bound(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
-        run(batch, store: store, noise: noise, step: step, beta: 1, counts: .perExample(batch), pass: .inference)
-    }
-
     /// The forward pass and the loss sums; with `.training` also the backward pass.
-    func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
+    public func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
              pass: Pass) -> LossSums {
         precondition(given.labelled <= capacity.labelled && given.unlabelled <= capacity.unlabelled, "batch exceeds model capacity")
         let batch = replicated ?? given

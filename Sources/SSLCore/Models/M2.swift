@@ -12,7 +12,7 @@ import Foundation
 /// Objective: J = mean_l L + mean_u U + α·mean_l CE(q(y|x), y). With warm-up, β scales the
 /// KL terms (KL_z, −log p(y) and −H, i.e. KL(q(y|x) ‖ p(y))); reported bounds are at β = 1.
 /// z is sampled once per (example, label) row; W_x·x of the encoder is computed once per example.
-public final class M2: GenerativeModel {
+public final class M2: GenerativeModel, PassModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
     let classifier: MLP  // x → logits (B×K)
@@ -64,17 +64,8 @@ public final class M2: GenerativeModel {
         workspace = ws
     }
 
-    public func trainStep(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
-                          counts: GlobalCounts) -> LossSums {
-        run(batch, store: store, noise: noise, step: step, beta: beta, counts: counts, pass: .training)
-    }
-
-    public func bound(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
-        run(batch, store: store, noise: noise, step: step, beta: 1, counts: .perExample(batch), pass: .inference)
-    }
-
     /// The forward pass and the loss sums; with `.training` also the backward pass.
-    func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
+    public func run(_ given: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
              pass: Pass) -> LossSums {
         precondition(given.labelled <= capacity.labelled && given.unlabelled <= capacity.unlabelled, "batch exceeds model capacity")
         let training = pass == .training

@@ -28,6 +28,24 @@ public protocol BoundModel: SSLModel {
     func bound(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int) -> LossSums
 }
 
+/// A model whose training step and forward-only bound are one pass through `run`: with `.training` the backward pass
+/// too, with `.inference` (β = 1, each example counted once) the forward pass and the loss sums only.
+public protocol PassModel: BoundModel {
+    func run(_ given: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float, counts: GlobalCounts,
+             pass: Pass) -> LossSums
+}
+
+extension PassModel {
+    public func trainStep(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
+                          counts: GlobalCounts) -> LossSums {
+        run(batch, store: store, noise: noise, step: step, beta: beta, counts: counts, pass: .training)
+    }
+
+    public func bound(_ batch: Batch, store: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
+        run(batch, store: store, noise: noise, step: step, beta: 1, counts: .perExample(batch), pass: .inference)
+    }
+}
+
 /// A model with a classifier q(y|x): everything but M1.
 public protocol Classifier: SSLModel {
     /// Class probabilities q(y|x) for the rows of `x` (at most `capacity.evaluation`), into `probs` (B×K).
