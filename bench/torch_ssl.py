@@ -219,21 +219,29 @@ def train(args):
 
 
 def bench(args):
+    """One training step of each model as ssl-dist's recipe trains it (TrainConfig.recipe): m2 with gradient
+    elements clipped to ±1, α 10 and a moving average of the parameters; adgm with batch normalisation, the norm
+    clipped to 5 then the elements to ±1, and the moving average; Adam 1e-3."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    hidden = [500] if args.model == "m2" else [500, 500]
-    z = 50 if args.model == "m2" else 100
-    model = Model(args.model, hidden=hidden, z=z, a=100)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-4)
+    adgm = args.model != "m2"
+    hidden = [500, 500] if adgm else [500]
+    z = 100 if adgm else 50
+    model = Model(args.model, hidden=hidden, z=z, a=100, bn=adgm)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.999),
+                                              use_buffers=True)
     xl = torch.bernoulli(torch.full((100, 784), 0.3)); yl = torch.arange(100) % 10
     xu = torch.bernoulli(torch.full((100, 784), 0.3))
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            loss, _ = model.loss(xl, yl, xu, 50.0)
+            loss, _ = model.loss(xl, yl, xu, 10.0 if not adgm else 50.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        clip(model, 5.0 if adgm else None, 1.0)
         opt.step()
+        ema.update_parameters(model)
     for _ in range(3): step()
     n, t0 = 0, time.time()
     while time.time() - t0 < args.seconds or n < 5:
