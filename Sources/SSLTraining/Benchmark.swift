@@ -28,6 +28,11 @@ public struct BenchmarkResult {
     public var gemmCalls: Int
     public var stepSeconds: Double
     public var examplesPerSecond: Double
+    /// One forward-and-backward pass of the step's batch (no update), and the forward-only bound of the same batch
+    /// (`BoundModel.bound`, what `evaluate` and validation run): the saving of not running a training step to read
+    /// a bound. nil for the supervised model (no bound).
+    public var trainingPassSeconds: Double
+    public var boundSeconds: Double?
     public var rates: [Rate]
     public var peak: MachinePeak
     public var achievedGflops: Double { flopsPerStep / stepSeconds / 1e9 }
@@ -122,6 +127,20 @@ public enum Benchmark {
         while Date().timeIntervalSince(t0) < seconds || steps < 5 { step(4 + steps); steps += 1 }
         let stepSeconds = Date().timeIntervalSince(t0) / Double(steps)
 
+        // A training pass (forward and backward) against the forward-only bound, on the same batch.
+        func timed(_ body: (Int) -> Void) -> Double {
+            body(0)
+            var n = 0
+            let t = Date()
+            while Date().timeIntervalSince(t) < seconds / 4 || n < 3 { body(n + 1); n += 1 }
+            return Date().timeIntervalSince(t) / Double(n)
+        }
+        let trainingPass = timed { s in
+            store.zeroGrads()
+            _ = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
+        }
+        let bound = (model as? BoundModel).map { m in timed { s in _ = m.bound(batch, store: store, noise: noise, step: s) } }
+
         // Every available engine at the same shapes, and at 1024³.
         var rates: [BenchmarkResult.Rate] = []
         for (b, p) in [(GemmBackend.blas, Precision.fp32), (.dnnl, .fp32), (.dnnl, .bf16)] {
@@ -135,7 +154,8 @@ public enum Benchmark {
         let examples = Double(bu > 0 ? bu : labelledBatch)
         return BenchmarkResult(model: kind, threads: threads, backend: backend, precision: precision, engine: engine.description,
                                flopsPerStep: rec.flops, gemmCalls: rec.shapes.count, stepSeconds: stepSeconds,
-                               examplesPerSecond: examples / stepSeconds, rates: rates, peak: peak)
+                               examplesPerSecond: examples / stepSeconds, trainingPassSeconds: trainingPass, boundSeconds: bound,
+                               rates: rates, peak: peak)
     }
 
     /// GFLOP/s of `engine` computing `shapes` back to back (β = 1 into one output, inputs of small values).

@@ -76,6 +76,10 @@ struct Bench: ParsableCommand {
         print(String(format: "  step time                  %.2f ms", r.stepSeconds * 1e3))
         print(String(format: "  throughput                 %.0f unlabelled examples/s", r.examplesPerSecond))
         print(String(format: "  achieved                   %.1f GFLOP/s", r.achievedGflops))
+        if let b = r.boundSeconds {
+            print(String(format: "  bound of the batch         %.2f ms forward only (evaluate, validation) vs %.2f ms forward + backward: %.1fx faster",
+                         b * 1e3, r.trainingPassSeconds * 1e3, r.trainingPassSeconds / b))
+        }
         print(String(format: "  machine peak (%d thread(s)) fp32 %.1f GFLOP/s (%d-bit FMA)%@", r.peak.threads, r.peak.fp32, r.peak.fp32Width,
                      r.peak.bf16.map { String(format: ", bf16 %.1f GFLOP/s (vdpbf16ps)", $0) } ?? ", no native bf16"))
         print("  library rates, GFLOP/s     at the step's shapes / 1024³")
