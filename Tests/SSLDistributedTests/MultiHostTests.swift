@@ -30,7 +30,8 @@ final class MultiHostTests: XCTestCase {
 
     func trainArgs(_ model: String, steps: Int, runDir: String) -> [String] {
         [sslDistBinary()] + shortDigitsRun(model: model, runDir: runDir, steps: steps)
-            + ["--warmup-steps", "10", "--seed", "3", "--check-every", "5", "--blas-threads", "1", "--validate-every", "1000"]
+            + ["--warmup-steps", "10", "--seed", "3", "--check-every", "5", "--blas-threads", "1", "--validate-every", "1000",
+               "--no-batch-norm", "--lr", "3e-4"]  // as MPIJobTests.trainArgs, which says why
     }
 
     /// One process here versus three ranks on three hosts over TCP: the same parameters after 20 steps.

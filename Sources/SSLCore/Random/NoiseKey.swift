@@ -82,10 +82,11 @@ public struct NoiseSource {
                         into out: UnsafeMutablePointer<Float>, count n: Int) {
         fill(counter(step: step, example: example, stream: stream, population: population, sub: sub), replica: replica,
              into: out, count: n) {
-            // In Float (logf, sinf, cosf): the draws only need to be good normals, and this is half the cost of Double.
-            let r1 = (-2 * Foundation.log(unitFloat($0))).squareRoot(), t1 = 2 * Float.pi * unitFloat($1)
-            let r2 = (-2 * Foundation.log(unitFloat($2))).squareRoot(), t2 = 2 * Float.pi * unitFloat($3)
-            return (r1 * Foundation.cos(t1), r1 * Foundation.sin(t1), r2 * Foundation.cos(t2), r2 * Foundation.sin(t2))
+            // In Double, then rounded: the draws every checkpoint so far was trained with, so that resuming any of them
+            // continues bit for bit (Float logf/sinf/cosf would halve this small cost but change every draw).
+            let r1 = (-2 * Foundation.log(Double(unitFloat($0)))).squareRoot(), t1 = 2 * Double.pi * Double(unitFloat($1))
+            let r2 = (-2 * Foundation.log(Double(unitFloat($2)))).squareRoot(), t2 = 2 * Double.pi * Double(unitFloat($3))
+            return (Float(r1 * cos(t1)), Float(r1 * sin(t1)), Float(r2 * cos(t2)), Float(r2 * sin(t2)))
         }
     }
 
