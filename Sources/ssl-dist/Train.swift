@@ -43,6 +43,7 @@ struct Train: ParsableCommand {
         do {
             let given = try makeConfig()  // parses and checks every given setting
             guard resume == nil else { return }  // the rest is checked against the checkpoint's config when it is read
+            guard !printConfig else { return }  // shows a model's recipe even before --epochs or --steps is chosen
             try given.validate()
         } catch let e as ConfigError {
             throw ValidationError(e.description)
