@@ -30,7 +30,7 @@ struct CommunicatorOptions: ParsableArguments {
 struct RuntimeOptions: ParsableArguments {
     @Option(help: "Threads per rank for OpenBLAS and oneDNN (default: cores / ranks on this node).") var blasThreads: Int?
     @Option(help: "Matrix products: dnnl (oneDNN, the default) or blas (OpenBLAS, the portable reference).") var gemm: GemmBackend?
-    @Option(help: "Inputs of the matrix products: bf16 (fp32 accumulation; the default where the CPU computes bf16) or fp32.")
+    @Option(help: "Inputs of the matrix products: bf16 (fp32 accumulation; the default where this CPU multiplies bf16 faster: AMX, or AVX512-BF16 on AMD) or fp32.")
     var precision: Precision?
     @OptionGroup var communicatorOptions: CommunicatorOptions
 

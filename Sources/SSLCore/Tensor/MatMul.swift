@@ -26,9 +26,11 @@ public struct EngineChoice: Codable, Equatable, Sendable, CustomStringConvertibl
     public init(_ backend: GemmBackend, _ precision: Precision) { self.backend = backend; self.precision = precision }
     public var description: String { "\(backend.rawValue) \(precision.rawValue)" }
 
-    /// The fastest correct configuration of this machine: oneDNN with bf16 inputs where the CPU computes bf16
-    /// natively (AVX512-BF16 or AMX), oneDNN fp32 otherwise.
-    public static var fastest: EngineChoice { EngineChoice(.dnnl, DNNLState.cpuHasBF16 ? .bf16 : .fp32) }
+    /// The fastest correct configuration of this machine: oneDNN, with bf16 inputs where the CPU multiplies bf16
+    /// faster than fp32 (AMX; AVX512-BF16 on AMD Zen 4/5), fp32 otherwise (also on Intel cores with AVX512-BF16 but
+    /// no AMX, where bf16 products ran at half the fp32 rate). Decided from the CPU alone, so every rank and every
+    /// run of the same command choose alike; `ssl-dist bench` measures both.
+    public static var fastest: EngineChoice { EngineChoice(.dnnl, DNNLState.bf16IsFaster ? .bf16 : .fp32) }
 
     /// What was asked for (flags), completed by `saved` (a checkpoint's choice, so a resume stays exact), then by
     /// the fastest configuration. A saved precision carries over only to the same backend.
@@ -205,7 +207,7 @@ final class DNNLState {
     private let scratchA = BF16Copy(), scratchB = BF16Copy()
     private(set) var implementations = Set<String>()
 
-    static var cpuHasBF16: Bool { ssl_dnnl_cpu_has_bf16() != 0 }
+    static var bf16IsFaster: Bool { ssl_dnnl_bf16_is_faster() != 0 }
 
     init() throws {
         guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success,
