@@ -60,3 +60,17 @@ void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict
 #endif
     adam_scalar(g, p, m, v, done, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+void ssl_flush_denormals(void) { _mm_setcsr(_mm_getcsr() | 0x8040); }
+#elif defined(__aarch64__)
+void ssl_flush_denormals(void) {
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    fpcr |= (uint64_t)1 << 24;
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+}
+#else
+void ssl_flush_denormals(void) {}
+#endif

@@ -1,5 +1,6 @@
 import CBLAS
 import CDNNL
+import CKernels
 
 // MARK: - Backends and precisions
 
@@ -168,6 +169,7 @@ public final class MatMulEngine {
 /// Threads per process for both libraries: OpenBLAS's pool and the OpenMP runtime oneDNN runs on. MPI ranks that
 /// fill the cores each take one, so the libraries never oversubscribe.
 public func setComputeThreads(_ n: Int) {
+    ssl_flush_denormals()  // before either library starts its threads, which inherit it
     openblas_set_num_threads(Int32(n))
     omp_set_num_threads(Int32(n))
 }
