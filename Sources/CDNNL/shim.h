@@ -80,11 +80,6 @@ static inline void ssl_dnnl_matmul_destroy(ssl_dnnl_matmul *mm) {
     if (mm->prim) dnnl_primitive_destroy(mm->prim);
 }
 
-static inline int ssl_dnnl_cpu_has_bf16(void) {
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
-}
-
 /// Whether oneDNN multiplies bf16 faster than fp32 on this CPU, decided from the hardware alone (so every rank and
 /// every run decides alike): with AMX tiles (Intel Sapphire Rapids and later, AMX enabled) it does; with AVX512-BF16
 /// dot products it does on AMD (Zen 4/5 run vdpbf16ps at full width: bf16 products 1.9x fp32 measured) but not on

@@ -72,10 +72,15 @@ public enum Benchmark {
 
     /// Adam as the model's recipe trains it: its clipping and moving average (kept in `store`).
     static func optimizer(_ kind: ModelKind, store: ParameterStore) -> Adam {
-        let r = TrainConfig.recipe(for: kind)
-        if r.ema != nil { store.keepAverage() }
-        return Adam(count: store.layout.parameterCount, learningRate: r.learningRate, clipNorm: r.clipGradNorm,
-                    clipValue: r.clipGradValue, averageDecay: r.ema)
+        TrainConfig.recipe(for: kind).makeOptimizer(for: store)
+    }
+
+    /// Seconds per call of `body(i)` for i = 0, 1, …: called for at least `seconds` and at least `atLeast` times.
+    static func secondsPerCall(seconds: Double, atLeast: Int, _ body: (Int) -> Void) -> Double {
+        var n = 0
+        let t = Date()
+        while Date().timeIntervalSince(t) < seconds || n < atLeast { body(n); n += 1 }
+        return Date().timeIntervalSince(t) / Double(n)
     }
 
     /// Appends examples `ids` with random binary pixels (on with probability 0.3, keyed by the id); ids below
@@ -122,18 +127,12 @@ public enum Benchmark {
         for s in 1...3 { step(s) }  // warm up
 
         // Throughput.
-        var steps = 0
-        let t0 = Date()
-        while Date().timeIntervalSince(t0) < seconds || steps < 5 { step(4 + steps); steps += 1 }
-        let stepSeconds = Date().timeIntervalSince(t0) / Double(steps)
+        let stepSeconds = secondsPerCall(seconds: seconds, atLeast: 5) { step(4 + $0) }
 
         // A training pass (forward and backward) against the forward-only bound, on the same batch.
         func timed(_ body: (Int) -> Void) -> Double {
-            body(0)
-            var n = 0
-            let t = Date()
-            while Date().timeIntervalSince(t) < seconds / 4 || n < 3 { body(n + 1); n += 1 }
-            return Date().timeIntervalSince(t) / Double(n)
+            body(0)  // warm-up
+            return secondsPerCall(seconds: seconds / 4, atLeast: 3) { body($0 + 1) }
         }
         let trainingPass = timed { s in
             store.zeroGrads()
@@ -174,9 +173,6 @@ public enum Benchmark {
             }
         }
         replay()
-        var reps = 0
-        let t = Date()
-        while Date().timeIntervalSince(t) < seconds || reps < 3 { replay(); reps += 1 }
-        return shapes.reduce(0) { $0 + $1.flops } * Double(reps) / Date().timeIntervalSince(t) / 1e9
+        return shapes.reduce(0) { $0 + $1.flops } / secondsPerCall(seconds: seconds, atLeast: 3) { _ in replay() } / 1e9
     }
 }

@@ -105,6 +105,14 @@ public struct TrainConfig: Codable, Equatable {
         return c
     }
 
+    /// Adam as these settings train with it: the learning rate, clipping by norm and by value, and the moving average
+    /// of the parameters, which `store` is made to keep.
+    public func makeOptimizer(for store: ParameterStore) -> Adam {
+        if ema != nil { store.keepAverage() }
+        return Adam(count: store.layout.parameterCount, learningRate: learningRate, clipNorm: clipGradNorm,
+                    clipValue: clipGradValue, averageDecay: ema)
+    }
+
     /// Default hidden/latent/auxiliary sizes: Kingma's M1 (600,600; z 50), M2 and M1+M2's M2 (500; z 50),
     /// Maaløe's ADGM and SDGM (500,500; z 100; a 100).
     public var resolvedHidden: [Int] {

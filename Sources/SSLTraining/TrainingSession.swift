@@ -53,9 +53,7 @@ final class TrainingSession {
         model = makeModel(setup.modelConfig, capacity: setup.capacity,
                           workspace: Workspace(engine: try MatMulEngine(setup.engine), reducer: reducer))
         store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
-        if c.ema != nil { store.keepAverage() }
-        adam = Adam(count: model.layout.parameterCount, learningRate: c.learningRate, clipNorm: c.clipGradNorm,
-                    clipValue: c.clipGradValue, averageDecay: c.ema)
+        adam = c.makeOptimizer(for: store)
         adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         adamStep.initialize(to: 0)
         sections = payloadSections(store, adam, adamStep)
