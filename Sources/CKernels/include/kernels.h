@@ -16,3 +16,21 @@ void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict
 /// has fit its labels gives some classes probabilities of 1e-40 and below, and every product with such a denormal
 /// takes a microcode assist: without this, an M2 step on Fashion-MNIST became 4-5x slower by epoch 10.
 void ssl_flush_denormals(void);
+
+/// Batch normalisation's loops over a row-major block of `rows` rows of h features (see SSLCore's BatchNorm). Sums
+/// are per feature, in double, in row order; vectorised across features only, so every CPU gives the same bits.
+///   sums:          s1[j] += Σ_r x[r,j],  s2[j] += Σ_r x[r,j]²
+///   normalize:     nr = (x − mean)·invStd,  y = γ·nr + β             (y may be x)
+///   infer:         y = γ·((x − mean)/sd) + β                         (y may be x; sd = √(running σ² + ε))
+///   backward sums: s1[j] += Σ_r dy[r,j],  s2[j] += Σ_r (dy·nr)[r,j]   (the product rounded to float first)
+///   backward dx:   dx = c·(dy − a − nr·b)                             (dx may be dy)
+void ssl_bn_sums(const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2);
+void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows, int64_t h,
+                      const float *restrict mean, const float *restrict invStd,
+                      const float *restrict gamma, const float *restrict beta);
+void ssl_bn_infer(const float *x, float *y, int64_t rows, int64_t h, const float *restrict mean,
+                  const float *restrict sd, const float *restrict gamma, const float *restrict beta);
+void ssl_bn_backward_sums(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
+                          double *restrict s1, double *restrict s2);
+void ssl_bn_backward_dx(const float *dy, float *dx, const float *restrict nr, int64_t rows, int64_t h,
+                        const float *restrict c, const float *restrict a, const float *restrict b);

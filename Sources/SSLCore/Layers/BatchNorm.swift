@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // R rows, H features.
@@ -25,6 +26,8 @@ public struct BatchNorm {
     /// Per-feature μ and 1/√(σ² + ε) of the last training forward; x̂ of its rows.
     let mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
     let normalized: Mat
+    /// Per-feature coefficients of the backward's dx (and the inference's √(σ² + ε)).
+    let coefA: UnsafeMutablePointer<Float>, coefB: UnsafeMutablePointer<Float>, coefC: UnsafeMutablePointer<Float>
     /// 2H + 1 sums exchanged through the reducer.
     let sums: UnsafeMutablePointer<Double>
 
@@ -36,6 +39,7 @@ public struct BatchNorm {
         runningVariance = layout.addState("\(name).running_var", [h], fill: 1)
         mean = ws.floats(h); invStd = ws.floats(h)
         normalized = ws.mat(maxRows, h)
+        coefA = ws.floats(h); coefB = ws.floats(h); coefC = ws.floats(h)
         sums = ws.doubles(2 * h + 1)
     }
 
@@ -44,20 +48,15 @@ public struct BatchNorm {
     public func forward(_ s: ParameterStore, x: Mat, y: Mat, pass: Pass, reducer: BatchReducer) {
         let h = features, g = s.w(gamma), b = s.w(beta)
         guard pass == .training else {
-            let rm = s.w(runningMean), rv = s.w(runningVariance)
-            for r in 0..<x.rows {
-                let xr = x.p + r * h, yr = y.p + r * h
-                for j in 0..<h { yr[j] = g[j] * ((xr[j] - rm[j]) / (rv[j] + Float(Self.epsilon)).squareRoot()) + b[j] }
-            }
+            let rm = s.w(runningMean), rv = s.w(runningVariance), sd = coefC
+            for j in 0..<h { sd[j] = (rv[j] + Float(Self.epsilon)).squareRoot() }
+            ssl_bn_infer(x.p, y.p, Int64(x.rows), Int64(h), rm, sd, g, b)
             return
         }
         // Σx, Σx² and the row count, over every rank's rows.
         let sx = sums, sq = sums + h
         sx.update(repeating: 0, count: 2 * h + 1)
-        for r in 0..<x.rows {
-            let row = x.p + r * h
-            for j in 0..<h { let v = Double(row[j]); sx[j] += v; sq[j] += v * v }
-        }
+        ssl_bn_sums(x.p, Int64(x.rows), Int64(h), sx, sq)
         sums[2 * h] = Double(x.rows)
         reducer.sum(UnsafeMutableBufferPointer(start: sums, count: 2 * h + 1))
         let n = sums[2 * h]
@@ -71,14 +70,7 @@ public struct BatchNorm {
             rm[j] = Float((1 - m) * Double(rm[j]) + m * mu)
             rv[j] = Float((1 - m) * Double(rv[j]) + m * variance * n / (n - 1))
         }
-        for r in 0..<x.rows {
-            let xr = x.p + r * h, yr = y.p + r * h, nr = normalized.p + r * h
-            for j in 0..<h {
-                let v = (xr[j] - mean[j]) * invStd[j]
-                nr[j] = v
-                yr[j] = g[j] * v + b[j]
-            }
-        }
+        ssl_bn_normalize(x.p, y.p, normalized.p, Int64(x.rows), Int64(h), mean, invStd, g, b)
     }
 
     /// Accumulates dγ, dβ and writes dx (which may alias dy) from dy, for the rows of the last training forward.
@@ -86,23 +78,15 @@ public struct BatchNorm {
         let h = features, g = s.w(gamma), dg = s.g(gamma), db = s.g(beta)
         let sdy = sums, sdyx = sums + h
         sdy.update(repeating: 0, count: 2 * h + 1)
-        for r in 0..<dy.rows {
-            let d = dy.p + r * h, nr = normalized.p + r * h
-            for j in 0..<h { sdy[j] += Double(d[j]); sdyx[j] += Double(d[j] * nr[j]) }
-        }
+        ssl_bn_backward_sums(dy.p, normalized.p, Int64(dy.rows), Int64(h), sdy, sdyx)
         for j in 0..<h { db[j] += Float(sdy[j]); dg[j] += Float(sdyx[j]) }
         sums[2 * h] = Double(dy.rows)
         reducer.sum(UnsafeMutableBufferPointer(start: sums, count: 2 * h + 1))
         let n = max(sums[2 * h], 1)
+        // dx = c·(dy − a − x̂·b) with per-feature c = γ/√(σ² + ε), a = mean dy, b = mean dy·x̂.
         for j in 0..<h {
-            // Reuse the sums as the per-feature coefficients of dx = c·(dy − a − x̂·b).
-            sdy[j] /= n; sdyx[j] /= n
+            coefA[j] = Float(sdy[j] / n); coefB[j] = Float(sdyx[j] / n); coefC[j] = g[j] * invStd[j]
         }
-        for r in 0..<dy.rows {
-            let d = dy.p + r * h, o = dx.p + r * h, nr = normalized.p + r * h
-            for j in 0..<h {
-                o[j] = g[j] * invStd[j] * (d[j] - Float(sdy[j]) - nr[j] * Float(sdyx[j]))
-            }
-        }
+        ssl_bn_backward_dx(dy.p, dx.p, normalized.p, Int64(dy.rows), Int64(h), coefC, coefA, coefB)
     }
 }
