@@ -87,6 +87,14 @@ public final class Trainer {
 
 /// Stages 3 and 4: the loop over steps, with the per-epoch report (validation, metrics, TensorBoard, progress) and
 /// the checkpoint policy (periodic, best validation, stop on a signal, the final results).
+/// The run's clocks at a moment, counted over every segment (a resumed run continues them from its checkpoint).
+struct RunClock {
+    /// Seconds in training steps (no validation, checkpoints or set-up).
+    var training: Double
+    /// Seconds since the run began.
+    var elapsed: Double
+}
+
 final class TrainingRun {
     let setup: RunSetup
     let session: TrainingSession
@@ -103,8 +111,17 @@ final class TrainingRun {
     var lastValidation: Double?
     var best: (score: Double, step: Int)?
     var lastCheckpoint: String? = nil
-    var trainSeconds = 0.0
+    /// Training seconds of the epochs finished, this segment and the ones before a resume; the current epoch's
+    /// steps started at `epochStart` (nil while validating and writing).
+    var trainSeconds: Double
+    var epochStart: Date? = nil
+    /// Seconds the run had used before this process resumed it.
+    let elapsedBefore: Double
     let runStart = Date()
+    var clock: RunClock {
+        RunClock(training: trainSeconds + (epochStart.map { Date().timeIntervalSince($0) } ?? 0),
+                 elapsed: elapsedBefore + Date().timeIntervalSince(runStart))
+    }
 
     init(setup: RunSetup, session: TrainingSession, comm: Communicator, stopRequested: @escaping () -> Bool,
          progress: ProgressStyle, write: @escaping (String) -> Void, output: @escaping (String) -> Void) {
@@ -113,6 +130,8 @@ final class TrainingRun {
         checkpoints = CheckpointDirectory(runDir: setup.config.resolvedRunDir)
         lastValidation = setup.saved?.lastValidationAccuracy
         if let s = setup.saved, let v = s.bestValidation, let b = s.bestStep { best = (v, b) }
+        trainSeconds = setup.saved?.trainingSeconds ?? 0
+        elapsedBefore = setup.saved?.elapsedSeconds ?? 0
     }
 
     func say(_ s: String) {
@@ -147,8 +166,9 @@ final class TrainingRun {
             display?.classifies = c.model.classifies
             display?.start(at: startStep)
         }
-        var epochSums = LossSums(), epochStart = Date()
+        var epochSums = LossSums()
         while s.step < s.totalSteps {
+            if epochStart == nil { epochStart = Date() }
             let stepBeta = beta
             let (sums, nextBeta, stopping) = try s.step(beta: beta, stop: stopRequested())
             beta = nextBeta
@@ -156,10 +176,11 @@ final class TrainingRun {
             display?.update(step: s.step, sums: epochSums, beta: stepBeta)
             try s.checkRanksInStep(every: c.checkEvery)
             if s.step % s.stepsPerEpoch == 0 || s.step == s.totalSteps || stopping {
-                let seconds = Date().timeIntervalSince(epochStart)
+                let seconds = Date().timeIntervalSince(epochStart!)
                 trainSeconds += seconds
+                epochStart = nil
                 try endOfEpoch(epochSums, seconds: seconds, beta: stepBeta, stopping: stopping)
-                epochSums = LossSums(); epochStart = Date()
+                epochSums = LossSums()
             }
             if stopping { return try stop() }
             if s.step == s.totalSteps || (c.checkpointEvery > 0 && s.step % c.checkpointEvery == 0) {
@@ -186,14 +207,14 @@ final class TrainingRun {
             if best == nil || (c.model.classifies ? v > best!.score : v < best!.score) {
                 best = (v, s.step)
                 try onRoot("writing the best checkpoint (the previous best is unchanged)") {
-                    _ = try checkpoints.writeBest(state: s.state(lastValidation: v, best: best), sections: s.sections)
+                    _ = try checkpoints.writeBest(state: s.state(lastValidation: v, best: best, clock: clock), sections: s.sections)
                 }
             }
         }
         let report = EpochReport(step: s.step, stepsPerEpoch: s.stepsPerEpoch, sums: sums, seconds: seconds, beta: beta,
                                  validation: validation, semiSupervised: c.model != .supervised, classifies: c.model.classifies,
                                  seed: c.seed, learningRate: s.learningRate(atStep: s.step - 1),
-                                 sinceStart: Date().timeIntervalSince(runStart), averaged: s.store.average != nil)
+                                 sinceStart: clock.elapsed, averaged: s.store.average != nil)
         say(report.line)
         try onRoot("writing metrics") {
             try metrics?.append(report.record)
@@ -205,7 +226,7 @@ final class TrainingRun {
     func writeCheckpoint() throws -> String {
         var path = ""
         try onRoot("checkpoint at step \(session.step) (the previous checkpoint is unchanged)") {
-            path = try checkpoints.write(state: session.state(lastValidation: lastValidation, best: best),
+            path = try checkpoints.write(state: session.state(lastValidation: lastValidation, best: best, clock: clock),
                                          sections: session.sections, keep: c.keepCheckpoints)
         }
         return path
@@ -233,7 +254,7 @@ final class TrainingRun {
             testAtBest = testScore
         }
         let classifies = c.model.classifies
-        let wall = Date().timeIntervalSince(runStart)
+        let wall = clock.elapsed
         say(finalLine(testScore: testScore, testAtBest: testAtBest))
         try onRoot("writing the results") {
             let result: [String: Any] = [

@@ -44,6 +44,11 @@ public struct TrainingState: Codable {
     /// The best validation score so far and its step (`checkpoints/best.ckpt` holds that step's state).
     public var bestValidation: Double? = nil
     public var bestStep: Int? = nil
+    /// Seconds spent in training steps up to this step, summed over every segment of the run (a resume continues
+    /// the count), and seconds since the run began (steps, validation and checkpoints, as metrics.jsonl's
+    /// `seconds`). Nil in checkpoints written before they were kept.
+    public var trainingSeconds: Double? = nil
+    public var elapsedSeconds: Double? = nil
     /// The training split's per-feature statistics when the run standardised its features.
     public var standardization: Standardization? = nil
     /// Format 1: M1+M2's frozen M1 (now in `modelConfig`).

@@ -156,7 +156,7 @@ final class TrainingSession {
     }
 
     /// The checkpoint header's state after `step` steps.
-    func state(lastValidation: Double?, best: (score: Double, step: Int)?) -> TrainingState {
+    func state(lastValidation: Double?, best: (score: Double, step: Int)?, clock: RunClock) -> TrainingState {
         adamStep.pointee = Int64(adam.t)
         let c = config, globalL = setup.counts.labelled
         return TrainingState(
@@ -166,7 +166,7 @@ final class TrainingSession {
             warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
             rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: comm.size, blasThreads: computeThreads(),
             engine: setup.engine, lastValidationAccuracy: lastValidation, bestValidation: best?.score, bestStep: best?.step,
-            standardization: setup.standardization, dataScale: setup.spec.needsScaling ? setup.splits.scale : nil,
+            trainingSeconds: clock.training, elapsedSeconds: clock.elapsed, standardization: setup.standardization, dataScale: setup.spec.needsScaling ? setup.splits.scale : nil,
             writtenAt: ISO8601DateFormatter().string(from: Date()))
     }
 }

@@ -79,6 +79,31 @@ final class ResumeTests: XCTestCase {
         }
     }
 
+    /// The run's clocks continue across a resume: results.json's training seconds count both segments, and
+    /// metrics.jsonl's `seconds` never go back (they restarted from zero before checkpoints kept them).
+    func testResumeContinuesTheClocks() throws {
+        let split = "\(dir!)/clocks"
+        XCTAssertEqual(try run(args(split, steps: 20)).status, 0)
+        let first = try CheckpointInspection.inspect(split).state
+        let training = try XCTUnwrap(first.trainingSeconds), elapsed = try XCTUnwrap(first.elapsedSeconds)
+        XCTAssertGreaterThan(training, 0)
+        XCTAssertGreaterThanOrEqual(elapsed, training)
+        let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let last = try CheckpointInspection.inspect(split).state
+        XCTAssertGreaterThan(try XCTUnwrap(last.trainingSeconds), training)
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(split)/results.json"))) as! [String: Any]
+        let total = try XCTUnwrap(results["training_seconds"] as? Double)
+        XCTAssertEqual(total, try XCTUnwrap(last.trainingSeconds), accuracy: 1e-9, "results.json and the last checkpoint disagree")
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(results["wall_seconds"] as? Double), total)
+        let seconds = try String(contentsOfFile: "\(split)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap((JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["seconds"] as? Double)
+        }
+        XCTAssertGreaterThanOrEqual(seconds.count, 2)
+        XCTAssertEqual(seconds, seconds.sorted(), "metrics.jsonl's seconds went back at the resume: \(seconds)")
+        XCTAssertGreaterThanOrEqual(seconds.last!, elapsed, "the resumed segment did not continue the run's clock")
+    }
+
     /// A resume with another backend or precision continues, and says it is no longer bit-identical.
     func testResumeWithAnotherEngineSaysSo() throws {
         let runDir = "\(dir!)/engine-switch"
