@@ -28,7 +28,7 @@ func announce(_ run: TrainingRun) {
         say("  class weights (balanced over the labelled set): " + w.map { String(format: "%.3g", $0) }.joined(separator: " "))
     }
     say("  global batch \(setup.counts.unlabelled) unlabelled + \(setup.counts.labelled) labelled, \(s.stepsPerEpoch) steps/epoch, "
-        + "\(s.totalSteps) steps, warm-up \(c.warmupSteps) steps, " + optimizerText(c, s))
+        + "\(s.totalSteps) steps, warm-up \(s.warmup.steps) steps, " + optimizerText(c, s))
     say("  world size \(run.comm.size), threads per rank \(computeThreads()), matrix products \(setup.engine), run directory \(c.resolvedRunDir)")
     if let state = setup.saved { announceResume(state, run) }
 }

@@ -197,7 +197,18 @@ public enum TrainSettings {
         float("clip-grad-value", \.clipGradValue, zeroIsOff: true, "clip every gradient element to ±this (after the norm)"),
         bool("weight-prior", \.weightPrior, "N(0,1) prior on the weights, scaled by 1/N (weight decay)"),
         float("ema", \.ema, zeroIsOff: true, "decay of a moving average of the parameters used for evaluation, e.g. 0.999"),
-        int("warmup-steps", \.warmupSteps, min: 0, "KL warm-up: β rises 0→1 over this many steps"),
+        Setting(name: "warmup-steps", kind: .int, help: "KL warm-up: β rises 0→1 over this many steps", harmlessOnResume: false,
+                set: { c, v in
+                    let i: Int = try value(v, "warmup-steps")
+                    guard i >= 0 else { throw SettingError(place: "warmup-steps", problem: "\(i) must be at least 0") }
+                    c.warmupSteps = i; c.warmupEpochs = nil
+                }, get: { .int($0.warmupSteps) }),
+        Setting(name: "warmup-epochs", kind: .double, help: "KL warm-up over this many epochs (instead of steps)",
+                harmlessOnResume: false, set: { c, v in
+                    let e: Double = try value(v, "warmup-epochs")
+                    guard e >= 0, e.isFinite else { throw SettingError(place: "warmup-epochs", problem: "\(e) must be 0 or more") }
+                    c.warmupEpochs = e; c.warmupSteps = 0
+                }, get: { $0.warmupEpochs.map { .double($0) } }),
         bool("binarize", \.binarize, "dynamic binarisation for the Bernoulli likelihood"),
         Setting(name: "seed", kind: .int, help: "label split, data order, noise and initialisation", harmlessOnResume: false, set: { c, v in
             let s: Int = try value(v, "seed")

@@ -63,8 +63,8 @@ final class TrainingSession {
         assembler = BatchAssembler(train: setup.train, split: setup.split, sampler: sampler, noise: noise, binarize: c.binarizes)
         batch = Batch(capacity: setup.capacity.labelled + setup.capacity.unlabelled, features: setup.train.dim)
         evaluator = Evaluator(model: model, chunk: c.evalBatchSize)
-        warmup = Warmup(steps: c.warmupSteps)
         stepsPerEpoch = sampler.stepsPerEpoch
+        warmup = Warmup(steps: c.warmupSteps(stepsPerEpoch: stepsPerEpoch))
         totalSteps = c.steps ?? (c.epochs! * stepsPerEpoch)
         schedule = c.schedule(stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps)
         prior = c.resolvedWeightPrior ? WeightPrior(examples: setup.train.count) : nil
@@ -163,7 +163,7 @@ final class TrainingSession {
             config: c, model: c.model, modelConfig: setup.modelConfig, layout: model.layout, step: step, epoch: epoch,
             dataPosition: .init(unlabelledEpoch: step / stepsPerEpoch, unlabelledBatchInEpoch: step % stepsPerEpoch,
                                 labelledStreamPosition: step * globalL),
-            warmup: .init(steps: c.warmupSteps, betaAtStep: warmup.beta(atStep: step)),
+            warmup: .init(steps: warmup.steps, betaAtStep: warmup.beta(atStep: step)),
             rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: comm.size, blasThreads: computeThreads(),
             engine: setup.engine, lastValidationAccuracy: lastValidation, bestValidation: best?.score, bestStep: best?.step,
             trainingSeconds: clock.training, elapsedSeconds: clock.elapsed, standardization: setup.standardization, dataScale: setup.spec.needsScaling ? setup.splits.scale : nil,

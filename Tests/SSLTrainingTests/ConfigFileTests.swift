@@ -56,6 +56,37 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertNil(TrainConfig.recipe(for: .supervised).ema)
     }
 
+    /// m1's recipe warms the KL term up over epochs; `--warmup-steps` and `--warmup-epochs` replace each other, and a
+    /// run turns epochs into its own steps: announced, in the checkpoint, and β in metrics.jsonl.
+    func testWarmupInEpochsResolvesToTheRunsSteps() throws {
+        let m1 = try ssl(["train", "--model", "m1", "--epochs", "1", "--print-config"])
+        XCTAssertTrue(m1.stdout.contains("warmup-epochs = 15.0\n"), m1.stdout)
+        let steps = try ssl(["train", "--model", "m1", "--epochs", "1", "--warmup-steps", "30", "--print-config"])
+        XCTAssertTrue(steps.stdout.contains("warmup-steps = 30\n") && steps.stdout.contains("# warmup-epochs = (not set)\n"), steps.stdout)
+        let epochs = try ssl(["train", "--model", "m2", "--epochs", "1", "--warmup-steps", "30", "--warmup-epochs", "2", "--print-config"])
+        XCTAssertTrue(epochs.stdout.contains("warmup-steps = 0\n") && epochs.stdout.contains("warmup-epochs = 2.0\n"), epochs.stdout)
+        let bad = try ssl(["train", "--model", "m1", "--epochs", "1", "--warmup-epochs", "-1"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("warmup-epochs"), bad.output)
+
+        guard let digits = digitsPath() else { return XCTFail("run `make deps` (installs python3-sklearn)") }
+        let runDir = "\(dir!)/m1-warm"
+        // The run announces its steps per epoch; 2 epochs of warm-up are twice that.
+        let r = try ssl(["train", "--model", "m1", "--data", "csv:\(digits)", "--hidden", "32", "--latent", "4", "--epochs", "4",
+                         "--batch-size", "100", "--warmup-epochs", "2", "--run-dir", runDir, "--blas-threads", "1", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let perEpoch = try XCTUnwrap(r.stdout.components(separatedBy: " steps/epoch").first?.split(separator: " ").last.flatMap { Int($0) })
+        XCTAssertTrue(r.stdout.contains("warm-up \(2 * perEpoch) steps"), r.stdout)
+        XCTAssertEqual(try CheckpointInspection.inspect(runDir).state.warmup.steps, 2 * perEpoch)
+        let betas = try String(contentsOfFile: "\(runDir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap((JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["beta"] as? Double)
+        }
+        // β of each epoch's last step: (epoch·perEpoch − 1)/(2·perEpoch) while warming up, then 1.
+        XCTAssertEqual(betas.count, 4)
+        XCTAssertEqual(betas[0], Double(perEpoch - 1) / Double(2 * perEpoch), accuracy: 1e-6)
+        XCTAssertEqual(betas[2], 1)
+    }
+
     func testFlagsOverrideTheFile() throws {
         let file = try write("run.toml", "model = \"m2\"\nseed = 7\nsteps = 10\n")
         let r = try ssl(["train", "--config", file, "--seed", "9", "--print-config"])
