@@ -151,6 +151,47 @@ final class ModelUseTests: XCTestCase {
         XCTAssertEqual(allImage.width, 4 * 10 + 2); XCTAssertEqual(allImage.height, 10 * 10 + 2)
     }
 
+    /// M1+M2 draws through both of its models (z₂ and y → M2's mean of z₁ → M1's decoder), and what it draws for a
+    /// class is what its own classifier calls that class far more often than chance.
+    func testM1M2SamplesAreImagesOfTheirClass() throws {
+        guard let digits = digitsPath() else { throw XCTSkip("sklearn digits not found: run `make deps`") }
+        // Longer than the shared short runs: an M1 with its warm-up, and M1+M2 on it with its recipe.
+        let m1 = "\(Self.dir)/m1-long", runDir = "\(Self.dir)/m1m2-long"
+        let common = ["--data", "csv:\(digits)", "--labels-per-class", "10", "--batch-size", "100", "--labelled-batch-size", "100",
+                      "--validate-every", "1000", "--seed", "5", "--blas-threads", "1", "--quiet"]
+        var t = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--hidden", "200,200", "--latent", "16", "--epochs", "60",
+                                                 "--warmup-epochs", "20", "--run-dir", m1] + common)
+        XCTAssertEqual(t.status, 0, t.output)
+        t = try runProcess(sslDistBinary(), ["train", "--model", "m1m2", "--m1", m1, "--hidden", "200", "--latent", "8",
+                                             "--epochs", "60", "--run-dir", runDir] + common)
+        XCTAssertEqual(t.status, 0, t.output)
+        let out = "\(Self.dir)/m1m2-grid.png"
+        let r = try runProcess(sslDistBinary(), ["sample", "--checkpoint", runDir, "--class", "all", "--count", "5", "--out", out])
+        XCTAssertEqual(r.status, 0, r.output)
+        let image = try GrayImage.readPNG(out)
+        XCTAssertEqual(image.width, 5 * 10 + 2); XCTAssertEqual(image.height, 10 * 10 + 2)
+
+        let loaded = try LoadedModel.load(runDir, comm: SingleProcessCommunicator(), capacity: .init(labelled: 200, unlabelled: 0, evaluation: 200))
+        let k = loaded.modelConfig.classes, perClass = 20, n = k * perClass, d = loaded.modelConfig.inputDim
+        let labels = (0..<n).map { Int32($0 / perClass) }
+        var means = try Generation.decode(loaded, z: Generation.latents(seed: 4, count: n, dim: loaded.modelConfig.latent), labels: labels)
+        XCTAssertTrue(means.allSatisfy { $0 > 0 && $0 < 1 }, "M1's Bernoulli means lie in (0, 1)")
+        let classifier = try XCTUnwrap(loaded.model as? Classifier)
+        var probs = [Float](repeating: 0, count: n * k)
+        let ids = Array(0..<n)
+        means.withUnsafeMutableBufferPointer { mp in
+            probs.withUnsafeMutableBufferPointer { pp in
+                ids.withUnsafeBufferPointer {
+                    classifier.classify(Mat(mp.baseAddress!, n, d), ids: $0, store: loaded.store, noise: NoiseSource(seed: 1),
+                                        probs: Mat(pp.baseAddress!, n, k))
+                }
+            }
+        }
+        let agree = (0..<n).filter { i in (0..<k).max { probs[i * k + $0] < probs[i * k + $1] }! == Int(labels[i]) }.count
+        print("m1m2 on digits: \(agree) of \(n) samples classified as the class they were drawn for")
+        XCTAssertGreaterThan(Double(agree) / Double(n), 0.5, "chance is \(1.0 / Double(k))")
+    }
+
     func testInterpolateWritesAStripAndFrames() throws {
         let runDir = try checkpoint("adgm")
         let out = "\(Self.dir)/strip.png", frames = "\(Self.dir)/frames"

@@ -123,6 +123,13 @@ public final class M1: PassModel {
         return (encoder.out[0], encoder.out[1])
     }
 
+    /// The means of p(x|z) for the rows of `z`, into `means` (n×D).
+    public func decode(z: Mat, store s: ParameterStore, into means: Mat) {
+        identity.buildIdentity(count: z.rows)
+        decoder.forward(s, inputs: [z], map: identity, pass: .inference)
+        observation.means(decoder.out[0], into: means)
+    }
+
     /// The most rows `encode` takes at once.
     public var encodeCapacity: Int { capacity.replicated(config.replicas).examples }
 }

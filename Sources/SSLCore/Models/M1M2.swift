@@ -8,7 +8,10 @@
 /// mean, so evaluation takes the same data as every other model. M1's parameters come first in the layout
 /// (`frozenCount` of them) and get no gradient: the trainer neither reduces nor updates them; M1's networks always
 /// run in inference (batch normalisation with M1's own running statistics).
-public final class M1M2: Classifier, BoundModel {
+///
+/// Generation goes down both models: z₂ ~ N(0, I) and y give M2's mean of z₁'s kept dimensions (the others, which
+/// M1 left at its prior, at 0), and M1's decoder turns that z₁ into the means of p(x|z₁).
+public final class M1M2: GenerativeModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
     public let capacity: Capacity
@@ -98,6 +101,22 @@ public final class M1M2: Classifier, BoundModel {
         let f = Mat(evalFeatures.pointer, x.rows, kept.count)
         features(x, store: s, into: f)
         m2.classify(f, ids: ids, store: s, noise: noise, probs: probs)
+    }
+
+    public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
+        let f = Mat(evalFeatures.pointer, z.rows, kept.count)
+        m2.decode(z: z, labels: labels, store: s, into: f)
+        let z1 = Mat(epsBuffer.pointer, z.rows, m1.config.latent)
+        z1.zero()
+        for i in 0..<z.rows { for (j, c) in kept.enumerated() { z1[i, c] = f[i, j] } }
+        m1.decode(z: z1, store: s, into: means)
+    }
+
+    /// M2's posterior mean of z₂ given M1's posterior mean of z₁ (kept dimensions) and the label.
+    public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {
+        let f = Mat(evalFeatures.pointer, x.rows, kept.count)
+        features(x, store: s, into: f)
+        m2.encodeMean(x: f, labels: labels, store: s, into: z)
     }
 }
 
