@@ -7,7 +7,7 @@ BIN := .build/release/ssl-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libdnnl-dev libzstd-dev zlib1g-dev libpng-dev pkg-config \
                 dataset-fashion-mnist python3-sklearn python3-venv iproute2
 RUN_DIR ?= runs/fashion-mnist
-RUN_EPOCHS ?= 30
+RUN_EPOCHS ?= 20
 RANKS ?= 2
 # mpirun refuses to run as root unless told it may.
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root,) --oversubscribe
