@@ -85,8 +85,6 @@ public final class Trainer {
     }
 }
 
-/// Stages 3 and 4: the loop over steps, with the per-epoch report (validation, metrics, TensorBoard, progress) and
-/// the checkpoint policy (periodic, best validation, stop on a signal, the final results).
 /// The run's clocks at a moment, counted over every segment (a resumed run continues them from its checkpoint).
 struct RunClock {
     /// Seconds in training steps (no validation, checkpoints or set-up).
@@ -95,6 +93,8 @@ struct RunClock {
     var elapsed: Double
 }
 
+/// Stages 3 and 4: the loop over steps, with the per-epoch report (validation, metrics, TensorBoard, progress) and
+/// the checkpoint policy (periodic, best validation, stop on a signal, the final results).
 final class TrainingRun {
     let setup: RunSetup
     let session: TrainingSession

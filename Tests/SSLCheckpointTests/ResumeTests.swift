@@ -96,9 +96,7 @@ final class ResumeTests: XCTestCase {
         let total = try XCTUnwrap(results["training_seconds"] as? Double)
         XCTAssertEqual(total, try XCTUnwrap(last.trainingSeconds), accuracy: 1e-9, "results.json and the last checkpoint disagree")
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(results["wall_seconds"] as? Double), total)
-        let seconds = try String(contentsOfFile: "\(split)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
-            try XCTUnwrap((JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["seconds"] as? Double)
-        }
+        let seconds = try metricsRecords(split).map { try XCTUnwrap($0["seconds"] as? Double) }
         XCTAssertGreaterThanOrEqual(seconds.count, 2)
         XCTAssertEqual(seconds, seconds.sorted(), "metrics.jsonl's seconds went back at the resume: \(seconds)")
         XCTAssertGreaterThanOrEqual(seconds.last!, elapsed, "the resumed segment did not continue the run's clock")

@@ -78,9 +78,7 @@ final class ConfigFileTests: XCTestCase {
         let perEpoch = try XCTUnwrap(r.stdout.components(separatedBy: " steps/epoch").first?.split(separator: " ").last.flatMap { Int($0) })
         XCTAssertTrue(r.stdout.contains("warm-up \(2 * perEpoch) steps"), r.stdout)
         XCTAssertEqual(try CheckpointInspection.inspect(runDir).state.warmup.steps, 2 * perEpoch)
-        let betas = try String(contentsOfFile: "\(runDir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
-            try XCTUnwrap((JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["beta"] as? Double)
-        }
+        let betas = try metricsRecords(runDir).map { try XCTUnwrap($0["beta"] as? Double) }
         // β of each epoch's last step: (epoch·perEpoch − 1)/(2·perEpoch) while warming up, then 1.
         XCTAssertEqual(betas.count, 4)
         XCTAssertEqual(betas[0], Double(perEpoch - 1) / Double(2 * perEpoch), accuracy: 1e-6)

@@ -48,10 +48,7 @@ final class TemplateTests: XCTestCase {
     /// The bound after every iteration of the start the run kept.
     func bounds(_ runDir: String) throws -> [Double] {
         let kept = try results(runDir)["restart"] as! Int
-        return try String(contentsOfFile: "\(runDir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
-            let line = try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
-            return line["restart"] as! Int == kept ? line["bound"] as! Double : nil
-        }
+        return try metricsRecords(runDir).compactMap { $0["restart"] as! Int == kept ? $0["bound"] as! Double : nil }
     }
 
     func testRecoversTheFaceAndTheShifts() throws {

@@ -49,8 +49,7 @@ final class TensorBoardTests: XCTestCase {
             XCTAssertEqual(scalars[tag]?.count, 4, "\(tag): \(scalars.keys.sorted())")
         }
         // The same numbers as metrics.jsonl, step by step (float32 in the event file).
-        let lines = try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-        let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let records = try metricsRecords(dir)
         for (i, rec) in records.enumerated() {
             let step = Double(rec["step"] as! Int)
             for (tag, key) in [("accuracy/validation", "validation_accuracy"), ("loss/labelled_bound", "labelled_bound"), ("beta", "beta")] {

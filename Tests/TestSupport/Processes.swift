@@ -57,6 +57,16 @@ public func mpirun(_ args: [String], timeout: Int = 120) throws -> ProcessResult
                    timeout: Double(timeout + 30))
 }
 
+/// A run directory's metrics.jsonl, one record per line (epoch or iteration).
+public func metricsRecords(_ runDir: String) throws -> [[String: Any]] {
+    try String(contentsOfFile: "\(runDir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+        guard let record = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] else {
+            throw NSError(domain: "metrics.jsonl", code: 1, userInfo: [NSLocalizedDescriptionKey: "not a JSON object: \($0)"])
+        }
+        return record
+    }
+}
+
 /// Reads a raw little-endian float32 file.
 public func readFloats(_ path: String) throws -> [Float] {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -97,10 +97,15 @@ public final class M1M2: GenerativeModel {
         for i in 0..<x.rows { for (j, c) in kept.enumerated() { out[i, j] = mu[i, c] } }
     }
 
-    public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
+    /// `features` of the rows of `x` in this model's own buffer (valid until the next call).
+    func featureMeans(_ x: Mat, store s: ParameterStore) -> Mat {
         let f = Mat(evalFeatures.pointer, x.rows, kept.count)
         features(x, store: s, into: f)
-        m2.classify(f, ids: ids, store: s, noise: noise, probs: probs)
+        return f
+    }
+
+    public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
+        m2.classify(featureMeans(x, store: s), ids: ids, store: s, noise: noise, probs: probs)
     }
 
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
@@ -114,9 +119,7 @@ public final class M1M2: GenerativeModel {
 
     /// M2's posterior mean of z₂ given M1's posterior mean of z₁ (kept dimensions) and the label.
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {
-        let f = Mat(evalFeatures.pointer, x.rows, kept.count)
-        features(x, store: s, into: f)
-        m2.encodeMean(x: f, labels: labels, store: s, into: z)
+        m2.encodeMean(x: featureMeans(x, store: s), labels: labels, store: s, into: z)
     }
 }
 
