@@ -51,8 +51,8 @@ public enum Benchmark {
         var tc = TrainConfig.recipe(for: kind); tc.hidden = hidden; tc.latent = latent; tc.auxiliary = auxiliary
         if let activation { tc.activation = activation }
         let activation = tc.activation
-        // M1+M2: Kingma's M1 (600, 600; z₁ 50) under M2, every latent dimension kept.
-        let stack = kind == .m1m2 ? StackedM1(hidden: [600, 600], latent: 50, activation: activation, likelihood: .bernoulli,
+        // Stacked models: Kingma's M1 (600, 600; z₁ 50) under M2, ADGM or SDGM, every latent dimension kept.
+        let stack = kind.stacked ? StackedM1(hidden: [600, 600], latent: 50, activation: activation, likelihood: .bernoulli,
                                               kept: Array(0..<50)) : nil
         return tc.modelConfig(inputDim: 784, classes: 10, trainingExamples: 50_000, labels: (0..<100).map { Int32($0 % 10) },
                               stack: stack)

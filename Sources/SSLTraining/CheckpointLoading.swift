@@ -108,8 +108,8 @@ func migratedModelConfig(_ state: TrainingState) throws -> ModelConfig {
     guard let d = state.layout.entries.first(where: { $0.name.hasSuffix(".l0.W_x") })?.shape.last else {
         throw TrainingError(message: "the checkpoint's layout has no input layer (W_x); cannot tell the input size")
     }
-    if state.model == .m1m2 && state.stack == nil {
-        throw TrainingError(message: "the m1m2 checkpoint has no record of its M1 (stack); it is damaged or from another tool")
+    if state.model.stacked && state.stack == nil {
+        throw TrainingError(message: "the \(state.model.rawValue) checkpoint has no record of its M1 (stack); it is damaged or from another tool")
     }
     let k = state.layout.entries.first(where: { $0.name == "qy.logits.W" })?.shape.first ?? 10
     var m = ModelConfig(kind: state.model, inputDim: d, classes: k, hidden: c.resolvedHidden, latent: c.resolvedLatent,

@@ -89,15 +89,15 @@ public struct EvaluationReport {
         let samples = mc * iw > 1 ? ", \(mc) Monte Carlo × \(iw) importance samples" : ", one sample"
         guard model.classifies else {
             out.append(String(format: "  bound on −log p(x) per example: %.3f nats (%@%@)", unlabelledBound ?? .nan,
-                              model == .m1m2 ? "M2 on M1's features" : "fixed binarisation for Bernoulli models", samples))
-            out.append("  m1 has no classifier: use `ssl-dist features` and a classifier, or train m1m2 on it")
+                              "fixed binarisation for Bernoulli models", samples))
+            out.append("  m1 has no classifier: use `ssl-dist features` and a classifier, or train m1m2, m1adgm or m1sdgm on it")
             return out.joined(separator: "\n")
         }
         out.append(String(format: "  accuracy %.2f%%  (%d of %d)   macro-F1 %.4f   balanced accuracy %.2f%%",
                           100 * accuracy, correct, examples, macroF1, 100 * balancedAccuracy))
         if let l = labelledBound, let u = unlabelledBound {
             out.append(String(format: "  bounds per example (nats%@%@): labelled L(x,y) %.3f   unlabelled U(x) %.3f",
-                              model == .m1m2 ? ", M2 on M1's features" : ", fixed binarisation for Bernoulli models", samples, l, u))
+                              model.stacked ? ", \(model.inner.rawValue) on M1's features" : ", fixed binarisation for Bernoulli models", samples, l, u))
         }
         if let s = evalSamples { out.append("  \(model.rawValue) classifier: q(y|a,x) averaged over \(s) samples of a") }
         out.append("  classifier input: real-valued features (the Bernoulli means)")

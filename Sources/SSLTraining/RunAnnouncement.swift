@@ -18,7 +18,7 @@ func announce(_ run: TrainingRun) {
         + (s.model.frozenCount > 0 ? " (\(s.model.frozenCount) of them M1's, frozen)" : ""))
     if let st = m.stack {
         say("  M1 (frozen) \(c.m1.map { "from \($0): " } ?? "")hidden \(st.hidden), z₁ \(st.latent), \(st.likelihood.rawValue) likelihood; "
-            + "M2 models the \(st.kept.count) dimensions of z₁ whose posterior-mean std is ≥ 0.1, re-sampled every step")
+            + "\(c.model.inner.rawValue.uppercased()) models the \(st.kept.count) dimensions of z₁ whose posterior-mean std is ≥ 0.1, re-sampled every step")
     }
     if m.replicas > 1 { say("  bound: \(m.mc) Monte Carlo × \(m.iw) importance samples per example") }
     if let p = m.classPrior {

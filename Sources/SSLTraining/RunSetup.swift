@@ -5,7 +5,7 @@ import SSLData
 import SSLDistributed
 
 /// Stage 1 of a run, the same on every rank: the settings (merged with a checkpoint's on resume), the data and its
-/// splits, which examples keep labels, the frozen M1 of an M1+M2 run, the model configuration, the batch slices and
+/// splits, which examples keep labels, the frozen M1 of a stacked run (M1+M2, M1+ADGM, M1+SDGM), the model configuration, the batch slices and
 /// capacities, and the matrix-product engine.
 struct RunSetup {
     var config: TrainConfig
@@ -18,7 +18,7 @@ struct RunSetup {
     let standardization: Standardization?
     let split: LabelSplit
     let modelConfig: ModelConfig
-    /// M1+M2 on a new run: the trained M1 its frozen part is copied from.
+    /// A stacked model on a new run: the trained M1 its frozen part is copied from.
     let frozenM1: LoadedModel?
     /// Global batch sizes (the objective's normalisers) and this rank's slices of them.
     let counts: GlobalCounts
@@ -46,8 +46,8 @@ struct RunSetup {
         let spec = try DataSpec(parsing: c.data)
         var splits = try DataSplits.make(spec, try c.splitOptions)
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
-        // Standardisation uses the training split's statistics only (on resume, the checkpoint's; M1+M2, its M1's).
-        let standardization = c.model == .m1m2 ? (saved?.standardization ?? m1?.state.standardization)
+        // Standardisation uses the training split's statistics only (on resume, the checkpoint's; a stacked model, its M1's).
+        let standardization = c.model.stacked ? (saved?.standardization ?? m1?.state.standardization)
             : c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
         if let st = standardization {
             splits.train.standardize(st); splits.validation.standardize(st); splits.test.standardize(st)
@@ -88,16 +88,16 @@ struct RunSetup {
                         myUnlabelled: slice(total: globalU, rank: rank, world: world), capacity: capacity, engine: engine)
     }
 
-    /// M1+M2 on a new run: the frozen M1 (parameters, architecture, standardisation, data scaling) from --m1. On
-    /// resume all of it is in the checkpoint. The data must reach M1's encoder scaled as in M1's training.
+    /// A stacked model (M1+M2, M1+ADGM, M1+SDGM) on a new run: the frozen M1 (parameters, architecture,
+    /// standardisation, data scaling) from --m1. On resume all of it is in the checkpoint. The data must reach M1's encoder scaled as in M1's training.
     static func loadFrozenM1(_ c: inout TrainConfig, saved: TrainingState?, comm: Communicator) throws -> LoadedModel? {
-        guard c.model == .m1m2 && saved == nil, let path = c.m1 else { return nil }
+        guard c.model.stacked && saved == nil, let path = c.m1 else { return nil }
         let m1: LoadedModel
         do { m1 = try LoadedModel.load(path, runDir: path, comm: comm) } catch {
             throw ConfigError(flag: "--m1", problem: "\(error)")
         }
         guard m1.modelConfig.kind == .m1 else {
-            throw ConfigError(flag: "--m1", problem: "\(path) holds a \(m1.modelConfig.kind.rawValue) model; m1m2 needs an m1 checkpoint")
+            throw ConfigError(flag: "--m1", problem: "\(path) holds a \(m1.modelConfig.kind.rawValue) model; \(c.model.rawValue) needs an m1 checkpoint")
         }
         if let m1Scale = m1.state.dataScale {
             if let s = c.scale, s != m1Scale {
@@ -108,7 +108,7 @@ struct RunSetup {
         return m1
     }
 
-    /// The frozen M1 under a new M1+M2 run: its architecture and the latent dimensions whose posterior mean varies over
+    /// The frozen M1 under a new stacked run: its architecture and the latent dimensions whose posterior mean varies over
     /// the training split (Kingma's code: std ≥ 0.1), computed on rank 0 and broadcast.
     static func stackedM1(_ m1: LoadedModel?, c: TrainConfig, train: Dataset, comm: Communicator) throws -> StackedM1? {
         guard let m1 else { return nil }

@@ -39,7 +39,7 @@ public struct TrainConfig: Codable, Equatable {
     public var likelihood: Likelihood? = nil
     /// Standardise each feature with the training split's mean and std (Gaussian models); nil means no.
     public var standardize: Bool? = nil
-    /// M1+M2: the trained M1 checkpoint (file or run directory) whose latent features M2 models.
+    /// M1+M2, M1+ADGM, M1+SDGM: the trained M1 checkpoint (file or run directory) whose latent features they model.
     public var m1: String? = nil
     /// Monte Carlo samples N and importance samples K of every example's bound (nil: 1).
     public var mc: Int? = nil
@@ -99,6 +99,7 @@ public struct TrainConfig: Codable, Equatable {
     ///   dimensions unused, and M1+M2 on its features did not beat the supervised baseline: 71.6% against 69.5%
     ///   test accuracy; with it 49 dimensions were used and M1+M2 reached 73.6%).
     /// - m1m2: M2's recipe (Adam 1e-3, clipping to ±1, α 10, the moving average) on its M1's features.
+    /// - m1adgm, m1sdgm: ADGM's and SDGM's recipe on the M1's features.
     /// - supervised: the bare settings (Adam 3e-4).
     public static func recipe(for model: ModelKind) -> TrainConfig {
         var c = TrainConfig()
@@ -110,7 +111,7 @@ public struct TrainConfig: Codable, Equatable {
             c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.ema = 0.999
         case .m1:
             c.warmupEpochs = 15
-        case .adgm, .sdgm:
+        case .adgm, .sdgm, .m1adgm, .m1sdgm:
             c.batchNorm = true; c.clipGradNorm = 5; c.clipGradValue = 1; c.learningRate = 1e-3
             c.lrSchedule = .cosine; c.lrMin = 1e-5; c.ema = 0.999
         case .supervised:
@@ -134,17 +135,17 @@ public struct TrainConfig: Codable, Equatable {
         switch model {
         case .m1: return [600, 600]
         case .m2, .m1m2, .supervised: return [500]
-        case .adgm, .sdgm: return [500, 500]
+        case .adgm, .sdgm, .m1adgm, .m1sdgm: return [500, 500]
         }
     }
-    public var resolvedLatent: Int { latent ?? (model == .adgm || model == .sdgm ? 100 : 50) }
+    public var resolvedLatent: Int { latent ?? (model.hasAuxiliary ? 100 : 50) }
     public var resolvedAuxiliary: Int { auxiliary ?? 100 }
     public var resolvedRunDir: String { runDir ?? "runs/\(model.rawValue)-seed\(seed)" }
-    /// M1+M2's M2 models real-valued latent features: always Gaussian.
-    public var resolvedLikelihood: Likelihood { model == .m1m2 ? .gaussian : likelihood ?? .bernoulli }
+    /// A stacked model models real-valued latent features: always Gaussian.
+    public var resolvedLikelihood: Likelihood { model.stacked ? .gaussian : likelihood ?? .bernoulli }
     public var resolvedMC: Int { mc ?? 1 }
     public var resolvedIW: Int { iw ?? 1 }
-    /// Dynamic binarisation applies to the Bernoulli likelihood only (M1+M2 feeds M1's encoder the data as they are).
+    /// Dynamic binarisation applies to the Bernoulli likelihood only (stacked models feed M1's encoder the data as they are).
     public var binarizes: Bool { binarize && resolvedLikelihood == .bernoulli }
     /// The input data must lie in [0, 1] (Bernoulli models; M1+M2 checks against its M1 instead).
     var requiresUnitRange: Bool { resolvedLikelihood == .bernoulli }
@@ -218,15 +219,16 @@ public struct TrainConfig: Codable, Equatable {
         if let m = lrMin, !(m >= 0) { throw bad("--lr-min", "\(m) must be 0 or more") }
         if let e = ema, !(e > 0 && e < 1) { throw bad("--ema", "\(e) must be in (0, 1), e.g. 0.999") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
-        if model == .m1m2 {
-            if m1 == nil { throw bad("--m1", "m1m2 needs the trained M1: --m1 CHECKPOINT (train it with --model m1)") }
-            if likelihood == .bernoulli { throw bad("--likelihood", "m1m2's M2 models real-valued latent features: it is always gaussian") }
-            if standardize == true { throw bad("--standardize", "m1m2 applies its M1's standardisation (train the M1 with --standardize)") }
+        if model.stacked {
+            let m = model.rawValue
+            if m1 == nil { throw bad("--m1", "\(m) needs the trained M1: --m1 CHECKPOINT (train it with --model m1)") }
+            if likelihood == .bernoulli { throw bad("--likelihood", "\(m) models real-valued latent features: it is always gaussian") }
+            if standardize == true { throw bad("--standardize", "\(m) applies its M1's standardisation (train the M1 with --standardize)") }
         } else if m1 != nil {
-            throw bad("--m1", "is for --model m1m2 (this run is \(model.rawValue))")
+            throw bad("--m1", "is for --model m1m2, m1adgm or m1sdgm (this run is \(model.rawValue))")
         }
         if classPrior == .labelled && !model.semiSupervised {
-            throw bad("--class-prior", "is for the models with p(y): m2, adgm, sdgm, m1m2")
+            throw bad("--class-prior", "is for the models with p(y): m2, adgm, sdgm, m1m2, m1adgm, m1sdgm")
         }
         let replicas = resolvedMC * resolvedIW
         if replicas > 10_000 { throw bad(iw != nil ? "--iw" : "--mc", "--mc × --iw is \(replicas); at most 10000 samples per example") }

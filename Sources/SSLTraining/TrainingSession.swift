@@ -74,7 +74,7 @@ final class TrainingSession {
 
     deinit { adamStep.deallocate() }
 
-    /// From the checkpoint on resume; otherwise initialised on rank 0 and broadcast, M1+M2's frozen M1 copied in.
+    /// From the checkpoint on resume; otherwise initialised on rank 0 and broadcast, a stacked model's frozen M1 copied in.
     func loadParameters() throws {
         if let state = setup.saved {
             guard state.layout == model.layout else {
@@ -87,7 +87,7 @@ final class TrainingSession {
             return
         }
         if comm.isRoot { store.initialize(seed: config.seed) }
-        if let m1 = setup.frozenM1, let stacked = model as? M1M2 {
+        if let m1 = setup.frozenM1, let stacked = model as? StackedModel {
             do { try stacked.loadFrozenM1(from: m1.store, into: store) } catch {
                 throw ConfigError(flag: "--m1", problem: "\(config.m1!): \(error)")
             }

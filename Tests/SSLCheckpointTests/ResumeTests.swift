@@ -114,12 +114,13 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(try CheckpointInspection.inspect(runDir).state.engineChoice, EngineChoice(.dnnl, .fp32))
     }
 
-    /// The same for M1 with an importance-weighted bound, and for M1+M2 on it (whose checkpoint carries the frozen M1
-    /// and the kept dimensions, so the resume does not read --m1 again).
-    func testExactResumeOfImportanceWeightedM1AndOfM1M2() throws {
+    /// The same for M1 with an importance-weighted bound, and for M1+M2 and M1+SDGM (its recipe, with batch
+    /// normalisation, but a constant learning rate: a cosine runs over the run's length, which the split run changes)
+    /// on it, whose checkpoints carry the frozen M1 and the kept dimensions, so the resume does not read --m1 again.
+    func testExactResumeOfImportanceWeightedM1AndOfStackedModels() throws {
         let m1 = "\(dir!)/m1"
         XCTAssertEqual(try run(args(m1, steps: 40, model: "m1") + ["--mc", "2", "--iw", "3"]).status, 0)
-        for (model, extra) in [("m1", ["--iw", "3", "--mc", "2"]), ("m1m2", ["--m1", m1])] {
+        for (model, extra) in [("m1", ["--iw", "3", "--mc", "2"]), ("m1m2", ["--m1", m1]), ("m1sdgm", ["--m1", m1, "--lr-schedule", "constant"])] {
             let straight = "\(dir!)/straight-\(model)", split = "\(dir!)/split-\(model)"
             XCTAssertEqual(try run(args(straight, steps: 40, model: model) + extra).status, 0)
             XCTAssertEqual(try run(args(split, steps: 20, model: model) + extra).status, 0)

@@ -11,7 +11,7 @@ final class ImportanceWeightedTests: XCTestCase {
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [6], latent: 3, auxiliary: 2,
                                  activation: .softplus, alpha: 0.5, evalSamples: 2, likelihood: likelihood)
         config.mc = mc; config.iw = iw
-        if kind == .m1m2 { config.stack = StackedM1(hidden: [5], latent: 4, activation: .softplus, likelihood: likelihood, kept: [0, 1, 3]) }
+        if kind.stacked { config.stack = StackedM1(hidden: [5], latent: 4, activation: .softplus, likelihood: likelihood, kept: [0, 1, 3]) }
         return makeModel(config, capacity: Capacity(labelled: 3, unlabelled: 3, evaluation: 6))
     }
 

@@ -125,7 +125,7 @@ final class MatMulTests: XCTestCase {
         let d = 784, k = 10
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [64, 48], latent: 8, auxiliary: 6,
                                  activation: .relu, alpha: 5, evalSamples: 2)
-        if kind == .m1m2 { config.stack = StackedM1(hidden: [32], latent: 6, activation: .relu, likelihood: .bernoulli, kept: [0, 2, 5]) }
+        if kind.stacked { config.stack = StackedM1(hidden: [32], latent: 6, activation: .relu, likelihood: .bernoulli, kept: [0, 2, 5]) }
         let capacity = Capacity(labelled: 20, unlabelled: 20, evaluation: 40)
         var model = makeModel(config, capacity: capacity, workspace: Workspace(engine: engine))
         let store = ParameterStore(layout: model.layout)

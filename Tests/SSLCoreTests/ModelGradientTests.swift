@@ -24,8 +24,8 @@ final class ModelGradientTests: XCTestCase {
         config.mc = mc; config.iw = iw
         config.classPrior = classPrior
         config.normalize = normalize
-        if kind == .m1m2 {
-            // A frozen M1 with z₁ of 3 dimensions, of which M2 sees 0 and 2.
+        if kind.stacked {
+            // A frozen M1 with z₁ of 3 dimensions, of which the inner model sees 0 and 2.
             config.stack = StackedM1(hidden: [4], latent: 3, activation: .softplus, likelihood: likelihood, kept: [0, 2], normalize: normalize)
         }
         let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8), workspace: Workspace(engine: engine))
@@ -45,7 +45,7 @@ final class ModelGradientTests: XCTestCase {
         store.zeroGrads()
         _ = f()
         let analytic = store.grads.array
-        // M1+M2's M1 is frozen: no gradient reaches it, and only M2's parameters are checked.
+        // A stacked model's M1 is frozen: no gradient reaches it, and only the inner model's parameters are checked.
         let frozen = model.frozenCount
         XCTAssertTrue(analytic[..<frozen].allSatisfy { $0 == 0 }, "frozen parameters got a gradient", file: file, line: line)
         let r = checkGradient(values: store.values.pointer, analytic: analytic, indices: Array(frozen..<analytic.count),
@@ -101,6 +101,10 @@ final class ModelGradientTests: XCTestCase {
     // M1+M2: M2 on re-sampled features of a frozen M1.
     func testM1M2() { check(.m1m2, beta: 0.6, labelled: [2, 0], unlabelled: 2, likelihood: .gaussian) }
     func testM1M2OverABernoulliM1() { check(.m1m2, beta: 1, labelled: [1], unlabelled: 3) }
+    // M1+ADGM and M1+SDGM: ADGM and SDGM on the same features, with and without batch normalisation.
+    func testM1ADGM() { check(.m1adgm, beta: 0.7, labelled: [2, 0], unlabelled: 2, likelihood: .gaussian) }
+    func testM1SDGMWithBatchNorm() { check(.m1sdgm, beta: 0.9, labelled: [1, 2], unlabelled: 2, likelihood: .gaussian, normalize: true) }
+    func testM1SDGMOverABernoulliM1() { check(.m1sdgm, beta: 1, labelled: [0], unlabelled: 3) }
 
     // Importance-weighted bounds: −(1/N) Σ_n log (1/K) Σ_k w_nk, gradients through the normalised weights.
     func testM1ImportanceWeighted() { check(.m1, beta: 0.8, labelled: [0], unlabelled: 3, mc: 2, iw: 3) }

@@ -101,11 +101,11 @@ final class MPIJobTests: XCTestCase {
         }
     }
 
-    /// M1 (importance-weighted) and M1+M2 on it: 1 and 2 ranks reach the same parameters.
-    func testM1AndM1M2OnOneVersusTwoRanks() throws {
+    /// M1 (importance-weighted), and M1+M2 and M1+SDGM on it: 1 and 2 ranks reach the same parameters.
+    func testM1AndStackedModelsOnOneVersusTwoRanks() throws {
         let m1 = "\(dir!)/m1-base"
         XCTAssertEqual(try mpirun(["-np", "1"] + trainArgs("m1", runDir: m1)).status, 0)
-        for (model, extra) in [("m1", ["--iw", "4"]), ("m1m2", ["--m1", m1, "--mc", "2"])] {
+        for (model, extra) in [("m1", ["--iw", "4"]), ("m1m2", ["--m1", m1, "--mc", "2"]), ("m1sdgm", ["--m1", m1])] {
             var params: [[Float]] = []
             for n in [1, 2] {
                 let runDir = "\(dir!)/\(model)-\(n)"

@@ -49,14 +49,14 @@ public final class ADGM: GenerativeModel, PassModel {
     /// The batch with each example repeated N·K times (`--mc N --iw K`), nil for one sample.
     let replicated: Batch?
 
-    public init(_ config: ModelConfig, capacity: Capacity, workspace ws: Workspace) {
+    /// Declares ADGM's parameters after those already in `layout` (M1+ADGM puts the frozen M1 first).
+    public init(_ config: ModelConfig, capacity: Capacity, layout: inout ParameterLayout, workspace ws: Workspace) {
         self.config = config
         self.capacity = capacity
         let k = config.classes, d = config.inputDim, zd = config.latent, ad = config.auxiliary
         let inner = capacity.replicated(config.replicas)
         let maxB = inner.examples, maxR = inner.rows(classes: k)
         let act = config.activation, hid = config.hidden, bn = config.normalize
-        var layout = ParameterLayout()
         qa = MLP(&layout, "qa", parts: [("x", .perRow(d))], hidden: hid, heads: [("mu", ad), ("logvar", ad)],
                  activation: act, normalize: bn, maxRows: maxB, maxExamples: maxB, workspace: ws)
         qy = MLP(&layout, "qy", parts: [("a", .perRow(ad)), ("x", .perRow(d))], hidden: hid, heads: [("logits", k)],
@@ -64,7 +64,7 @@ public final class ADGM: GenerativeModel, PassModel {
         qz = MLP(&layout, "qz", parts: [("a", .perExample(ad)), ("x", .perExample(d)), ("y", .label(k))], hidden: hid,
                  heads: [("mu", zd), ("logvar", zd)], activation: act, normalize: bn, maxRows: maxR, maxExamples: maxB,
                  workspace: ws)
-        skip = config.kind == .sdgm
+        skip = config.kind.inner == .sdgm
         pa = MLP(&layout, "pa", parts: skip ? [("y", .label(k)), ("z", .perRow(zd))]
                                             : [("x", .perExample(d)), ("y", .label(k)), ("z", .perRow(zd))], hidden: hid,
                  heads: [("mu", ad), ("logvar", ad)], activation: act, normalize: bn, maxRows: maxR, maxExamples: maxB,

@@ -3,19 +3,30 @@ import Foundation
 // B examples (labelled first, then unlabelled), K classes, D input features.
 
 public enum ModelKind: String, Codable, CaseIterable, Sendable {
-    case m2, adgm, sdgm, supervised, m1, m1m2
+    case m2, adgm, sdgm, supervised, m1, m1m2, m1adgm, m1sdgm
 
-    /// ADGM and SDGM have an auxiliary variable a.
-    public var hasAuxiliary: Bool { self == .adgm || self == .sdgm }
+    /// M1+M2, M1+ADGM and M1+SDGM: a semi-supervised model on the latent features of a frozen M1.
+    public var stacked: Bool { self == .m1m2 || self == .m1adgm || self == .m1sdgm }
+    /// The model a stacked kind runs on its M1's features (the kind itself otherwise).
+    public var inner: ModelKind {
+        switch self {
+        case .m1m2: return .m2
+        case .m1adgm: return .adgm
+        case .m1sdgm: return .sdgm
+        default: return self
+        }
+    }
+    /// ADGM and SDGM (also on M1's features) have an auxiliary variable a.
+    public var hasAuxiliary: Bool { inner == .adgm || inner == .sdgm }
     /// Every model but M1 (a VAE without labels) has a classifier q(y|x).
     public var classifies: Bool { self != .m1 }
     /// Every model but the supervised baseline has a bound on −log p(x).
     public var hasBound: Bool { self != .supervised }
     /// The models with p(y) and an unlabelled bound that sums over labels.
-    public var semiSupervised: Bool { self == .m2 || self == .adgm || self == .sdgm || self == .m1m2 }
+    public var semiSupervised: Bool { inner == .m2 || hasAuxiliary }
 }
 
-/// The frozen M1 under an M1+M2 model: its architecture, and the latent dimensions M2 sees.
+/// The frozen M1 under a stacked model (M1+M2, M1+ADGM, M1+SDGM): its architecture, and the latent dimensions the inner model sees.
 public struct StackedM1: Codable, Equatable, Sendable {
     public var hidden: [Int]
     public var latent: Int
@@ -52,7 +63,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Monte Carlo samples N and importance samples K of the bound: −(1/N) Σ_n log (1/K) Σ_k w_nk.
     public var mc = 1
     public var iw = 1
-    /// M1+M2: the frozen M1 under M2.
+    /// M1+M2, M1+ADGM, M1+SDGM: the frozen M1 under the inner model.
     public var stack: StackedM1? = nil
     /// p(y): per-class probabilities (nil: uniform, 1/K, as in the papers).
     public var classPrior: [Float]? = nil

@@ -8,7 +8,7 @@ public protocol SSLModel: AnyObject {
     var layout: ParameterLayout { get }
     /// The batch capacity the workspace was allocated for.
     var capacity: Capacity { get }
-    /// Parameters at the start of the layout that are frozen (M1 under M1+M2): no gradient, no update.
+    /// Parameters at the start of the layout that are frozen (M1 under M1+M2, M1+ADGM, M1+SDGM): no gradient, no update.
     var frozenCount: Int { get }
     /// Forward and backward for one local batch; *adds* gradients of the objective into `store.grads`.
     /// The objective is normalised by the global counts, so summing gradients over ranks gives the gradient of the
@@ -67,10 +67,10 @@ public func makeModel(_ config: ModelConfig, capacity: Capacity, workspace: Work
     var layout = ParameterLayout()
     switch config.kind {
     case .m2: return M2(config, capacity: capacity, layout: &layout, workspace: workspace)
-    case .adgm, .sdgm: return ADGM(config, capacity: capacity, workspace: workspace)
+    case .adgm, .sdgm: return ADGM(config, capacity: capacity, layout: &layout, workspace: workspace)
     case .supervised: return Supervised(config, capacity: capacity, workspace: workspace)
     case .m1: return M1(config, capacity: capacity, layout: &layout, workspace: workspace)
-    case .m1m2: return M1M2(config, capacity: capacity, workspace: workspace)
+    case .m1m2, .m1adgm, .m1sdgm: return StackedModel(config, capacity: capacity, workspace: workspace)
     }
 }
 

@@ -13,7 +13,7 @@ public enum NoiseStream: UInt32 {
     case dataSplit = 8
     /// z ~ N(0, I) drawn to generate samples (`ssl-dist sample`).
     case generation = 9
-    /// z₁ ~ q(z₁|x) of a frozen M1, drawn every step for M1+M2.
+    /// z₁ ~ q(z₁|x) of a frozen M1, drawn every step for M1+M2, M1+ADGM, M1+SDGM.
     case m1Features = 10
 }
 

@@ -1,22 +1,24 @@
 // B examples, D input, Z₁ M1's latent, F kept dimensions of z₁.
 
-/// M1+M2 of Kingma et al. 2014: M2 with a Gaussian likelihood on the latent features z₁ of a trained, frozen M1.
+/// M1+M2 of Kingma et al. 2014: M2 with a Gaussian likelihood on the latent features z₁ of a trained, frozen M1; and
+/// in the same way M1+ADGM and M1+SDGM (`config.kind.inner`), the models of Maaløe et al. 2016 on those features.
 ///
 /// Each step draws z₁ ~ q(z₁|x) afresh for every example (keyed by seed, step, example), keeps the dimensions
 /// listed in `stack.kept` (those whose posterior mean varies, std ≥ 0.1 over the training split, as in Kingma's
 /// code) and runs M2 on them. The classifier is q(y|μ₁(x)): raw x goes through M1's encoder to its posterior
-/// mean, so evaluation takes the same data as every other model. M1's parameters come first in the layout
+/// mean, so evaluation takes the same data as every other model (ADGM and SDGM average q(y|a,z₁) over their samples of a). M1's parameters come first in the layout
 /// (`frozenCount` of them) and get no gradient: the trainer neither reduces nor updates them; M1's networks always
 /// run in inference (batch normalisation with M1's own running statistics).
 ///
-/// Generation goes down both models: z₂ ~ N(0, I) and y give M2's mean of z₁'s kept dimensions (the others, which
+/// Generation goes down both models: z₂ ~ N(0, I) and y give the inner model's mean of z₁'s kept dimensions (the others, which
 /// M1 left at its prior, at 0), and M1's decoder turns that z₁ into the means of p(x|z₁).
-public final class M1M2: GenerativeModel {
+public final class StackedModel: GenerativeModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
     public let capacity: Capacity
     public let m1: M1
-    public let m2: M2
+    /// M2, ADGM or SDGM on the kept dimensions of z₁.
+    public let inner: GenerativeModel
     public let frozenCount: Int
     let kept: [Int]
     let features: Batch
@@ -24,23 +26,28 @@ public final class M1M2: GenerativeModel {
     let epsBuffer: Buffer
 
     public init(_ config: ModelConfig, capacity: Capacity, workspace ws: Workspace) {
-        guard let stack = config.stack else { preconditionFailure("M1+M2 needs config.stack (the frozen M1)") }
+        guard let stack = config.stack else { preconditionFailure("a stacked model needs config.stack (the frozen M1)") }
         self.config = config
         self.capacity = capacity
         kept = stack.kept
         var layout = ParameterLayout()
-        m1 = M1(M1M2.m1Config(config), capacity: capacity, layout: &layout, prefix: "m1.", workspace: ws)
+        m1 = M1(StackedModel.m1Config(config), capacity: capacity, layout: &layout, prefix: "m1.", workspace: ws)
         frozenCount = layout.parameterCount
-        var m2Config = config
-        m2Config.kind = .m2; m2Config.inputDim = stack.kept.count; m2Config.likelihood = .gaussian; m2Config.stack = nil
-        m2 = M2(m2Config, capacity: capacity, layout: &layout, workspace: ws)
+        var innerConfig = config
+        innerConfig.kind = config.kind.inner; innerConfig.inputDim = stack.kept.count; innerConfig.likelihood = .gaussian
+        innerConfig.stack = nil
+        switch innerConfig.kind {
+        case .m2: inner = M2(innerConfig, capacity: capacity, layout: &layout, workspace: ws)
+        case .adgm, .sdgm: inner = ADGM(innerConfig, capacity: capacity, layout: &layout, workspace: ws)
+        default: preconditionFailure("\(config.kind.rawValue) is not a stacked model")
+        }
         self.layout = layout
         features = Batch(capacity: capacity.labelled + capacity.unlabelled, features: kept.count)
         epsBuffer = Buffer(count: capacity.examples * stack.latent)
         evalFeatures = Buffer(count: capacity.examples * kept.count)
     }
 
-    /// The configuration of the M1 under an M1+M2 configuration.
+    /// The configuration of the M1 under a stacked configuration.
     public static func m1Config(_ config: ModelConfig) -> ModelConfig {
         let stack = config.stack!
         var c = ModelConfig(kind: .m1, inputDim: config.inputDim, classes: config.classes, hidden: stack.hidden,
@@ -59,14 +66,14 @@ public final class M1M2: GenerativeModel {
             && theirs.parameterCount == frozenCount
         guard sameShapes, theirs.entries.count == mine.entries.count else {
             throw ModelError("the M1 checkpoint's \(theirs.entries.count) tensors (\(theirs.parameterCount) parameters) do not "
-                             + "match M1+M2's frozen M1 (\(mine.entries.count) tensors, \(frozenCount) parameters)")
+                             + "match \(config.kind.rawValue)'s frozen M1 (\(mine.entries.count) tensors, \(frozenCount) parameters)")
         }
         store.values.pointer.update(from: m1Store.values.pointer, count: frozenCount)
         // M1's state (batch normalisation's running statistics) opens the state region.
         (store.values.pointer + layout.parameterCount).update(from: m1Store.values.pointer + frozenCount, count: theirs.stateCount)
     }
 
-    /// z₁ ~ q(z₁|x) of every example of `batch`, its kept dimensions as M2's batch (noise keyed by seed, step, example).
+    /// z₁ ~ q(z₁|x) of every example of `batch`, its kept dimensions as the inner model's batch (noise keyed by seed, step, example).
     func sampleFeatures(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int) -> Batch {
         let bn = batch.x.rows, bl = batch.labelled, z1 = m1.config.latent
         let (mu, lv) = m1.encode(batch.x, store: s)
@@ -83,12 +90,12 @@ public final class M1M2: GenerativeModel {
 
     public func trainStep(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int, beta: Float,
                           counts: GlobalCounts) -> LossSums {
-        m2.trainStep(sampleFeatures(batch, store: s, noise: noise, step: step), store: s, noise: noise, step: step,
+        inner.trainStep(sampleFeatures(batch, store: s, noise: noise, step: step), store: s, noise: noise, step: step,
                      beta: beta, counts: counts)
     }
 
     public func bound(_ batch: Batch, store s: ParameterStore, noise: NoiseSource, step: Int) -> LossSums {
-        m2.bound(sampleFeatures(batch, store: s, noise: noise, step: step), store: s, noise: noise, step: step)
+        inner.bound(sampleFeatures(batch, store: s, noise: noise, step: step), store: s, noise: noise, step: step)
     }
 
     /// M1's posterior means of the kept dimensions for the rows of `x`, into `out` (n × kept).
@@ -105,21 +112,21 @@ public final class M1M2: GenerativeModel {
     }
 
     public func classify(_ x: Mat, ids: UnsafeBufferPointer<Int>, store s: ParameterStore, noise: NoiseSource, probs: Mat) {
-        m2.classify(featureMeans(x, store: s), ids: ids, store: s, noise: noise, probs: probs)
+        inner.classify(featureMeans(x, store: s), ids: ids, store: s, noise: noise, probs: probs)
     }
 
     public func decode(z: Mat, labels: [Int32], store s: ParameterStore, into means: Mat) {
         let f = Mat(evalFeatures.pointer, z.rows, kept.count)
-        m2.decode(z: z, labels: labels, store: s, into: f)
+        inner.decode(z: z, labels: labels, store: s, into: f)
         let z1 = Mat(epsBuffer.pointer, z.rows, m1.config.latent)
         z1.zero()
         for i in 0..<z.rows { for (j, c) in kept.enumerated() { z1[i, c] = f[i, j] } }
         m1.decode(z: z1, store: s, into: means)
     }
 
-    /// M2's posterior mean of z₂ given M1's posterior mean of z₁ (kept dimensions) and the label.
+    /// The inner model's posterior mean of z₂ given M1's posterior mean of z₁ (kept dimensions) and the label.
     public func encodeMean(x: Mat, labels: [Int32], store s: ParameterStore, into z: Mat) {
-        m2.encodeMean(x: featureMeans(x, store: s), labels: labels, store: s, into: z)
+        inner.encodeMean(x: featureMeans(x, store: s), labels: labels, store: s, into: z)
     }
 }
 
