@@ -100,7 +100,8 @@ public struct EvaluationReport {
                               model.stacked ? ", \(model.inner.rawValue) on M1's features" : ", fixed binarisation for Bernoulli models", samples, l, u))
         }
         if let s = evalSamples { out.append("  \(model.rawValue) classifier: q(y|a,x) averaged over \(s) samples of a") }
-        out.append("  classifier input: real-valued features (the Bernoulli means)")
+        out.append(model.stacked ? "  classifier input: M1's posterior means of the real-valued features"
+                                 : "  classifier input: real-valued features (the Bernoulli means)")
         out.append("")
         out.append("  class  precision  recall      F1  support")
         for (c, s) in perClass.enumerated() {

@@ -13,11 +13,11 @@ final class LearningTests: XCTestCase {
     func train(_ kind: ModelKind, seed: UInt64, labelsPerClass: Int, digits: String, dir: String,
                gaussian: Bool = false, engine: EngineChoice = EngineChoice(.blas, .fp32)) throws -> Double {
         if kind == .m1m2 {
-            // Its M1 first, on every training example, with the same sizes and steps.
+            // Its M1 first (M1+SDGM reuses M1+M2's), on every training example, with the same sizes and steps.
             _ = try train(.m1, seed: seed, labelsPerClass: labelsPerClass, digits: digits, dir: dir, engine: engine)
         }
         var c = TrainConfig.recipe(for: kind)
-        if kind == .m1m2 { c.m1 = "\(dir)/m1-\(seed)" }
+        if kind.stacked { c.m1 = "\(dir)/m1-\(seed)" }
         if gaussian { c.likelihood = .gaussian; c.standardize = true }
         c.model = kind
         c.data = "csv:\(digits)"
@@ -42,23 +42,28 @@ final class LearningTests: XCTestCase {
         setComputeThreads(1)
         let dir = NSTemporaryDirectory() + "ssl-dist-learning-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var margins: [Double] = [], stackedMargins: [Double] = []
+        var margins: [Double] = [], stackedMargins: [Double] = [], sdgmMargins: [Double] = []
         for seed: UInt64 in [1, 2, 3] {
             let sup = try train(.supervised, seed: seed, labelsPerClass: 3, digits: digits, dir: dir)
             let m2 = try train(.m2, seed: seed, labelsPerClass: 3, digits: digits, dir: dir)
             let m1m2 = try train(.m1m2, seed: seed, labelsPerClass: 3, digits: digits, dir: dir)
-            print(String(format: "digits, 3 labels/class, seed %llu: supervised %.2f%%, m2 %.2f%%, m1m2 %.2f%%",
-                         seed, 100 * sup, 100 * m2, 100 * m1m2))
+            let m1sdgm = try train(.m1sdgm, seed: seed, labelsPerClass: 3, digits: digits, dir: dir)
+            print(String(format: "digits, 3 labels/class, seed %llu: supervised %.2f%%, m2 %.2f%%, m1m2 %.2f%%, m1sdgm %.2f%%",
+                         seed, 100 * sup, 100 * m2, 100 * m1m2, 100 * m1sdgm))
             margins.append(m2 - sup)
             stackedMargins.append(m1m2 - sup)
+            sdgmMargins.append(m1sdgm - sup)
             XCTAssertGreaterThan(m2, sup, "seed \(seed): m2 should beat supervised")
         }
         let mean = margins.reduce(0, +) / Double(margins.count)
         let stackedMean = stackedMargins.reduce(0, +) / Double(stackedMargins.count)
-        print(String(format: "mean margin m2 − supervised: %.2f points; m1m2 − supervised: %.2f points", 100 * mean, 100 * stackedMean))
+        let sdgmMean = sdgmMargins.reduce(0, +) / Double(sdgmMargins.count)
+        print(String(format: "mean margin m2 − supervised: %.2f points; m1m2 − supervised: %.2f points; m1sdgm − supervised: %.2f points",
+                     100 * mean, 100 * stackedMean, 100 * sdgmMean))
         XCTAssertGreaterThanOrEqual(mean, 0.03, "m2 should beat supervised by at least 3 points on average")
-        // M1+M2 (M1 trained on the same 1,293 images only) is ahead on average, though not on every seed.
+        // M1+M2 and M1+SDGM (M1 trained on the same 1,293 images only) are ahead on average, though not on every seed.
         XCTAssertGreaterThanOrEqual(stackedMean, 0.01, "m1m2 should beat supervised by at least 1 point on average")
+        XCTAssertGreaterThanOrEqual(sdgmMean, 0.01, "m1sdgm should beat supervised by at least 1 point on average")
     }
 
     /// bf16 matrix products (oneDNN, fp32 accumulation) keep M2's margin over the supervised baseline that the
