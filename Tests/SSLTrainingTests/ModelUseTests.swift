@@ -151,26 +151,36 @@ final class ModelUseTests: XCTestCase {
         XCTAssertEqual(allImage.width, 4 * 10 + 2); XCTAssertEqual(allImage.height, 10 * 10 + 2)
     }
 
-    /// M1+M2 draws through both of its models (z₂ and y → M2's mean of z₁ → M1's decoder), and what it draws for a
-    /// class is what its own classifier calls that class far more often than chance.
-    func testM1M2SamplesAreImagesOfTheirClass() throws {
+    /// M1+M2 and M1+SDGM draw through both of their models (z₂ and y → the inner model's mean of z₁ → M1's decoder;
+    /// SDGM's a at the mean of p(a|y,z)), and what they draw for a class is what their own classifier calls that class
+    /// far more often than chance.
+    func testStackedSamplesAreImagesOfTheirClass() throws {
         guard let digits = digitsPath() else { throw XCTSkip("sklearn digits not found: run `make deps`") }
-        // Longer than the shared short runs: an M1 with its warm-up, and M1+M2 on it with its recipe.
-        let m1 = "\(Self.dir)/m1-long", runDir = "\(Self.dir)/m1m2-long"
+        // Longer than the shared short runs: an M1 with its warm-up, and each stacked model on it with its recipe.
+        let m1 = "\(Self.dir)/m1-long"
         let common = ["--data", "csv:\(digits)", "--labels-per-class", "10", "--batch-size", "100", "--labelled-batch-size", "100",
                       "--validate-every", "1000", "--seed", "5", "--blas-threads", "1", "--quiet"]
-        var t = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--hidden", "200,200", "--latent", "16", "--epochs", "60",
+        let t = try runProcess(sslDistBinary(), ["train", "--model", "m1", "--hidden", "200,200", "--latent", "16", "--epochs", "60",
                                                  "--warmup-epochs", "20", "--run-dir", m1] + common)
         XCTAssertEqual(t.status, 0, t.output)
-        t = try runProcess(sslDistBinary(), ["train", "--model", "m1m2", "--m1", m1, "--hidden", "200", "--latent", "8",
-                                             "--epochs", "60", "--run-dir", runDir] + common)
-        XCTAssertEqual(t.status, 0, t.output)
-        let out = "\(Self.dir)/m1m2-grid.png"
-        let r = try runProcess(sslDistBinary(), ["sample", "--checkpoint", runDir, "--class", "all", "--count", "5", "--out", out])
-        XCTAssertEqual(r.status, 0, r.output)
-        let image = try GrayImage.readPNG(out)
-        XCTAssertEqual(image.width, 5 * 10 + 2); XCTAssertEqual(image.height, 10 * 10 + 2)
+        for model in ["m1m2", "m1sdgm"] {
+            let runDir = "\(Self.dir)/\(model)-long"
+            let t = try runProcess(sslDistBinary(), ["train", "--model", model, "--m1", m1, "--hidden", "200", "--latent", "8",
+                                                     "--auxiliary", "8", "--epochs", "60", "--run-dir", runDir] + common)
+            XCTAssertEqual(t.status, 0, t.output)
+            let out = "\(Self.dir)/\(model)-grid.png"
+            let r = try runProcess(sslDistBinary(), ["sample", "--checkpoint", runDir, "--class", "all", "--count", "5", "--out", out])
+            XCTAssertEqual(r.status, 0, r.output)
+            let image = try GrayImage.readPNG(out)
+            XCTAssertEqual(image.width, 5 * 10 + 2); XCTAssertEqual(image.height, 10 * 10 + 2)
+            let agree = try samplesClassifiedAsTheirClass(runDir)
+            print("\(model) on digits: \(agree.count) of \(agree.of) samples classified as the class they were drawn for")
+            XCTAssertGreaterThan(Double(agree.count) / Double(agree.of), 0.5, "\(model): chance is 0.1")
+        }
+    }
 
+    /// Decodes 20 samples per class from `runDir`'s model and counts those its own classifier puts in their class.
+    func samplesClassifiedAsTheirClass(_ runDir: String) throws -> (count: Int, of: Int) {
         let loaded = try LoadedModel.load(runDir, comm: SingleProcessCommunicator(), capacity: .init(labelled: 200, unlabelled: 0, evaluation: 200))
         let k = loaded.modelConfig.classes, perClass = 20, n = k * perClass, d = loaded.modelConfig.inputDim
         let labels = (0..<n).map { Int32($0 / perClass) }
@@ -187,9 +197,7 @@ final class ModelUseTests: XCTestCase {
                 }
             }
         }
-        let agree = (0..<n).filter { i in (0..<k).max { probs[i * k + $0] < probs[i * k + $1] }! == Int(labels[i]) }.count
-        print("m1m2 on digits: \(agree) of \(n) samples classified as the class they were drawn for")
-        XCTAssertGreaterThan(Double(agree) / Double(n), 0.5, "chance is \(1.0 / Double(k))")
+        return ((0..<n).filter { i in (0..<k).max { probs[i * k + $0] < probs[i * k + $1] }! == Int(labels[i]) }.count, n)
     }
 
     func testInterpolateWritesAStripAndFrames() throws {
