@@ -5,13 +5,14 @@
 ///
 /// Each step draws z₁ ~ q(z₁|x) afresh for every example (keyed by seed, step, example), keeps the dimensions
 /// listed in `stack.kept` (those whose posterior mean varies, std ≥ 0.1 over the training split, as in Kingma's
-/// code) and runs M2 on them. The classifier is q(y|μ₁(x)): raw x goes through M1's encoder to its posterior
-/// mean, so evaluation takes the same data as every other model (ADGM and SDGM average q(y|a,z₁) over their samples of a). M1's parameters come first in the layout
-/// (`frozenCount` of them) and get no gradient: the trainer neither reduces nor updates them; M1's networks always
-/// run in inference (batch normalisation with M1's own running statistics).
+/// code) and runs the inner model on them. The classifier is q(y|μ₁(x)) (ADGM, SDGM: q(y|a, μ₁(x)) averaged over
+/// their samples of a): raw x goes through M1's encoder to its posterior mean, so evaluation takes the same data as
+/// every other model. M1's parameters come first in the layout (`frozenCount` of them) and get no gradient: the
+/// trainer neither reduces nor updates them; M1's networks always run in inference (batch normalisation with M1's own
+/// running statistics).
 ///
-/// Generation goes down both models: z₂ ~ N(0, I) and y give the inner model's mean of z₁'s kept dimensions (the others, which
-/// M1 left at its prior, at 0), and M1's decoder turns that z₁ into the means of p(x|z₁).
+/// Generation goes down both models: z₂ ~ N(0, I) and y give the inner model's mean of z₁'s kept dimensions (the
+/// others, which M1 left at its prior, at 0), and M1's decoder turns that z₁ into the means of p(x|z₁).
 public final class StackedModel: GenerativeModel {
     public let config: ModelConfig
     public let layout: ParameterLayout
