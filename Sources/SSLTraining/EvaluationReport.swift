@@ -90,7 +90,7 @@ public struct EvaluationReport {
         guard model.classifies else {
             out.append(String(format: "  bound on −log p(x) per example: %.3f nats (%@%@)", unlabelledBound ?? .nan,
                               "fixed binarisation for Bernoulli models", samples))
-            out.append("  m1 has no classifier: use `ssl-dist features` and a classifier, or train m1m2, m1adgm or m1sdgm on it")
+            out.append("  m1 has no classifier: use `ssl-dist features` and a classifier, or train \(ModelKind.names { $0.stacked }) on it")
             return out.joined(separator: "\n")
         }
         out.append(String(format: "  accuracy %.2f%%  (%d of %d)   macro-F1 %.4f   balanced accuracy %.2f%%",

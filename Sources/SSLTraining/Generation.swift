@@ -20,7 +20,7 @@ public enum Generation {
     static func generative(_ loaded: LoadedModel) throws -> GenerativeModel {
         guard let g = loaded.model as? GenerativeModel else {
             throw TrainingError(message: "the \(loaded.model.config.kind.rawValue) model has no generative side: "
-                                + "sample and interpolate need an m2, adgm, sdgm, m1m2, m1adgm or m1sdgm checkpoint")
+                                + "sample and interpolate need an \(ModelKind.names { $0.semiSupervised }) checkpoint")
         }
         return g
     }

@@ -5,8 +5,8 @@ import SSLData
 import SSLDistributed
 
 /// Stage 1 of a run, the same on every rank: the settings (merged with a checkpoint's on resume), the data and its
-/// splits, which examples keep labels, the frozen M1 of a stacked run (M1+M2, M1+ADGM, M1+SDGM), the model configuration, the batch slices and
-/// capacities, and the matrix-product engine.
+/// splits, which examples keep labels, the frozen M1 of a stacked run (M1+M2, M1+ADGM, M1+SDGM), the model
+/// configuration, the batch slices and capacities, and the matrix-product engine.
 struct RunSetup {
     var config: TrainConfig
     /// The checkpoint's state on resume (its reader on rank 0 only).
@@ -89,7 +89,8 @@ struct RunSetup {
     }
 
     /// A stacked model (M1+M2, M1+ADGM, M1+SDGM) on a new run: the frozen M1 (parameters, architecture,
-    /// standardisation, data scaling) from --m1. On resume all of it is in the checkpoint. The data must reach M1's encoder scaled as in M1's training.
+    /// standardisation, data scaling) from --m1. On resume all of it is in the checkpoint. The data must reach M1's
+    /// encoder scaled as in M1's training.
     static func loadFrozenM1(_ c: inout TrainConfig, saved: TrainingState?, comm: Communicator) throws -> LoadedModel? {
         guard c.model.stacked && saved == nil, let path = c.m1 else { return nil }
         let m1: LoadedModel

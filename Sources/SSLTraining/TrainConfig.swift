@@ -225,10 +225,10 @@ public struct TrainConfig: Codable, Equatable {
             if likelihood == .bernoulli { throw bad("--likelihood", "\(m) models real-valued latent features: it is always gaussian") }
             if standardize == true { throw bad("--standardize", "\(m) applies its M1's standardisation (train the M1 with --standardize)") }
         } else if m1 != nil {
-            throw bad("--m1", "is for --model m1m2, m1adgm or m1sdgm (this run is \(model.rawValue))")
+            throw bad("--m1", "is for --model \(ModelKind.names { $0.stacked }) (this run is \(model.rawValue))")
         }
         if classPrior == .labelled && !model.semiSupervised {
-            throw bad("--class-prior", "is for the models with p(y): m2, adgm, sdgm, m1m2, m1adgm, m1sdgm")
+            throw bad("--class-prior", "is for the models with p(y): \(ModelKind.names { $0.semiSupervised })")
         }
         let replicas = resolvedMC * resolvedIW
         if replicas > 10_000 { throw bad(iw != nil ? "--iw" : "--mc", "--mc × --iw is \(replicas); at most 10000 samples per example") }

@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput against this machine's own peaks and the libraries' rates, in one run.")
 
-    @Option(help: "Model: m2, adgm, sdgm, m1, m1m2, m1adgm, m1sdgm or supervised.") var model: ModelKind = .m2
+    @Option(help: "Model: \(ModelKind.names { _ in true }).") var model: ModelKind = .m2
     @Option(help: "Threads (OpenBLAS and oneDNN).") var threads = 1
     @Option(help: "Seconds per measurement.") var seconds = 5.0
     @Option(help: "Unlabelled batch size.") var batchSize = 100

@@ -51,7 +51,7 @@ struct Predict: ParsableCommand {
             let loaded = try LoadedModel.load(checkpoint, comm: comm, evalSamples: evalSamples, engine: runtime.requestedEngine)
             guard loaded.model is Classifier else {
                 throw ValidationError("--checkpoint \(checkpoint) holds an \(loaded.modelConfig.kind.rawValue) model, which has no "
-                                      + "classifier: predict needs m2, adgm, sdgm, m1m2, m1adgm, m1sdgm or supervised (use `ssl-dist features` for m1)")
+                                      + "classifier: predict needs \(ModelKind.names { $0.classifies }) (use `ssl-dist features` for m1)")
             }
             let (d, name) = try PredictionData.load(data ?? loaded.state.config.data, split: split.rawValue, for: loaded)
             if map != nil && d.grid == nil {

@@ -55,9 +55,8 @@ final class LearningTests: XCTestCase {
             sdgmMargins.append(m1sdgm - sup)
             XCTAssertGreaterThan(m2, sup, "seed \(seed): m2 should beat supervised")
         }
-        let mean = margins.reduce(0, +) / Double(margins.count)
-        let stackedMean = stackedMargins.reduce(0, +) / Double(stackedMargins.count)
-        let sdgmMean = sdgmMargins.reduce(0, +) / Double(sdgmMargins.count)
+        func average(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+        let mean = average(margins), stackedMean = average(stackedMargins), sdgmMean = average(sdgmMargins)
         print(String(format: "mean margin m2 − supervised: %.2f points; m1m2 − supervised: %.2f points; m1sdgm − supervised: %.2f points",
                      100 * mean, 100 * stackedMean, 100 * sdgmMean))
         XCTAssertGreaterThanOrEqual(mean, 0.03, "m2 should beat supervised by at least 3 points on average")

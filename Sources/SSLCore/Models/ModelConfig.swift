@@ -24,9 +24,17 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
     public var hasBound: Bool { self != .supervised }
     /// The models with p(y) and an unlabelled bound that sums over labels.
     public var semiSupervised: Bool { inner == .m2 || hasAuxiliary }
+
+    /// The kinds for which `include` holds, in declaration order, as messages list them: "m1m2, m1adgm or m1sdgm".
+    public static func names(where include: (ModelKind) -> Bool) -> String {
+        let names = allCases.filter(include).map(\.rawValue)
+        guard let last = names.last, names.count > 1 else { return names.joined() }
+        return names.dropLast().joined(separator: ", ") + " or " + last
+    }
 }
 
-/// The frozen M1 under a stacked model (M1+M2, M1+ADGM, M1+SDGM): its architecture, and the latent dimensions the inner model sees.
+/// The frozen M1 under a stacked model (M1+M2, M1+ADGM, M1+SDGM): its architecture, and the latent dimensions the
+/// inner model sees.
 public struct StackedM1: Codable, Equatable, Sendable {
     public var hidden: [Int]
     public var latent: Int
