@@ -8,6 +8,9 @@ import XCTest
 /// Learning on real data: M2 with a handful of labels beats the supervised baseline trained on the
 /// same labels, with the same classifier network, steps and seeds. Each model runs its own recipe (the defaults
 /// `ssl-dist train` gives it), with the baseline's learning rate raised to M2's 1e-3 so it is not undertrained.
+/// The mean of the margins of a test's seeds.
+private func average(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+
 final class LearningTests: XCTestCase {
     /// The test accuracy (M1: the test bound) of a 1,500-step digits run, with OpenBLAS fp32 unless `engine` says.
     func train(_ kind: ModelKind, seed: UInt64, labelsPerClass: Int, digits: String, dir: String,
@@ -55,7 +58,6 @@ final class LearningTests: XCTestCase {
             sdgmMargins.append(m1sdgm - sup)
             XCTAssertGreaterThan(m2, sup, "seed \(seed): m2 should beat supervised")
         }
-        func average(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
         let mean = average(margins), stackedMean = average(stackedMargins), sdgmMean = average(sdgmMargins)
         print(String(format: "mean margin m2 − supervised: %.2f points; m1m2 − supervised: %.2f points; m1sdgm − supervised: %.2f points",
                      100 * mean, 100 * stackedMean, 100 * sdgmMean))
@@ -86,7 +88,7 @@ final class LearningTests: XCTestCase {
             margins.append(m2 - sup)
             XCTAssertGreaterThan(m2, sup, "seed \(seed): m2 should beat supervised with bf16 products")
         }
-        let mean = margins.reduce(0, +) / Double(margins.count)
+        let mean = average(margins)
         print(String(format: "bf16: mean margin m2 − supervised: %.2f points", 100 * mean))
         XCTAssertGreaterThanOrEqual(mean, 0.03, "m2 should beat supervised by at least 3 points on average with bf16, as with fp32")
     }
