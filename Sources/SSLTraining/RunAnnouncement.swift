@@ -46,6 +46,7 @@ func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     if let v = c.clipGradValue { t += ", clip value \(v)" }
     if s.prior != nil { t += ", weight prior N(0,1)/N" }
     if let e = c.ema { t += ", EMA \(e)" }
+    if let b = c.classBalance { t += ", class balance λ \(b)" }
     return t
 }
 

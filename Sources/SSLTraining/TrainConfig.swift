@@ -58,6 +58,8 @@ public struct TrainConfig: Codable, Equatable {
     public var weightPrior: Bool? = nil
     /// Batch normalisation in every network.
     public var batchNorm: Bool? = nil
+    /// λ of the class-balance term λ·KL(q̄(y) ‖ p(y)) (nil: none).
+    public var classBalance: Float? = nil
     /// Decay of an exponential moving average of the parameters, used for validation, test and every command that
     /// loads the checkpoint (nil: none).
     public var ema: Float? = nil
@@ -187,6 +189,7 @@ public struct TrainConfig: Codable, Equatable {
         m.iw = resolvedIW
         m.stack = stack
         m.normalize = resolvedBatchNorm
+        m.classBalance = classBalance ?? 0
         if classPrior == .labelled { m.classPrior = labelledClassPrior(labels: labels, classes: classes) }
         if classWeights == .balanced { m.classWeights = balancedClassWeights(labels: labels, classes: classes) }
         return m
@@ -219,6 +222,10 @@ public struct TrainConfig: Codable, Equatable {
         if let m = lrMin, !(m >= 0) { throw bad("--lr-min", "\(m) must be 0 or more") }
         if let e = ema, !(e > 0 && e < 1) { throw bad("--ema", "\(e) must be in (0, 1), e.g. 0.999") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
+        if let b = classBalance {
+            if !(b >= 0) { throw bad("--class-balance", "\(b) must be 0 or more") }
+            if !model.semiSupervised { throw bad("--class-balance", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(model.rawValue))") }
+        }
         if model.stacked {
             let m = model.rawValue
             if m1 == nil { throw bad("--m1", "\(m) needs the trained M1: --m1 CHECKPOINT (train it with --model m1)") }

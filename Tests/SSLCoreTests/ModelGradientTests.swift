@@ -8,15 +8,17 @@ import XCTest
 final class ModelGradientTests: XCTestCase {
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
                classWeights: [Float]? = nil, mc: Int = 1, iw: Int = 1, classPrior: [Float]? = nil, normalize: Bool = false,
-               file: StaticString = #filePath, line: UInt = #line) {
+               classBalance: Float = 0, file: StaticString = #filePath, line: UInt = #line) {
         for engine in fp32Engines() {
             check(kind, beta: beta, labelled: labelled, unlabelled: unlabelled, likelihood: likelihood, classWeights: classWeights,
-                  mc: mc, iw: iw, classPrior: classPrior, normalize: normalize, engine: engine, file: file, line: line)
+                  mc: mc, iw: iw, classPrior: classPrior, normalize: normalize, classBalance: classBalance, engine: engine,
+                  file: file, line: line)
         }
     }
 
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood, classWeights: [Float]?,
-               mc: Int, iw: Int, classPrior: [Float]?, normalize: Bool, engine: MatMulEngine, file: StaticString, line: UInt) {
+               mc: Int, iw: Int, classPrior: [Float]?, normalize: Bool, classBalance: Float, engine: MatMulEngine,
+               file: StaticString, line: UInt) {
         let d = 6, k = 3
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
                                  activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
@@ -24,6 +26,7 @@ final class ModelGradientTests: XCTestCase {
         config.mc = mc; config.iw = iw
         config.classPrior = classPrior
         config.normalize = normalize
+        config.classBalance = classBalance
         if kind.stacked {
             // A frozen M1 with z₁ of 3 dimensions, of which the inner model sees 0 and 2.
             config.stack = StackedM1(hidden: [4], latent: 3, activation: .softplus, likelihood: likelihood, kept: [0, 2], normalize: normalize)
@@ -40,7 +43,10 @@ final class ModelGradientTests: XCTestCase {
             let row = batch.append(id: 100 + i, label: i < labelled.count ? labelled[i] : nil)
             for j in 0..<d { row[j] = likelihood == .bernoulli ? (xs[i * d + j] < 0.5 ? 0 : 1) : 4 * xs[i * d + j] - 2 }
         }
-        let counts = GlobalCounts(labelled: labelled.count + 1, unlabelled: unlabelled + 2)  // global ≠ local
+        // Global ≠ local, except with the class-balance term: it is not a sum over examples (q̄ is the mean over every
+        // rank's examples), so a rank's objective is its share, and only one rank's share is the whole term.
+        let counts = classBalance > 0 ? GlobalCounts(labelled: max(labelled.count, 1), unlabelled: unlabelled)
+                                      : GlobalCounts(labelled: labelled.count + 1, unlabelled: unlabelled + 2)
         func f() -> Double { model.trainStep(batch, store: store, noise: noise, step: 5, beta: beta, counts: counts).objective }
         store.zeroGrads()
         _ = f()
@@ -82,6 +88,16 @@ final class ModelGradientTests: XCTestCase {
         check(.adgm, beta: 1, labelled: [1], unlabelled: 2, classPrior: prior)
         check(.m2, beta: 1, labelled: [2], unlabelled: 2, iw: 2, classPrior: prior)
         XCTAssertEqual(labelledClassPrior(labels: [0, 0, 0, 1], classes: 3), [4.0 / 7, 2.0 / 7, 1.0 / 7])
+    }
+
+    // The class-balance term λ·(KL(q̄ ‖ p(y)) + mean H(q(y|x))) on the unlabelled examples, with a uniform and a
+    // non-uniform p(y), importance samples and batch normalisation; λ large enough to dominate the classifier's gradient.
+    func testClassBalanceTerm() {
+        check(.m2, beta: 0.8, labelled: [1], unlabelled: 3, classBalance: 5)
+        check(.m2, beta: 1, labelled: [], unlabelled: 3, classPrior: [0.5, 0.3, 0.2], classBalance: 5)
+        check(.adgm, beta: 0.7, labelled: [0, 2], unlabelled: 3, iw: 2, classBalance: 5)
+        check(.sdgm, beta: 1, labelled: [2], unlabelled: 3, normalize: true, classBalance: 5)
+        check(.m1m2, beta: 1, labelled: [0], unlabelled: 3, likelihood: .gaussian, classBalance: 5)
     }
 
     // Batch normalisation in every network: the gradient flows through the batch statistics.

@@ -70,6 +70,28 @@ final class MPIJobTests: XCTestCase {
         }
     }
 
+    /// The class-balance term needs the classifier's mean over the global unlabelled batch: its K sums cross the
+    /// ranks in the middle of the step, so 1, 2 and 3 ranks (uneven slices) still reach the same parameters, and a
+    /// term taken over each rank's slice alone would not.
+    func testClassBalanceGivesTheSameParametersOnOneTwoAndThreeRanks() throws {
+        for model in ["m2", "sdgm"] {
+            var params: [[Float]] = []
+            for n in [1, 2, 3] {
+                let runDir = "\(dir!)/balance-\(model)-\(n)"
+                let r = try mpirun(["-np", String(n)] + trainArgs(model, runDir: runDir) + ["--class-balance", "10"])
+                XCTAssertEqual(r.status, 0, r.output)
+                XCTAssertTrue(r.stdout.contains("class balance λ 10"), r.output)
+                params.append(try readFloats("\(runDir)/parameters.f32"))
+            }
+            for n in [2, 3] {
+                let d = relativeDifference(params[0], params[n - 1])
+                print(String(format: "%@ with class balance 10: 1 vs %d ranks after 20 steps: relative difference %.3g",
+                             model, n, d.relative))
+                XCTAssertLessThanOrEqual(d.relative, 1e-5, "\(model) on \(n) ranks")
+            }
+        }
+    }
+
     /// With batch normalisation the statistics are summed over the ranks, so 1, 2 and 3 ranks still compute the same
     /// step; with the rest of the recipe (clipping, a schedule, the weight prior, the moving average) too. Up to float
     /// summation order, which matters more here than without normalisation: normalisation leaves some directions

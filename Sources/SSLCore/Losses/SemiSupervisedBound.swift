@@ -48,10 +48,16 @@ public final class BoundTerms {
     let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>
     /// The importance weights of the last `importanceWeights` call, one per replica.
     public let omega: UnsafeMutablePointer<Float>
+    /// λ of the class-balance term λ·(KL(q̄(y) ‖ p(y)) + mean H(q(y|x))) (0: none), −log p(y), and the K sums of q̄ exchanged by `reducer`
+    /// (then K gradient factors).
+    let balance: Double, negativeLogPrior: [Double], classMass: UnsafeMutablePointer<Double>
+    let reducer: BatchReducer
 
-    public init(_ ws: Workspace, maxExamples b: Int, classes k: Int) {
+    public init(_ ws: Workspace, maxExamples b: Int, classes k: Int, balance: Float = 0, negativeLogPrior: [Double] = []) {
         costs = ws.doubles(b * k); perExample = ws.doubles(b)
         replicaCost = ws.doubles(b); values = ws.doubles(b); omega = ws.floats(b)
+        self.balance = Double(balance); self.negativeLogPrior = negativeLogPrior
+        classMass = ws.doubles(2 * k); reducer = ws.reducer
     }
 
     /// C_β per replica: labelled ℓ_β + e_β; unlabelled Σ_k π_k ℓ_β(r_k) + β Σ_k π_k log π_k + e_β, into `replicaCost`.
@@ -115,9 +121,11 @@ public final class BoundTerms {
 
     /// dJ/dlogits of the classifier, overwriting `dlogits`: α·CE on the labelled rows, and on the unlabelled ones the y
     /// part of U_β's gradient, π_k·(g_k − Σ_j π_j g_j) with g_k = ℓ_β(r_k) + β log π_k, each replica weighted by its
-    /// importance weight when `weighted` (after `importanceWeights`).
+    /// importance weight when `weighted` (after `importanceWeights`); plus the class-balance term's gradient when λ > 0.
+    /// Returns this rank's share of the class-balance term (0 without), for the objective: every rank must call it.
+    @discardableResult
     public func classifierGradient(_ lp: Mat, _ map: RowMap, labels: [Int32], counts: GlobalCounts, alpha: Float, beta: Float,
-                                   classWeights: [Float]?, replicas s: Int, weighted: Bool, dlogits: Mat, _ c: RowCosts) {
+                                   classWeights: [Float]?, replicas s: Int, weighted: Bool, dlogits: Mat, _ c: RowCosts) -> Double {
         let bl = map.labelled, bu = map.examples - map.labelled
         dlogits.zero()
         if bl > 0 {
@@ -132,6 +140,43 @@ public final class BoundTerms {
                                      weight: 1 / Float(counts.unlabelled), rowWeights: weighted ? UnsafePointer(omega + bl) : nil,
                                      dlogits: dlogits.rows(bl, bu))
         }
+        return classBalance(lp.rows(bl, bu), counts: counts, replicas: s, dlogits: dlogits.rows(bl, bu))
+    }
+
+    /// The class-balance term λ·(KL(q̄ ‖ p(y)) + mean_u H(q(y|x_u))), q̄ = the classifier's mean q(y|x) over the
+    /// global batch's unlabelled replicas (summed over ranks by the reducer, so 1 and N ranks compute the same step).
+    /// With p uniform it is λ·(log K − I(x; y)): it asks for confident predictions whose mix over the batch follows
+    /// p(y), against a classifier that gives one class's examples to another (the bound's own E_x KL(q(y|x) ‖ p(y))
+    /// is I(x; y) + KL(q̄ ‖ p(y)), and its −H term favours unsure predictions). Adds its gradient
+    /// π_j·(g_j − Σ_k π_k g_k), g_j = λ·(log(q̄_j/p_j) − log π_j)/(N_u·S), to `dlogits`; returns the term times this
+    /// rank's share of the unlabelled replicas.
+    func classBalance(_ lp: Mat, counts: GlobalCounts, replicas s: Int, dlogits: Mat) -> Double {
+        guard balance > 0, counts.unlabelled > 0 else { return 0 }
+        let k = lp.cols, n = Double(counts.unlabelled * s)
+        for j in 0..<k { classMass[j] = 0 }
+        for r in 0..<lp.rows { for j in 0..<k { classMass[j] += Foundation.exp(Double(lp[r, j])) } }
+        reducer.sum(UnsafeMutableBufferPointer(start: classMass, count: k))
+        var kl = 0.0
+        let logRatio = classMass + k
+        for j in 0..<k {
+            let q = max(classMass[j] / n, 1e-30)
+            logRatio[j] = Foundation.log(q) + negativeLogPrior[j]
+            kl += q * logRatio[j]
+        }
+        var entropy = 0.0
+        for r in 0..<lp.rows {
+            var mean = 0.0
+            for j in 0..<k {
+                let l = Double(lp[r, j]), p = Foundation.exp(l)
+                entropy -= p * l
+                mean += p * (logRatio[j] - l)
+            }
+            for j in 0..<k {
+                let l = Double(lp[r, j])
+                dlogits[r, j] += Float(balance / n * Foundation.exp(l) * (logRatio[j] - l - mean))
+            }
+        }
+        return balance * (kl * Double(lp.rows) / n + entropy / n)
     }
 }
 

@@ -83,7 +83,8 @@ public final class ADGM: GenerativeModel, PassModel {
         weights = ws.floats(maxR); betaWeights = ws.floats(maxR); negBetaWeights = ws.floats(maxR)
         exampleWeights = ws.floats(maxB)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR); logPA = ws.doubles(maxR); logQA = ws.doubles(maxB)
-        terms = BoundTerms(ws, maxExamples: maxB, classes: k)
+        terms = BoundTerms(ws, maxExamples: maxB, classes: k, balance: config.classBalance,
+                           negativeLogPrior: config.negativeLogPrior)
         negLogPrior = config.negativeLogPrior
         scratch = ws.floats(2 * d)
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
@@ -160,8 +161,8 @@ public final class ADGM: GenerativeModel, PassModel {
         qz.backward(s, inputs: [aB, x, x], map: map, dInputs: [daB, nil, nil])
 
         // Classifier: α·CE on labelled, y-part of U on unlabelled; log q(a|x) is outside the label sum.
-        let result = sums(lp, batch, counts, beta, cost)
-        terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+        var result = sums(lp, batch, counts, beta, cost)
+        result.objective += terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
                                  dlogits: qy.dOut[0], cost)
         qy.backward(s, inputs: [aB, x], map: identity, dInputs: [daB, nil])

@@ -58,7 +58,8 @@ public final class M2: GenerativeModel, PassModel {
         weights = ws.floats(maxR); betaWeights = ws.floats(maxR)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR)
         scratch = ws.floats(2 * d)
-        terms = BoundTerms(ws, maxExamples: maxB, classes: k)
+        terms = BoundTerms(ws, maxExamples: maxB, classes: k, balance: config.classBalance,
+                           negativeLogPrior: config.negativeLogPrior)
         negLogPrior = config.negativeLogPrior
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
         workspace = ws
@@ -117,8 +118,8 @@ public final class M2: GenerativeModel, PassModel {
         encoder.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
 
         // Classifier gradients: α·CE on labelled, and the y-part of U on unlabelled.
-        let result = sums(lp, batch, counts, beta, cost)
-        terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
+        var result = sums(lp, batch, counts, beta, cost)
+        result.objective += terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
                                  dlogits: classifier.dOut[0], cost)
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])

@@ -77,6 +77,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var classPrior: [Float]? = nil
     /// Batch normalisation after every hidden layer of every network.
     public var normalize = false
+    /// λ of the class-balance term λ·KL(q̄(y) ‖ p(y)) over each step's unlabelled examples (0: none, as in the papers).
+    public var classBalance: Float = 0
 
     /// −log p(y) per class.
     public var negativeLogPrior: [Double] {
@@ -95,7 +97,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     // Fields added after the first checkpoints decode as their defaults when missing.
     enum CodingKeys: String, CodingKey {
         case kind, inputDim, classes, hidden, latent, auxiliary, activation, alpha, evalSamples, likelihood
-        case classWeights, mc, iw, stack, classPrior, normalize
+        case classWeights, mc, iw, stack, classPrior, normalize, classBalance
     }
 
     public init(from decoder: Decoder) throws {
@@ -116,6 +118,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         stack = try c.decodeIfPresent(StackedM1.self, forKey: .stack)
         classPrior = try c.decodeIfPresent([Float].self, forKey: .classPrior)
         normalize = try c.decodeIfPresent(Bool.self, forKey: .normalize) ?? false
+        classBalance = try c.decodeIfPresent(Float.self, forKey: .classBalance) ?? 0
     }
 }
 
