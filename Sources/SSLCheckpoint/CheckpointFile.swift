@@ -238,7 +238,8 @@ public struct CheckpointReader {
                         throw CheckpointError(path, "payload is corrupt: zstd says \(String(cString: ZSTD_getErrorName(last)))")
                     }
                     if (input.pos, out.pos) == before {  // no progress: the input ran out
-                        throw CheckpointError(path, "truncated: the payload ends inside section '\(s.name)'")
+                        // A cut file, or a flipped bit in a block header that now claims more data than there is.
+                        throw CheckpointError(path, "truncated or corrupt: the payload ends inside section '\(s.name)'")
                     }
                 }
             }
@@ -251,7 +252,7 @@ public struct CheckpointReader {
                     throw CheckpointError(path, "payload is corrupt: zstd says \(String(cString: ZSTD_getErrorName(last)))")
                 }
                 if last != 0 && input.pos == before {
-                    throw CheckpointError(path, "truncated: the payload's zstd frame is incomplete")
+                    throw CheckpointError(path, "truncated or corrupt: the payload's zstd frame is incomplete")
                 }
             }
             if input.pos != input.size {

@@ -102,6 +102,9 @@ public struct TrainConfig: Codable, Equatable {
     ///   test accuracy; with it 49 dimensions were used and M1+M2 reached 73.6%).
     /// - m1m2: M2's recipe (Adam 1e-3, clipping to ±1, α 10, the moving average) on its M1's features.
     /// - m1adgm, m1sdgm: ADGM's and SDGM's recipe on the M1's features.
+    /// - every semi-supervised model: the class-balance term at λ 10 (ours, not the papers'): confident predictions
+    ///   on the unlabelled batch whose mix follows p(y). Without it a label draw could lose a class to another for
+    ///   good (MNIST seed 2: m2 gave 657 of 892 fives to 3, 81.3% test after 20 epochs; with it 89.3% after 10).
     /// - supervised: the bare settings (Adam 3e-4).
     public static func recipe(for model: ModelKind) -> TrainConfig {
         var c = TrainConfig()
@@ -109,13 +112,14 @@ public struct TrainConfig: Codable, Equatable {
         switch model {
         case .m2:
             c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.binarize = false; c.ema = 0.999
+            c.classBalance = 10
         case .m1m2:
-            c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.ema = 0.999
+            c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.ema = 0.999; c.classBalance = 10
         case .m1:
             c.warmupEpochs = 15
         case .adgm, .sdgm, .m1adgm, .m1sdgm:
             c.batchNorm = true; c.clipGradNorm = 5; c.clipGradValue = 1; c.learningRate = 1e-3
-            c.lrSchedule = .cosine; c.lrMin = 1e-5; c.ema = 0.999
+            c.lrSchedule = .cosine; c.lrMin = 1e-5; c.ema = 0.999; c.classBalance = 10
         case .supervised:
             break
         }
