@@ -58,7 +58,7 @@ public struct TrainConfig: Codable, Equatable {
     public var weightPrior: Bool? = nil
     /// Batch normalisation in every network.
     public var batchNorm: Bool? = nil
-    /// λ of the class-balance term λ·KL(q̄(y) ‖ p(y)) (nil: none).
+    /// λ of the class-balance term λ·(KL(q̄(y) ‖ p(y)) + mean H(q(y|x))) on the unlabelled examples (nil: none).
     public var classBalance: Float? = nil
     /// Decay of an exponential moving average of the parameters, used for validation, test and every command that
     /// loads the checkpoint (nil: none).

@@ -188,7 +188,7 @@ public enum TrainSettings {
         int("mc", \.mc, min: 1, "Monte Carlo samples of each example's bound (default 1)"),
         int("iw", \.iw, min: 1, "importance samples of each example's bound (default 1: the ELBO)"),
         float("alpha", \.alpha, "weight α of the classification term (unset: 0.1·N/N_labelled)"),
-        float("class-balance", \.classBalance, zeroIsOff: true, "λ of λ·KL(mean q(y|x) over the unlabelled batch ‖ p(y))"),
+        float("class-balance", \.classBalance, zeroIsOff: true, "λ of λ·(KL(mean q(y|x) ‖ p(y)) + mean H(q(y|x))) over the unlabelled batch"),
         float("lr", \.learningRate, positive: true, "Adam learning rate"),
         choice("lr-schedule", \.lrSchedule, "learning-rate schedule (unset: constant)"),
         double("lr-decay", \.lrDecay, "step schedule: factor (default 0.75)"),

@@ -48,8 +48,8 @@ public final class BoundTerms {
     let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>
     /// The importance weights of the last `importanceWeights` call, one per replica.
     public let omega: UnsafeMutablePointer<Float>
-    /// λ of the class-balance term λ·(KL(q̄(y) ‖ p(y)) + mean H(q(y|x))) (0: none), −log p(y), and the K sums of q̄ exchanged by `reducer`
-    /// (then K gradient factors).
+    /// λ of the class-balance term (0: none), −log p(y), and the K sums of q̄ exchanged by `reducer` (then K log
+    /// ratios log(q̄/p)).
     let balance: Double, negativeLogPrior: [Double], classMass: UnsafeMutablePointer<Double>
     let reducer: BatchReducer
 

@@ -77,7 +77,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var classPrior: [Float]? = nil
     /// Batch normalisation after every hidden layer of every network.
     public var normalize = false
-    /// λ of the class-balance term λ·KL(q̄(y) ‖ p(y)) over each step's unlabelled examples (0: none, as in the papers).
+    /// λ of the class-balance term λ·(KL(q̄(y) ‖ p(y)) + mean H(q(y|x))) over each step's unlabelled examples (0: none,
+    /// as in the papers; see `BoundTerms.classBalance`).
     public var classBalance: Float = 0
 
     /// −log p(y) per class.
