@@ -48,7 +48,11 @@ final class MPIJobTests: XCTestCase {
     }
 
     /// 1, 2 and 3 ranks (3: uneven slices of the 50 + 30 batch) reach the same parameters after 20 steps, with each
-    /// matrix-product backend and precision.
+    /// matrix-product backend and precision. With bf16 products the ranks' rounding differs more: m2 measured 5.2e-6
+    /// relative before the class-balance term joined its recipe and 2.0e-5 with it (the same on 2 and 3 ranks, so one
+    /// rounding event that the term's gradient carries further, not a drift; not traced to its operation), fp32 and
+    /// OpenBLAS 1e-6 or less; hence 5e-5 for bf16 and 1e-5 otherwise. Statistics taken per rank would be off by far more
+    /// (the class-balance test below: 2.5e-3 to 9.8e-3).
     func testOneVersusTwoVersusThreeRanksGiveTheSameParameters() throws {
         for engine in engineFlags() {
             for model in engine == ["--gemm", "blas"] ? ["m2", "adgm", "sdgm"] : ["m2", "adgm"] {
@@ -64,7 +68,7 @@ final class MPIJobTests: XCTestCase {
                     let d = relativeDifference(params[0], params[n - 1])
                     print(String(format: "%@ (%@): 1 vs %d ranks after 20 steps: largest difference %.3g (relative %.3g)",
                                  model, engine.joined(separator: " "), n, d.absolute, d.relative))
-                    XCTAssertLessThanOrEqual(d.relative, 1e-5, "\(model) on \(n) ranks, \(engine)")
+                    XCTAssertLessThanOrEqual(d.relative, engine.contains("bf16") ? 5e-5 : 1e-5, "\(model) on \(n) ranks, \(engine)")
                 }
             }
         }
