@@ -28,6 +28,27 @@ final class MPIJobTests: XCTestCase {
             + ["--warmup-steps", "10", "--seed", String(seed), "--check-every", "5", "--no-batch-norm", "--lr", "3e-4"]
     }
 
+    /// Trains `model` for 20 steps on 1, 2 and 3 ranks with `extra` flags (run directories `tag`-N), checks that each
+    /// job succeeded and its announcement contains `announces(N)`, and that 2 and 3 ranks reach the parameters of 1
+    /// rank to `tolerance` relative.
+    func assertSameParametersOnOneTwoAndThreeRanks(_ model: String, extra: [String], tag: String, announces: (Int) -> String,
+                                                  tolerance: Double, file: StaticString = #filePath, line: UInt = #line) throws {
+        var params: [[Float]] = []
+        for n in [1, 2, 3] {
+            let runDir = "\(dir!)/\(tag)-\(n)"
+            let r = try mpirun(["-np", String(n)] + trainArgs(model, runDir: runDir) + extra)
+            XCTAssertEqual(r.status, 0, r.output, file: file, line: line)
+            XCTAssertTrue(r.stdout.contains(announces(n)), r.output, file: file, line: line)
+            params.append(try readFloats("\(runDir)/parameters.f32"))
+        }
+        for n in [2, 3] {
+            let d = relativeDifference(params[0], params[n - 1])
+            print(String(format: "%@ %@: 1 vs %d ranks after 20 steps: largest difference %.3g (relative %.3g)",
+                         model, extra.joined(separator: " "), n, d.absolute, d.relative))
+            XCTAssertLessThanOrEqual(d.relative, tolerance, "\(model) on \(n) ranks, \(extra)", file: file, line: line)
+        }
+    }
+
     func testSingleProcessCommunicatorPassesTheCollectiveChecks() throws {
         XCTAssertEqual(try checkCollectives(SingleProcessCommunicator()), [])
     }
@@ -56,20 +77,9 @@ final class MPIJobTests: XCTestCase {
     func testOneVersusTwoVersusThreeRanksGiveTheSameParameters() throws {
         for engine in engineFlags() {
             for model in engine == ["--gemm", "blas"] ? ["m2", "adgm", "sdgm"] : ["m2", "adgm"] {
-                var params: [[Float]] = []
-                for n in [1, 2, 3] {
-                    let runDir = "\(dir!)/\(model)-\(n)-\(engine.joined())"
-                    let r = try mpirun(["-np", String(n)] + trainArgs(model, runDir: runDir) + engine)
-                    XCTAssertEqual(r.status, 0, r.output)
-                    XCTAssertTrue(r.stdout.contains("world size \(n)"), r.output)
-                    params.append(try readFloats("\(runDir)/parameters.f32"))
-                }
-                for n in [2, 3] {
-                    let d = relativeDifference(params[0], params[n - 1])
-                    print(String(format: "%@ (%@): 1 vs %d ranks after 20 steps: largest difference %.3g (relative %.3g)",
-                                 model, engine.joined(separator: " "), n, d.absolute, d.relative))
-                    XCTAssertLessThanOrEqual(d.relative, engine.contains("bf16") ? 5e-5 : 1e-5, "\(model) on \(n) ranks, \(engine)")
-                }
+                try assertSameParametersOnOneTwoAndThreeRanks(model, extra: engine, tag: "\(model)-\(engine.joined())",
+                                                             announces: { "world size \($0)" },
+                                                             tolerance: engine.contains("bf16") ? 5e-5 : 1e-5)
             }
         }
     }
@@ -79,20 +89,8 @@ final class MPIJobTests: XCTestCase {
     /// term taken over each rank's slice alone would not.
     func testClassBalanceGivesTheSameParametersOnOneTwoAndThreeRanks() throws {
         for model in ["m2", "sdgm"] {
-            var params: [[Float]] = []
-            for n in [1, 2, 3] {
-                let runDir = "\(dir!)/balance-\(model)-\(n)"
-                let r = try mpirun(["-np", String(n)] + trainArgs(model, runDir: runDir) + ["--class-balance", "10"])
-                XCTAssertEqual(r.status, 0, r.output)
-                XCTAssertTrue(r.stdout.contains("class balance λ 10"), r.output)
-                params.append(try readFloats("\(runDir)/parameters.f32"))
-            }
-            for n in [2, 3] {
-                let d = relativeDifference(params[0], params[n - 1])
-                print(String(format: "%@ with class balance 10: 1 vs %d ranks after 20 steps: relative difference %.3g",
-                             model, n, d.relative))
-                XCTAssertLessThanOrEqual(d.relative, 1e-5, "\(model) on \(n) ranks")
-            }
+            try assertSameParametersOnOneTwoAndThreeRanks(model, extra: ["--class-balance", "10"], tag: "balance-\(model)",
+                                                         announces: { _ in "class balance λ 10" }, tolerance: 1e-5)
         }
     }
 
@@ -110,20 +108,8 @@ final class MPIJobTests: XCTestCase {
         let recipe = ["--batch-norm", "--clip-grad-norm", "5", "--clip-grad-value", "1", "--lr-schedule", "cosine",
                       "--weight-prior", "--ema", "0.99", "--lr", "3e-4"]
         for model in ["m2", "adgm", "supervised"] {
-            var params: [[Float]] = []
-            for n in [1, 2, 3] {
-                let runDir = "\(dir!)/bn-\(model)-\(n)"
-                let r = try mpirun(["-np", String(n)] + trainArgs(model, runDir: runDir) + recipe)
-                XCTAssertEqual(r.status, 0, r.output)
-                XCTAssertTrue(r.stdout.contains("batch norm"), r.output)
-                params.append(try readFloats("\(runDir)/parameters.f32"))
-            }
-            for n in [2, 3] {
-                let d = relativeDifference(params[0], params[n - 1])
-                print(String(format: "%@ with batch norm and the recipe: 1 vs %d ranks after 20 steps: relative difference %.3g",
-                             model, n, d.relative))
-                XCTAssertLessThanOrEqual(d.relative, 1e-3, "\(model) on \(n) ranks")
-            }
+            try assertSameParametersOnOneTwoAndThreeRanks(model, extra: recipe, tag: "bn-\(model)",
+                                                         announces: { _ in "batch norm" }, tolerance: 1e-3)
         }
     }
 
