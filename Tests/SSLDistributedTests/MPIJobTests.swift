@@ -79,18 +79,19 @@ final class MPIJobTests: XCTestCase {
             for model in engine == ["--gemm", "blas"] ? ["m2", "adgm", "sdgm"] : ["m2", "adgm"] {
                 try assertSameParametersOnOneTwoAndThreeRanks(model, extra: engine, tag: "\(model)-\(engine.joined())",
                                                              announces: { "world size \($0)" },
-                                                             tolerance: engine.contains("bf16") ? 5e-5 : 1e-5)
+                                                             tolerance: rankTolerance(engine))
             }
         }
     }
 
     /// The class-balance term needs the classifier's mean over the global unlabelled batch: its K sums cross the
     /// ranks in the middle of the step, so 1, 2 and 3 ranks (uneven slices) still reach the same parameters, and a
-    /// term taken over each rank's slice alone would not.
+    /// term taken over each rank's slice alone would not. On this machine's default engine: with bf16 products (the
+    /// default on AMD Zen 4/5) at bf16's 5e-5, still 50 times below what per-rank statistics give.
     func testClassBalanceGivesTheSameParametersOnOneTwoAndThreeRanks() throws {
         for model in ["m2", "sdgm"] {
             try assertSameParametersOnOneTwoAndThreeRanks(model, extra: ["--class-balance", "10"], tag: "balance-\(model)",
-                                                         announces: { _ in "class balance λ 10" }, tolerance: 1e-5)
+                                                         announces: { _ in "class balance λ 10" }, tolerance: rankTolerance())
         }
     }
 
@@ -127,7 +128,7 @@ final class MPIJobTests: XCTestCase {
             }
             let d = relativeDifference(params[0], params[1])
             print(String(format: "%@: 1 vs 2 ranks after 20 steps: relative difference %.3g", model, d.relative))
-            XCTAssertLessThanOrEqual(d.relative, 1e-5, model)
+            XCTAssertLessThanOrEqual(d.relative, rankTolerance(), model)
         }
     }
 

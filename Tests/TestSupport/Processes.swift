@@ -175,3 +175,19 @@ public func engineFlags() -> [[String]] {
     }
     return flags
 }
+
+/// The relative tolerance of a 1-versus-N-rank comparison of parameters after a short run with these engine flags
+/// (none: this machine's default engine, `EngineChoice.fastest`): 5e-5 when the products take bf16 inputs, whose
+/// rounding differs with each rank's slice of the batch (m2 measured 2.0e-5 relative, see MPIJobTests), 1e-5 with
+/// fp32 products (measured 1e-6 or less). bf16 is the default on CPUs that multiply it faster (AMD Zen 4/5, AMX).
+public func rankTolerance(_ flags: [String] = []) -> Double {
+    let precision: Precision
+    if let i = flags.firstIndex(of: "--precision"), i + 1 < flags.count {
+        precision = flags[i + 1] == "bf16" ? .bf16 : .fp32
+    } else if let i = flags.firstIndex(of: "--gemm"), i + 1 < flags.count, flags[i + 1] == "blas" {
+        precision = .fp32
+    } else {
+        precision = EngineChoice.fastest.precision
+    }
+    return precision == .bf16 ? 5e-5 : 1e-5
+}
