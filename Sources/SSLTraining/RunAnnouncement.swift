@@ -14,7 +14,7 @@ func announce(_ run: TrainingRun) {
     let alphaText = c.model == .supervised || !c.model.classifies ? "" : ", α \(String(format: "%.3g", m.alpha))"
     let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
     say("  hidden \(m.hidden)\(sizes), \(c.activation.rawValue)\(m.normalize ? ", batch norm" : "")\(alphaText)\(likelihoodText), "
-        + "\(s.model.layout.parameterCount) parameters"
+        + "\(s.model.layout.parameterCount) parameters, \((c.initialization ?? .glorot).rawValue) initialisation"
         + (s.model.frozenCount > 0 ? " (\(s.model.frozenCount) of them M1's, frozen)" : ""))
     if let st = m.stack {
         say("  M1 (frozen) \(c.m1.map { "from \($0): " } ?? "")hidden \(st.hidden), z₁ \(st.latent), \(st.likelihood.rawValue) likelihood; "

@@ -60,6 +60,8 @@ public struct TrainConfig: Codable, Equatable {
     public var batchNorm: Bool? = nil
     /// λ of the class-balance term λ·(KL(q̄(y) ‖ p(y)) + mean H(q(y|x))) on the unlabelled examples (nil: none).
     public var classBalance: Float? = nil
+    /// How weight matrices start (nil: Glorot-uniform, as in every run before this setting existed).
+    public var initialization: WeightInit? = nil
     /// Decay of an exponential moving average of the parameters, used for validation, test and every command that
     /// loads the checkpoint (nil: none).
     public var ema: Float? = nil

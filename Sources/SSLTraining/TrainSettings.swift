@@ -183,6 +183,7 @@ public enum TrainSettings {
         choice("activation", \.activation, "hidden activation"),
         choice("likelihood", \.likelihood, "p(x|·) (default bernoulli; m1m2, m1adgm, m1sdgm: gaussian)"),
         bool("standardize", \.standardize, "standardise each feature with the training split's mean and std"),
+        choice("init", \.initialization, "how weight matrices start: Glorot-uniform, or U(±1/√fan_in) over the whole layer (PyTorch's default)"),
         bool("batch-norm", \.batchNorm, "batch normalisation in every network, statistics over all ranks"),
         string("m1", \.m1, "m1m2, m1adgm, m1sdgm: the trained M1 (checkpoint file or run directory)"),
         int("mc", \.mc, min: 1, "Monte Carlo samples of each example's bound (default 1)"),

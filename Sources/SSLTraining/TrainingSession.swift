@@ -86,7 +86,7 @@ final class TrainingSession {
             adam.t = Int(adamStep.pointee)
             return
         }
-        if comm.isRoot { store.initialize(seed: config.seed) }
+        if comm.isRoot { store.initialize(seed: config.seed, scheme: config.initialization ?? .glorot) }
         if let m1 = setup.frozenM1, let stacked = model as? StackedModel {
             do { try stacked.loadFrozenM1(from: m1.store, into: store) } catch {
                 throw ConfigError(flag: "--m1", problem: "\(config.m1!): \(error)")

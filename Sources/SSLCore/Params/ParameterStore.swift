@@ -40,15 +40,23 @@ public final class ParameterStore {
     public func zeroGrads() { grads.pointer.update(repeating: 0, count: grads.count + grads.tailCount) }
 
     /// Deterministic initialisation from the seed: a tensor with a `fill` starts at it; otherwise weight matrices
-    /// (rank 2) are Glorot-uniform and vectors zero; per-tensor streams keyed by the tensor's index in the layout.
-    public func initialize(seed: UInt64) {
+    /// (rank 2) are drawn uniform by `scheme` (see `WeightInit`) and vectors are zero; per-tensor streams keyed by the
+    /// tensor's index in the layout.
+    public func initialize(seed: UInt64, scheme: WeightInit = .glorot) {
         let noise = NoiseSource(seed: seed)
+        let fanIns = scheme == .fanIn ? layerFanIns(layout) : [:]
         for (i, e) in layout.entries.enumerated() {
             let p = values.pointer + layout.start(of: e)
             if let f = e.fill { p.update(repeating: f, count: e.count); continue }
             guard e.shape.count == 2 else { p.update(repeating: 0, count: e.count); continue }
-            let fanOut = e.shape[0], fanIn = e.shape[1]
-            let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
+            let limit: Float
+            switch scheme {
+            case .glorot:
+                let fanOut = e.shape[0], fanIn = e.shape[1]
+                limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
+            case .fanIn:
+                limit = Float(1 / Double(fanIns[layerName(e.name)] ?? e.shape[1]).squareRoot())
+            }
             noise.uniforms(step: 0, example: i, stream: .initialization, population: .labelled, into: p, count: e.count)
             for j in 0..<e.count { p[j] = (2 * p[j] - 1) * limit }
         }
@@ -62,4 +70,30 @@ public final class ParameterStore {
         s.values.pointer.update(from: a.pointer, count: values.count)
         return s
     }
+}
+
+/// How weight matrices start (vectors start at zero or at their layer's constant either way).
+public enum WeightInit: String, Codable, CaseIterable, Sendable {
+    /// Glorot-uniform: U(±√(6/(fan_in + fan_out))) per tensor.
+    case glorot
+    /// U(±1/√fan_in), fan_in the whole layer's inputs (all parts of a joint first layer: x, y, a or z together), as
+    /// PyTorch's default for its linear layers: smaller than Glorot's for wide layers and for the label embeddings.
+    case fanIn = "fan-in"
+}
+
+/// The layer a weight tensor belongs to: its name up to the last dot ("qz.l0.W_x" → "qz.l0").
+func layerName(_ tensor: String) -> Substring {
+    tensor.lastIndex(of: ".").map { tensor[..<$0] } ?? Substring(tensor)
+}
+
+/// Each layer's fan-in: the inputs of its weight matrices together ("L.W" and "L.W_part" of shape (out, in) count
+/// `in`; a label embedding "L.E_part" of shape (K, out) counts K).
+func layerFanIns(_ layout: ParameterLayout) -> [Substring: Int] {
+    var fanIns: [Substring: Int] = [:]
+    for e in layout.entries where e.shape.count == 2 && e.fill == nil {
+        let leaf = e.name.lastIndex(of: ".").map { e.name[e.name.index(after: $0)...] } ?? Substring(e.name)
+        let inputs = leaf.hasPrefix("E_") ? e.shape[0] : e.shape[1]
+        fanIns[layerName(e.name), default: 0] += inputs
+    }
+    return fanIns
 }
