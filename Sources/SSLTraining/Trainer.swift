@@ -150,6 +150,11 @@ final class TrainingRun {
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(c).write(to: URL(fileURLWithPath: "\(runDir)/config.json"))
             try ConfigFile.toml(c).write(toFile: "\(runDir)/config.toml", atomically: true, encoding: .utf8)
+            // Which examples carry labels (positions in the training split), so another tool can use the same ones.
+            if !setup.split.labelled.isEmpty {
+                try (setup.split.labelled.map(String.init).joined(separator: "\n") + "\n")
+                    .write(toFile: "\(runDir)/labelled.txt", atomically: true, encoding: .utf8)
+            }
             metrics = try MetricsLog(path: "\(runDir)/metrics.jsonl")
         }
         announce(self)

@@ -104,6 +104,23 @@ final class ModelUseTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("no example has a label") && r.stderr.contains("unlabelled.csv") && r.stderr.contains("m1"), r.output)
     }
 
+    /// The run directory names the labelled examples (labelled.txt): the same 3 per class for every model of a seed,
+    /// other ones for another seed, none for M1.
+    func testRunDirectoryNamesTheLabelledExamples() throws {
+        func labelled(_ runDir: String) throws -> [Int] {
+            try String(contentsOfFile: "\(runDir)/labelled.txt", encoding: .utf8).split(separator: "\n").map { Int($0)! }
+        }
+        let m2 = try labelled(try checkpoint("m2"))
+        XCTAssertEqual(m2.count, 30)
+        XCTAssertEqual(Set(m2).count, 30, "distinct")
+        XCTAssertEqual(m2, try labelled(try checkpoint("supervised")), "same seed, same labels")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(try checkpoint("m1"))/labelled.txt"), "M1 has no labels")
+        let other = "\(Self.dir)/m2-seed6"
+        let r = try runProcess(sslDistBinary(), shortDigitsRun(model: "m2", runDir: other, steps: 1) + ["--seed", "6"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertNotEqual(m2, try labelled(other), "another seed, other labels")
+    }
+
     /// M1+M2 evaluates on raw data (through M1's encoder), the same on 1 and 2 ranks and as training reported; M1
     /// reports its bound; `--iw` tightens the bound of a trained model.
     func testEvaluateM1M2AndImportanceWeightedBounds() throws {
