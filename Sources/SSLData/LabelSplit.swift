@@ -18,6 +18,40 @@ public struct LabelSplit: Equatable {
         case proportional
     }
 
+    /// The labelled examples listed by position in the training split (e.g. a run's labelled.txt), checked against
+    /// `labels`: in range, labelled, listed once. `source` names the list in errors.
+    public init(given: [Int], labels: [Int32], includeLabelledInUnlabelled: Bool, source: String) throws {
+        guard !given.isEmpty else { throw DataError(source, "lists no example; expected one training-split position per line") }
+        var seen = Set<Int>()
+        for (line, i) in given.enumerated() {
+            guard labels.indices.contains(i) else {
+                throw DataError(source, "line \(line + 1): \(i) is not a position in the training split (0 to \(labels.count - 1))")
+            }
+            guard labels[i] >= 0 else { throw DataError(source, "line \(line + 1): training example \(i) has no label") }
+            guard seen.insert(i).inserted else { throw DataError(source, "line \(line + 1): training example \(i) is listed twice") }
+        }
+        labelled = given.sorted()
+        unlabelled = includeLabelledInUnlabelled ? Array(labels.indices) : labels.indices.filter { !seen.contains($0) }
+    }
+
+    /// Training-split positions from a text file, one per line (blank lines and lines starting with # skipped).
+    public static func readPositions(_ path: String) throws -> [Int] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw DataError(path, "cannot be read as a text file of training-split positions")
+        }
+        var positions: [Int] = []
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let i = Int(line) else {
+                throw DataError(path, "line \(n + 1): '\(line.prefix(40))' is not a training-split position (a whole number)")
+            }
+            positions.append(i)
+        }
+        return positions
+    }
+
     /// No labelled examples; all `count` examples unlabelled (M1, which ignores labels).
     public init(unlabelledOnly count: Int) {
         labelled = []

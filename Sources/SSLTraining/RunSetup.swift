@@ -58,7 +58,10 @@ struct RunSetup {
             throw DataError(c.data, "no example has a label (all −1); only --model m1 trains without labels")
         }
         let split = c.model == .m1 ? LabelSplit(unlabelledOnly: train.count)
-            : try LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
+            : try c.labelledFile.map {
+                try LabelSplit(given: LabelSplit.readPositions($0), labels: train.labels,
+                               includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, source: $0)
+            } ?? LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
                              total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
                              sampling: c.labelSampling ?? .stratified)
         let modelConfig = try c.modelConfig(inputDim: train.dim, classes: train.classes, trainingExamples: train.count,

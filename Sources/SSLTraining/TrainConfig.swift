@@ -16,6 +16,8 @@ public struct TrainConfig: Codable, Equatable {
 
     public var labelsPerClass: Int? = 10
     public var labels: Int? = nil
+    /// A file of training-split positions whose examples carry the labels (instead of a seeded draw).
+    public var labelledFile: String? = nil
     public var includeLabelledInUnlabelled = true
     /// How --labels N picks examples; nil means stratified.
     public var labelSampling: LabelSplit.Sampling? = nil

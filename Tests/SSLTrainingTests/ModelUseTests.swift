@@ -121,6 +121,26 @@ final class ModelUseTests: XCTestCase {
         XCTAssertNotEqual(m2, try labelled(other), "another seed, other labels")
     }
 
+    /// `--labelled-file` trains on a given list (a run's labelled.txt): the run's labels are those whatever its seed;
+    /// a bad list is an error naming the file and the line, not a crash.
+    func testLabelledFileGivesTheLabelledExamples() throws {
+        let source = "\(try checkpoint("m2"))/labelled.txt"
+        let run = "\(Self.dir)/m2-given"
+        let r = try runProcess(sslDistBinary(), shortDigitsRun(model: "m2", runDir: run, steps: 1) + ["--seed", "6", "--labelled-file", source])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(try String(contentsOfFile: "\(run)/labelled.txt", encoding: .utf8), try String(contentsOfFile: source, encoding: .utf8))
+        XCTAssertTrue(r.stdout.contains("labelled 30,"), r.output)
+        for (name, text, expected) in [("range", "3\n99999\n", "line 2: 99999 is not a position"), ("twice", "3\n3\n", "line 2: training example 3 is listed twice"),
+                                       ("word", "3\nabc\n", "line 2: 'abc'"), ("empty", "# none\n", "lists no example")] {
+            let f = "\(Self.dir)/bad-\(name).txt"
+            try text.write(toFile: f, atomically: true, encoding: .utf8)
+            let b = try runProcess(sslDistBinary(), shortDigitsRun(model: "m2", runDir: "\(Self.dir)/bad-\(name)", steps: 1) + ["--labelled-file", f])
+            XCTAssertNotEqual(b.status, 0, b.output)
+            XCTAssertTrue(b.stderr.contains(f) && b.stderr.contains(expected), b.output)
+            XCTAssertFalse(b.output.contains("Fatal error"), b.output)
+        }
+    }
+
     /// M1+M2 evaluates on raw data (through M1's encoder), the same on 1 and 2 ranks and as training reported; M1
     /// reports its bound; `--iw` tightens the bound of a trained model.
     func testEvaluateM1M2AndImportanceWeightedBounds() throws {
