@@ -31,7 +31,14 @@ public struct LabelSplit: Equatable {
             guard seen.insert(i).inserted else { throw DataError(source, "line \(line + 1): training example \(i) is listed twice") }
         }
         labelled = given.sorted()
-        unlabelled = includeLabelledInUnlabelled ? Array(labels.indices) : labels.indices.filter { !seen.contains($0) }
+        unlabelled = Self.unlabelled(count: labels.count, labelled: labelled, including: includeLabelledInUnlabelled)
+    }
+
+    /// The unlabelled set: every example, or (not `including`) those not labelled.
+    static func unlabelled(count: Int, labelled: [Int], including: Bool) -> [Int] {
+        guard !including else { return Array(0..<count) }
+        let set = Set(labelled)
+        return (0..<count).filter { !set.contains($0) }
     }
 
     /// Training-split positions from a text file, one per line (blank lines and lines starting with # skipped).
@@ -70,8 +77,7 @@ public struct LabelSplit: Equatable {
             }
             var g = NoiseSource(seed: seed).generator(stream: .labelSplit, -2)
             labelled = g.permutation(candidates.count).prefix(n).map { candidates[$0] }.sorted()
-            let set = Set(labelled)
-            unlabelled = includeLabelledInUnlabelled ? Array(labels.indices) : labels.indices.filter { !set.contains($0) }
+            unlabelled = Self.unlabelled(count: labels.count, labelled: labelled, including: includeLabelledInUnlabelled)
             return
         }
         var byClass = [[Int]](repeating: [], count: classes)
@@ -105,11 +111,6 @@ public struct LabelSplit: Equatable {
             chosen += g.permutation(idx.count).prefix(quota[c]).map { idx[$0] }
         }
         labelled = chosen.sorted()
-        if includeLabelledInUnlabelled {
-            unlabelled = Array(labels.indices)
-        } else {
-            let set = Set(labelled)
-            unlabelled = labels.indices.filter { !set.contains($0) }
-        }
+        unlabelled = Self.unlabelled(count: labels.count, labelled: labelled, including: includeLabelledInUnlabelled)
     }
 }

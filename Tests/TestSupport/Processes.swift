@@ -181,13 +181,9 @@ public func engineFlags() -> [[String]] {
 /// rounding differs with each rank's slice of the batch (m2 measured 2.0e-5 relative, see MPIJobTests), 1e-5 with
 /// fp32 products (measured 1e-6 or less). bf16 is the default on CPUs that multiply it faster (AMD Zen 4/5, AMX).
 public func rankTolerance(_ flags: [String] = []) -> Double {
-    let precision: Precision
-    if let i = flags.firstIndex(of: "--precision"), i + 1 < flags.count {
-        precision = flags[i + 1] == "bf16" ? .bf16 : .fp32
-    } else if let i = flags.firstIndex(of: "--gemm"), i + 1 < flags.count, flags[i + 1] == "blas" {
-        precision = .fp32
-    } else {
-        precision = EngineChoice.fastest.precision
-    }
-    return precision == .bf16 ? 5e-5 : 1e-5
+    func flag(_ name: String) -> String? { flags.firstIndex(of: name).flatMap { $0 + 1 < flags.count ? flags[$0 + 1] : nil } }
+    let engine = EngineChoice.resolve(backend: flag("--gemm").flatMap { GemmBackend(rawValue: $0) },
+                                      precision: flag("--precision").flatMap { Precision(rawValue: $0) },
+                                      saved: nil)
+    return engine.precision == .bf16 ? 5e-5 : 1e-5
 }

@@ -55,7 +55,7 @@ public final class ParameterStore {
                 let fanOut = e.shape[0], fanIn = e.shape[1]
                 limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
             case .fanIn:
-                limit = Float(1 / Double(fanIns[layerName(e.name)] ?? e.shape[1]).squareRoot())
+                limit = Float(1 / Double(fanIns[splitName(e.name).layer] ?? e.shape[1]).squareRoot())
             }
             noise.uniforms(step: 0, example: i, stream: .initialization, population: .labelled, into: p, count: e.count)
             for j in 0..<e.count { p[j] = (2 * p[j] - 1) * limit }
@@ -81,9 +81,10 @@ public enum WeightInit: String, Codable, CaseIterable, Sendable {
     case fanIn = "fan-in"
 }
 
-/// The layer a weight tensor belongs to: its name up to the last dot ("qz.l0.W_x" → "qz.l0").
-func layerName(_ tensor: String) -> Substring {
-    tensor.lastIndex(of: ".").map { tensor[..<$0] } ?? Substring(tensor)
+/// A tensor's name as its layer (up to the last dot) and its own part: "qz.l0.W_x" → ("qz.l0", "W_x").
+func splitName(_ tensor: String) -> (layer: Substring, leaf: Substring) {
+    guard let dot = tensor.lastIndex(of: ".") else { return (Substring(tensor), Substring(tensor)) }
+    return (tensor[..<dot], tensor[tensor.index(after: dot)...])
 }
 
 /// Each layer's fan-in: the inputs of its weight matrices together ("L.W" and "L.W_part" of shape (out, in) count
@@ -91,9 +92,8 @@ func layerName(_ tensor: String) -> Substring {
 func layerFanIns(_ layout: ParameterLayout) -> [Substring: Int] {
     var fanIns: [Substring: Int] = [:]
     for e in layout.entries where e.shape.count == 2 && e.fill == nil {
-        let leaf = e.name.lastIndex(of: ".").map { e.name[e.name.index(after: $0)...] } ?? Substring(e.name)
-        let inputs = leaf.hasPrefix("E_") ? e.shape[0] : e.shape[1]
-        fanIns[layerName(e.name), default: 0] += inputs
+        let (layer, leaf) = splitName(e.name)
+        fanIns[layer, default: 0] += leaf.hasPrefix("E_") ? e.shape[0] : e.shape[1]
     }
     return fanIns
 }
