@@ -16,6 +16,10 @@ struct EpochReport {
     let sinceStart: Double
     /// Whether validation used the moving average of the parameters.
     let averaged: Bool
+    /// The estimated class mix of the unlabelled data after this epoch, and the true one where every unlabelled
+    /// example's label is known (benchmarks); nil without an estimate.
+    var classMix: [Float]? = nil
+    var trueMix: [Double]? = nil
 
     var epoch: Double { Double(step) / Double(stepsPerEpoch) }
     var nl: Double { max(sums.labelledCount, 1) }
@@ -49,6 +53,8 @@ struct EpochReport {
             if classifies { s.append(("diagnostics/label_spread", sums.labelSpread / nu)) }
         }
         if let v = validation { s.append((classifies ? "accuracy/validation" : "loss/validation_bound", v)) }
+        for (k, p) in (classMix ?? []).enumerated() { s.append(("class_mix/estimated_\(k)", Double(p))) }
+        for (k, p) in (trueMix ?? []).enumerated() { s.append(("class_mix/true_\(k)", p)) }
         return s
     }
 
@@ -64,6 +70,8 @@ struct EpochReport {
             if classifies { r["label_spread"] = sums.labelSpread / nu }
         }
         if let v = validation { r[classifies ? "validation_accuracy" : "validation_bound"] = v }
+        if let m = classMix { r["class_mix"] = m.map(Double.init) }
+        if let m = trueMix { r["class_mix_true"] = m }
         return r
     }
 }

@@ -21,6 +21,12 @@ public struct EvaluationReport {
     /// Monte Carlo × importance samples of each example's bound.
     public var mc = 1, iw = 1
     public var worldSize: Int
+    /// The class mix of the unlabelled training data the run estimated (nil: it kept none).
+    public var classMix: [Float]? = nil
+    /// This split's own class mix, from its labels.
+    public var splitMix: [Double] {
+        confusion.map { Double($0.reduce(0, +)) / Double(max(examples, 1)) }
+    }
 
     public var correct: Int { confusion.indices.reduce(0) { $0 + confusion[$1][$1] } }
     public var accuracy: Double { examples > 0 ? Double(correct) / Double(examples) : 0 }
@@ -79,7 +85,8 @@ public struct EvaluationReport {
                                 seed: loaded.state.config.seed, examples: data.count, confusion: confusion,
                                 labelledBound: bounds?.0, unlabelledBound: bounds?.1,
                                 evalSamples: loaded.model.config.kind.hasAuxiliary ? loaded.model.config.evalSamples : nil,
-                                mc: loaded.modelConfig.mc, iw: loaded.modelConfig.iw, worldSize: comm.size)
+                                mc: loaded.modelConfig.mc, iw: loaded.modelConfig.iw, worldSize: comm.size,
+                                classMix: ClassMixEstimate.read(loaded.store))
     }
 
     public var text: String {
@@ -101,7 +108,12 @@ public struct EvaluationReport {
         }
         if let s = evalSamples { out.append("  \(model.rawValue) classifier: q(y|a,x) averaged over \(s) samples of a") }
         out.append(model.stacked ? "  classifier input: M1's posterior means of the real-valued features"
-                                 : "  classifier input: real-valued features (the Bernoulli means)")
+                                 : "  classifier input: real-valued features")
+        if let m = classMix {
+            func row(_ v: [Double]) -> String { v.map { String(format: "%6.3f", $0) }.joined(separator: " ") }
+            out.append("  class mix, estimated over the unlabelled training data (the class-balance target): " + row(m.map(Double.init)))
+            out.append("  class mix of this split's labels:                                                  " + row(splitMix))
+        }
         out.append("")
         out.append("  class  precision  recall      F1  support")
         for (c, s) in perClass.enumerated() {
@@ -130,6 +142,7 @@ public struct EvaluationReport {
         if let u = unlabelledBound { j["unlabelled_bound"] = u }
         if let s = evalSamples { j["eval_samples"] = s }
         j["mc"] = mc; j["iw"] = iw
+        if let m = classMix { j["class_mix_estimated"] = m.map(Double.init); j["class_mix_split"] = splitMix }
         if !model.classifies {
             for key in ["accuracy", "macro_f1", "balanced_accuracy", "confusion", "per_class", "classifier_input"] { j[key] = nil }
         }

@@ -52,6 +52,28 @@ public final class Evaluator {
                           count: range.count)
     }
 
+    /// q(y|x) of the examples of `data` at `indices`, n×K row-major, in chunks (inference: the running statistics).
+    public func probabilities(_ data: Dataset, indices: ArraySlice<Int>, store: ParameterStore, noise: NoiseSource) -> [Float] {
+        let classifier = model as! Classifier
+        let k = model.config.classes, d = data.dim
+        var out = [Float](repeating: 0, count: indices.count * k)
+        var start = indices.startIndex
+        while start < indices.endIndex {
+            let n = min(chunk, indices.endIndex - start)
+            let ids = Array(indices[start..<(start + n)])
+            data.features.withUnsafeBufferPointer { f in
+                for (r, i) in ids.enumerated() { (input.pointer + r * d).update(from: f.baseAddress! + i * d, count: d) }
+            }
+            ids.withUnsafeBufferPointer { classifier.classify(Mat(input.pointer, n, d), ids: $0, store: store, noise: noise,
+                                                              probs: Mat(probs.pointer, n, k)) }
+            out.withUnsafeMutableBufferPointer { o in
+                (o.baseAddress! + (start - indices.startIndex) * k).update(from: probs.pointer, count: n * k)
+            }
+            start += n
+        }
+        return out
+    }
+
     /// The examples a bound chunk holds: the model's labelled and unlabelled capacity, each example entering once
     /// with its label and once without.
     public var boundChunk: Int { max(1, min(model.capacity.labelled, model.capacity.unlabelled)) }

@@ -27,12 +27,3 @@ public final class MetricsLog {
         handle.write(Data("\n".utf8))
     }
 }
-
-/// Creates the run directory (and parents); errors name the flag.
-public func makeRunDirectory(_ path: String) throws {
-    do {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    } catch {
-        throw ConfigError(flag: "--run-dir", problem: "cannot create directory \(path): \(error.localizedDescription)")
-    }
-}

@@ -24,6 +24,7 @@ func announce(_ run: TrainingRun) {
     if let p = m.classPrior {
         say("  class prior p(y) (labelled proportions, add-one smoothed): " + p.map { String(format: "%.3g", $0) }.joined(separator: " "))
     }
+    if let note = s.classMixNote { say(note) }
     if let w = m.classWeights {
         say("  class weights (balanced over the labelled set): " + w.map { String(format: "%.3g", $0) }.joined(separator: " "))
     }

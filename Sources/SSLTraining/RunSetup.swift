@@ -28,6 +28,19 @@ struct RunSetup {
 
     var train: Dataset { splits.train }
 
+    /// The class mix of the unlabelled set when every one of its examples has a label (benchmarks, where the labels
+    /// are hidden, not missing); nil otherwise.
+    var unlabelledClassMix: [Double]? {
+        let k = modelConfig.classes, labels = train.labels
+        var counts = [Double](repeating: 0, count: k)
+        for i in split.unlabelled {
+            let y = Int(labels[i])
+            guard y >= 0 && y < k else { return nil }
+            counts[y] += 1
+        }
+        return split.unlabelled.isEmpty ? nil : counts.map { $0 / Double(split.unlabelled.count) }
+    }
+
     static func prepare(config: TrainConfig, resume: ResumeRequest?, engine request: (GemmBackend?, Precision?),
                         comm: Communicator) throws -> RunSetup {
         // On resume, rank 0 reads and checks the checkpoint's header; every rank gets it.

@@ -163,7 +163,7 @@ public enum TrainSettings {
         choice("label-sampling", \.labelSampling, "how --labels N picks (default stratified)"),
         int("max-per-class", \.maxPerClass, min: 1, "keep at most N training examples per class (seeded)"),
         choice("class-weights", \.classWeights, "weights of the classification term (default none)"),
-        choice("class-prior", \.classPrior, "p(y) (default uniform)"),
+        choice("class-prior", \.classPrior, "p(y) and the class-balance term's target (semi-supervised default estimated: p(y) uniform, the target the unlabelled data's class mix estimated while training; uniform, as in the papers; labelled: the labelled proportions)"),
         Setting(name: "epochs", kind: .int, help: "train until this epoch (a pass of batch-size over the unlabelled set)",
                 harmlessOnResume: true, set: { c, v in
                     let i: Int = try value(v, "epochs")
@@ -194,7 +194,7 @@ public enum TrainSettings {
         int("mc", \.mc, min: 1, "Monte Carlo samples of each example's bound (default 1)"),
         int("iw", \.iw, min: 1, "importance samples of each example's bound (default 1: the ELBO)"),
         float("alpha", \.alpha, "weight α of the classification term (unset: 0.1·N/N_labelled)"),
-        float("class-balance", \.classBalance, zeroIsOff: true, "λ of λ·(KL(mean q(y|x) ‖ p(y)) + mean H(q(y|x))) over the unlabelled batch"),
+        float("class-balance", \.classBalance, zeroIsOff: true, "λ of λ·(KL(mean q(y|x) ‖ target) + mean H(q(y|x))) over the unlabelled batch (target: see --class-prior)"),
         float("lr", \.learningRate, positive: true, "Adam learning rate"),
         choice("lr-schedule", \.lrSchedule, "learning-rate schedule (unset: constant)"),
         double("lr-decay", \.lrDecay, "step schedule: factor (default 0.75)"),

@@ -56,15 +56,18 @@ public final class Trainer {
     let output: (String) -> Void
     /// The matrix-product backend and precision asked for (nil: the checkpoint's on resume, else the fastest).
     let engineRequest: (GemmBackend?, Precision?)
+    /// Move a run already in the run directory aside instead of refusing (`--overwrite`).
+    let overwrite: Bool
 
     /// `output` receives whole lines (rank 0 only); `write` receives progress text as is (a live bar redraws
     /// with a carriage return). `stopRequested` is polled once a step (e.g. set by SIGTERM): when any rank
     /// says yes, all ranks write a checkpoint after that step and return.
     public init(config: TrainConfig, communicator: Communicator, resume: ResumeRequest? = nil,
-                gemm: GemmBackend? = nil, precision: Precision? = nil,
+                gemm: GemmBackend? = nil, precision: Precision? = nil, overwrite: Bool = false,
                 stopRequested: @escaping () -> Bool = { false }, progress: ProgressStyle = .off,
                 write: ((String) -> Void)? = nil, output: @escaping (String) -> Void) {
         self.config = config
+        self.overwrite = overwrite
         self.comm = communicator
         self.resume = resume
         self.engineRequest = (gemm, precision)
@@ -75,12 +78,20 @@ public final class Trainer {
     }
 
     public func run() throws -> TrainResult {
+        var config = self.config
+        if resume == nil && config.runDir == nil {
+            // A new run without --run-dir takes a fresh directory (runs/MODEL-seedS, then -2, -3, …), chosen by rank 0.
+            var n = comm.isRoot ? Double(RunDirectoryClaim.freshNumber(config.resolvedRunDir)) : 0
+            try comm.broadcast(&n)
+            config.runDir = RunDirectoryClaim.numbered(config.resolvedRunDir, Int(n))
+        }
         let setup = try RunSetup.prepare(config: config, resume: resume, engine: engineRequest, comm: comm)
         try checkRanksAgree(comm, config: configHash(setup.config) ^ FNV1a.hash(bytes: setup.engine.description.utf8),
                             data: dataHash(setup.splits, setup.split))
         let session = try TrainingSession(setup: setup, comm: comm)
         let run = TrainingRun(setup: setup, session: session, comm: comm, stopRequested: stopRequested, progress: progress,
                               write: write, output: output)
+        run.overwrite = overwrite
         return try run.train()
     }
 }
@@ -111,6 +122,9 @@ final class TrainingRun {
     var lastValidation: Double?
     var best: (score: Double, step: Int)?
     var lastCheckpoint: String? = nil
+    /// Rank 0's hold on the run directory (released when the process ends).
+    var claim: RunDirectoryClaim? = nil
+    var overwrite = false
     /// Training seconds of the epochs finished, this segment and the ones before a resume; the current epoch's
     /// steps started at `epochStart` (nil while validating and writing).
     var trainSeconds: Double
@@ -144,8 +158,8 @@ final class TrainingRun {
 
     func train() throws -> TrainResult {
         let runDir = c.resolvedRunDir
+        try claimRunDirectory(runDir)
         try onRoot("preparing the run directory") {
-            try makeRunDirectory(runDir)
             events = try EventFileWriter(directory: "\(runDir)/tb")
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(c).write(to: URL(fileURLWithPath: "\(runDir)/config.json"))
@@ -198,6 +212,34 @@ final class TrainingRun {
         return try finish()
     }
 
+    /// Rank 0 claims the run directory (`RunDirectoryClaim`). A run resumed into another directory brings its best
+    /// checkpoint along (or, when the old directory has none, starts choosing a best anew), on every rank alike.
+    func claimRunDirectory(_ runDir: String) throws {
+        var travel = 0.0  // 1: best.ckpt copied to the new directory; −1: none to copy, forget the best
+        try onRoot("claiming the run directory") {
+            let from = setup.reader.flatMap { RunDirectoryClaim.runDirectory(ofCheckpoint: $0.path) }
+            let own = from == RunDirectoryClaim.standardized(runDir)
+            let (claim, moved) = try RunDirectoryClaim.claim(runDir, ownRun: own, overwrite: overwrite)
+            self.claim = claim
+            if let moved { output("the run that was in \(runDir) is now in \(moved)") }
+            guard setup.saved != nil, !own, best != nil else { return }
+            // The old directory's best.ckpt travels only if it is the resumed state's best (a later part of the old
+            // run may have replaced it).
+            let oldBest = from.map { CheckpointDirectory(runDir: $0).best }
+            let bestStep = oldBest.flatMap { try? CheckpointReader(path: $0) }.flatMap { try? readTrainingState($0).step }
+            if let oldBest, bestStep != nil, bestStep == setup.saved?.bestStep {
+                try FileManager.default.createDirectory(atPath: checkpoints.path, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(atPath: checkpoints.best)
+                try FileManager.default.copyItem(atPath: oldBest, toPath: checkpoints.best)
+                travel = 1
+            } else {
+                travel = -1
+            }
+        }
+        try comm.broadcast(&travel)
+        if travel < 0 { best = nil }
+    }
+
     /// Validation (every --validate-every epochs and at the end), the epoch's line, metrics and TensorBoard record,
     /// and the best checkpoint when validation improved.
     func endOfEpoch(_ sums: LossSums, seconds: Double, beta: Float, stopping: Bool) throws {
@@ -216,10 +258,12 @@ final class TrainingRun {
                 }
             }
         }
-        let report = EpochReport(step: s.step, stepsPerEpoch: s.stepsPerEpoch, sums: sums, seconds: seconds, beta: beta,
+        var report = EpochReport(step: s.step, stepsPerEpoch: s.stepsPerEpoch, sums: sums, seconds: seconds, beta: beta,
                                  validation: validation, semiSupervised: c.model != .supervised, classifies: c.model.classifies,
                                  seed: c.seed, learningRate: s.learningRate(atStep: s.step - 1),
                                  sinceStart: clock.elapsed, averaged: s.store.average != nil)
+        report.classMix = ClassMixEstimate.read(s.store)
+        if report.classMix != nil { report.trueMix = setup.unlabelledClassMix }
         say(report.line)
         try onRoot("writing metrics") {
             try metrics?.append(report.record)

@@ -37,6 +37,8 @@ final class TrainingSession {
     let schedule: LearningRateSchedule
     let prior: WeightPrior?
     let stepsPerEpoch: Int, totalSteps: Int
+    /// What the class-mix estimate found, once made (for the run's log).
+    var classMixNote: String? = nil
     /// Steps completed; the next step is this one.
     private(set) var step: Int
     /// Test hook: SSL_DIST_TEST_NAN_AT_STEP=N poisons one gradient on the last rank at step N.
@@ -93,6 +95,7 @@ final class TrainingSession {
             }
         }
         try comm.broadcast(store.values.pointer, count: store.values.count)
+        try estimateClassMix()
         if let a = store.average { a.pointer.update(from: store.values.pointer, count: store.values.count) }
     }
 
@@ -128,6 +131,52 @@ final class TrainingSession {
         adam.step(store, gradientNorm: gnorm, from: frozen)
         step += 1
         return (sums, nextBeta, stopping)
+    }
+
+    /// A new run's class-mix estimate (see `ClassMixEstimate`): a supervised probe, the model's classifier network
+    /// trained on the labelled examples alone (the same on every rank: same seed, same examples), classifies this
+    /// rank's shard of the unlabelled examples; EM over all shards; the class-balance term's target from step 0 on.
+    func estimateClassMix() throws {
+        guard let mix = setup.modelConfig.classMix, ClassMixEstimate.read(store) != nil else { return }
+        let labelled = setup.split.labelled, train = setup.train
+        guard !labelled.isEmpty else { return }
+        var probeConfig = setup.modelConfig
+        probeConfig.kind = .supervised; probeConfig.inputDim = train.dim; probeConfig.stack = nil
+        probeConfig.classMix = nil; probeConfig.classBalance = 0; probeConfig.mc = 1; probeConfig.iw = 1
+        probeConfig.classWeights = nil
+        // Every step takes the next `size` labelled examples in a fixed order (all of them when there are few).
+        let size = min(labelled.count, ClassMixEstimate.probeBatch)
+        let probe = makeModel(probeConfig, capacity: Capacity(labelled: size, unlabelled: 0, evaluation: config.evalBatchSize),
+                              workspace: Workspace(engine: try MatMulEngine(setup.engine)))
+        let probeStore = ParameterStore(layout: probe.layout)
+        probeStore.initialize(seed: config.seed, scheme: config.initialization ?? .glorot)
+        let probeAdam = Adam(count: probe.layout.parameterCount, learningRate: ClassMixEstimate.probeLearningRate)
+        let batch = Batch(capacity: size, features: train.dim)
+        let counts = GlobalCounts(labelled: size, unlabelled: 0)
+        for t in 0..<ClassMixEstimate.probeSteps {
+            batch.reset()
+            train.features.withUnsafeBufferPointer { f in
+                for j in 0..<size {
+                    let i = labelled[(t * size + j) % labelled.count]
+                    batch.append(id: i, label: train.labels[i]).update(from: f.baseAddress! + i * train.dim, count: train.dim)
+                }
+            }
+            probeStore.zeroGrads()
+            _ = probe.trainStep(batch, store: probeStore, noise: noise, step: t, beta: 1, counts: counts)
+            probeAdam.step(probeStore, gradientNorm: Adam.norm(probeStore.grads))
+        }
+        let all = setup.split.unlabelled
+        let mine = all[slice(total: all.count, rank: comm.rank, world: comm.size)]
+        let probs = Evaluator(model: probe, chunk: config.evalBatchSize).probabilities(train, indices: mine, store: probeStore, noise: noise)
+        let estimate = try probs.withUnsafeBufferPointer { p in
+            try mix.em(probs: p.baseAddress!, rows: mine.count, total: all.count) { try comm.allreduce(&$0, .sum) }
+        }
+        ClassMixEstimate.write(mix.target(estimate), into: store)
+        let far = mix.distance(estimate) >= ClassMixEstimate.threshold
+        classMixNote = "  class mix of the unlabelled data, estimated by EM from a supervised probe: "
+            + estimate.map { String(format: "%.3f", $0) }.joined(separator: " ")
+            + String(format: " (%.3f from the labelled proportions): the class-balance target is ", mix.distance(estimate))
+            + (far ? "this estimate" : String(format: "the labelled proportions (the estimate is taken for them below %.2f)", ClassMixEstimate.threshold))
     }
 
     /// Every `every` steps on several ranks: the parameters must be equal bit for bit on all of them.

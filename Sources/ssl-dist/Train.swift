@@ -17,6 +17,8 @@ struct Train: ParsableCommand {
     @Option(help: "Continue a run: 'latest' (RUN_DIR/checkpoints/latest), 'best', or a checkpoint file.") var resume: String?
     @Option(help: "A TOML file of training settings (keys = the settings below without --); flags override it.") var config: String?
     @Flag(help: "Print the effective configuration as TOML and exit.") var printConfig = false
+    @Flag(help: "A new run into a --run-dir that holds another run: move that run aside (to DIR.replaced-TIME) instead of refusing.")
+    var overwrite = false
     @Flag(help: "No progress display between the per-epoch summaries.") var quiet = false
     @Option(help: "Without a terminal (logs, CI=true): a progress line every this many steps.") var progressEvery = 100
     @OptionGroup var runtime: RuntimeOptions
@@ -75,7 +77,7 @@ struct Train: ParsableCommand {
                 }
             }
             _ = try Trainer(config: try makeConfig(), communicator: comm, resume: request,
-                            gemm: runtime.gemm, precision: runtime.precision,
+                            gemm: runtime.gemm, precision: runtime.precision, overwrite: overwrite,
                             stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
                             progress: ProgressStyle.detect(quiet: quiet, every: progressEvery,
                                                            underMPILauncher: MPICommunicator.launchedByMPI),

@@ -8,17 +8,17 @@ import XCTest
 final class ModelGradientTests: XCTestCase {
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
                classWeights: [Float]? = nil, mc: Int = 1, iw: Int = 1, classPrior: [Float]? = nil, normalize: Bool = false,
-               classBalance: Float = 0, file: StaticString = #filePath, line: UInt = #line) {
+               classBalance: Float = 0, classMix: [Float]? = nil, file: StaticString = #filePath, line: UInt = #line) {
         for engine in fp32Engines() {
             check(kind, beta: beta, labelled: labelled, unlabelled: unlabelled, likelihood: likelihood, classWeights: classWeights,
-                  mc: mc, iw: iw, classPrior: classPrior, normalize: normalize, classBalance: classBalance, engine: engine,
-                  file: file, line: line)
+                  mc: mc, iw: iw, classPrior: classPrior, normalize: normalize, classBalance: classBalance, classMix: classMix,
+                  engine: engine, file: file, line: line)
         }
     }
 
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood, classWeights: [Float]?,
-               mc: Int, iw: Int, classPrior: [Float]?, normalize: Bool, classBalance: Float, engine: MatMulEngine,
-               file: StaticString, line: UInt) {
+               mc: Int, iw: Int, classPrior: [Float]?, normalize: Bool, classBalance: Float, classMix: [Float]?,
+               engine: MatMulEngine, file: StaticString, line: UInt) {
         let d = 6, k = 3
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
                                  activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
@@ -27,6 +27,8 @@ final class ModelGradientTests: XCTestCase {
         config.classPrior = classPrior
         config.normalize = normalize
         config.classBalance = classBalance
+        // An estimated class mix: the term's target is the state tensor's π, held at `classMix` (a step does not move it).
+        if classMix != nil { config.classMix = ClassMixEstimate(labelledPrior: [Float](repeating: 1 / Float(k), count: k)) }
         if kind.stacked {
             // A frozen M1 with z₁ of 3 dimensions, of which the inner model sees 0 and 2.
             config.stack = StackedM1(hidden: [4], latent: 3, activation: .softplus, likelihood: likelihood, kept: [0, 2], normalize: normalize)
@@ -34,6 +36,10 @@ final class ModelGradientTests: XCTestCase {
         let model = makeModel(config, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 8), workspace: Workspace(engine: engine))
         let store = ParameterStore(layout: model.layout)
         store.initialize(seed: 21)
+        if let mix = classMix, let e = store.layout.entries.first(where: { $0.name == ClassMixEstimate.tensorName }) {
+            for j in 0..<k { store.values.pointer[store.layout.start(of: e) + j] = mix[j] }
+        }
+        XCTAssertEqual(ClassMixEstimate.read(store), classMix, "the class-mix state holds π", file: file, line: line)
         let batch = Batch(capacity: 8, features: d)
         let noise = NoiseSource(seed: 22)
         batch.reset()
@@ -98,6 +104,14 @@ final class ModelGradientTests: XCTestCase {
         check(.adgm, beta: 0.7, labelled: [0, 2], unlabelled: 3, iw: 2, classBalance: 5)
         check(.sdgm, beta: 1, labelled: [2], unlabelled: 3, normalize: true, classBalance: 5)
         check(.m1m2, beta: 1, labelled: [0], unlabelled: 3, likelihood: .gaussian, classBalance: 5)
+    }
+
+    // The same term towards an estimated class mix π (the state tensor) instead of p(y).
+    func testClassBalanceTermTowardsTheEstimatedMix() {
+        let mix: [Float] = [0.6, 0.1, 0.3]
+        check(.m2, beta: 0.8, labelled: [1], unlabelled: 3, classBalance: 5, classMix: mix)
+        check(.adgm, beta: 1, labelled: [0, 2], unlabelled: 3, iw: 2, classBalance: 5, classMix: mix)
+        check(.m1sdgm, beta: 1, labelled: [2], unlabelled: 3, likelihood: .gaussian, classBalance: 5, classMix: mix)
     }
 
     // Batch normalisation in every network: the gradient flows through the batch statistics.

@@ -48,15 +48,19 @@ public final class BoundTerms {
     let replicaCost: UnsafeMutablePointer<Double>, values: UnsafeMutablePointer<Double>
     /// The importance weights of the last `importanceWeights` call, one per replica.
     public let omega: UnsafeMutablePointer<Float>
-    /// λ of the class-balance term (0: none), −log p(y), and the K sums of q̄ exchanged by `reducer` (then K log
-    /// ratios log(q̄/p)).
+    /// λ of the class-balance term (0: none) and its fixed target −log p(y); or the state `mixRef` holding the
+    /// estimated class mix π, the target in its place (the term is off while π is unset, all 0). `classMass` holds the
+    /// K sums of q̄ exchanged by `reducer`, then K log ratios log(q̄/target).
     let balance: Double, negativeLogPrior: [Double], classMass: UnsafeMutablePointer<Double>
+    let mixRef: ParamRef?
     let reducer: BatchReducer
 
-    public init(_ ws: Workspace, maxExamples b: Int, classes k: Int, balance: Float = 0, negativeLogPrior: [Double] = []) {
+    public init(_ ws: Workspace, maxExamples b: Int, classes k: Int, balance: Float = 0, negativeLogPrior: [Double] = [],
+                mixRef: ParamRef? = nil) {
         costs = ws.doubles(b * k); perExample = ws.doubles(b)
         replicaCost = ws.doubles(b); values = ws.doubles(b); omega = ws.floats(b)
         self.balance = Double(balance); self.negativeLogPrior = negativeLogPrior
+        self.mixRef = mixRef
         classMass = ws.doubles(2 * k); reducer = ws.reducer
     }
 
@@ -125,7 +129,8 @@ public final class BoundTerms {
     /// Returns this rank's share of the class-balance term (0 without), for the objective: every rank must call it.
     @discardableResult
     public func classifierGradient(_ lp: Mat, _ map: RowMap, labels: [Int32], counts: GlobalCounts, alpha: Float, beta: Float,
-                                   classWeights: [Float]?, replicas s: Int, weighted: Bool, dlogits: Mat, _ c: RowCosts) -> Double {
+                                   classWeights: [Float]?, replicas s: Int, weighted: Bool, store: ParameterStore,
+                                   dlogits: Mat, _ c: RowCosts) -> Double {
         let bl = map.labelled, bu = map.examples - map.labelled
         dlogits.zero()
         if bl > 0 {
@@ -140,19 +145,23 @@ public final class BoundTerms {
                                      weight: 1 / Float(counts.unlabelled), rowWeights: weighted ? UnsafePointer(omega + bl) : nil,
                                      dlogits: dlogits.rows(bl, bu))
         }
-        return classBalance(lp.rows(bl, bu), counts: counts, replicas: s, dlogits: dlogits.rows(bl, bu))
+        return classBalance(lp.rows(bl, bu), counts: counts, replicas: s, store: store, dlogits: dlogits.rows(bl, bu))
     }
 
     /// The class-balance term λ·(KL(q̄ ‖ p(y)) + mean_u H(q(y|x_u))), q̄ = the classifier's mean q(y|x) over the
-    /// global batch's unlabelled replicas (summed over ranks by the reducer, so 1 and N ranks compute the same step).
+    /// global batch's unlabelled replicas (summed over ranks by the reducer, so 1 and N ranks compute the same step);
+    /// with an estimated mix π (`ClassMixEstimate`), KL(q̄ ‖ π) in place of KL(q̄ ‖ p(y)), and no term before π is set.
     /// With p uniform it is λ·(log K − I(x; y)): it asks for confident predictions whose mix over the batch follows
     /// p(y), against a classifier that gives one class's examples to another (the bound's own E_x KL(q(y|x) ‖ p(y))
     /// is I(x; y) + KL(q̄ ‖ p(y)), and its −H term favours unsure predictions). Adds its gradient
     /// π_j·(g_j − Σ_k π_k g_k), g_j = λ·(log(q̄_j/p_j) − log π_j)/(N_u·S), to `dlogits`; returns the term times this
     /// rank's share of the unlabelled replicas.
-    func classBalance(_ lp: Mat, counts: GlobalCounts, replicas s: Int, dlogits: Mat) -> Double {
+    func classBalance(_ lp: Mat, counts: GlobalCounts, replicas s: Int, store: ParameterStore, dlogits: Mat) -> Double {
         guard balance > 0, counts.unlabelled > 0 else { return 0 }
         let k = lp.cols, n = Double(counts.unlabelled * s)
+        let estimate = mixRef.map { UnsafePointer(store.w($0)) }
+        // Every rank holds the same π, so every rank skips (or makes) the exchange below alike.
+        if let estimate, estimate[0] == 0 { return 0 }
         for j in 0..<k { classMass[j] = 0 }
         for r in 0..<lp.rows { for j in 0..<k { classMass[j] += Foundation.exp(Double(lp[r, j])) } }
         reducer.sum(UnsafeMutableBufferPointer(start: classMass, count: k))
@@ -160,7 +169,7 @@ public final class BoundTerms {
         let logRatio = classMass + k
         for j in 0..<k {
             let q = max(classMass[j] / n, 1e-30)
-            logRatio[j] = Foundation.log(q) + negativeLogPrior[j]
+            logRatio[j] = Foundation.log(q) - (estimate.map { Foundation.log(Double($0[j])) } ?? -negativeLogPrior[j])
             kl += q * logRatio[j]
         }
         var entropy = 0.0

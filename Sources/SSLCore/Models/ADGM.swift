@@ -74,6 +74,7 @@ public final class ADGM: GenerativeModel, PassModel {
                  heads: [(ObservationModel.head(config.likelihood), d)], activation: act, normalize: bn, maxRows: maxR,
                  maxExamples: maxB, workspace: ws)
         observation = ObservationModel(&layout, "px", likelihood: config.likelihood, dim: d)
+        let mixRef = config.classMix.map { _ in ClassMixEstimate.declare(&layout, classes: k) }
         self.layout = layout
         map = RowMap(capacityRows: maxR, capacityExamples: maxB)
         identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
@@ -84,7 +85,7 @@ public final class ADGM: GenerativeModel, PassModel {
         exampleWeights = ws.floats(maxB)
         rec = ws.doubles(maxR); kl = ws.doubles(maxR); logPA = ws.doubles(maxR); logQA = ws.doubles(maxB)
         terms = BoundTerms(ws, maxExamples: maxB, classes: k, balance: config.classBalance,
-                           negativeLogPrior: config.negativeLogPrior)
+                           negativeLogPrior: config.negativeLogPrior, mixRef: mixRef)
         negLogPrior = config.negativeLogPrior
         scratch = ws.floats(2 * d)
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
@@ -164,7 +165,7 @@ public final class ADGM: GenerativeModel, PassModel {
         var result = sums(lp, batch, counts, beta, cost)
         result.objective += terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
-                                 dlogits: qy.dOut[0], cost)
+                                 store: s, dlogits: qy.dOut[0], cost)
         qy.backward(s, inputs: [aB, x], map: identity, dInputs: [daB, nil])
 
         // a = μ_a + σ_a·ε_a.

@@ -50,6 +50,7 @@ public final class M2: GenerativeModel, PassModel {
                       heads: [(ObservationModel.head(config.likelihood), d)], activation: config.activation, normalize: bn,
                       maxRows: maxR, maxExamples: maxB, workspace: ws)
         observation = ObservationModel(&layout, "px", likelihood: config.likelihood, dim: d)
+        let mixRef = config.classMix.map { _ in ClassMixEstimate.declare(&layout, classes: k) }
         self.layout = layout
         map = RowMap(capacityRows: maxR, capacityExamples: maxB)
         identity = RowMap(capacityRows: maxB, capacityExamples: maxB)
@@ -59,7 +60,7 @@ public final class M2: GenerativeModel, PassModel {
         rec = ws.doubles(maxR); kl = ws.doubles(maxR)
         scratch = ws.floats(2 * d)
         terms = BoundTerms(ws, maxExamples: maxB, classes: k, balance: config.classBalance,
-                           negativeLogPrior: config.negativeLogPrior)
+                           negativeLogPrior: config.negativeLogPrior, mixRef: mixRef)
         negLogPrior = config.negativeLogPrior
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
         workspace = ws
@@ -121,7 +122,7 @@ public final class M2: GenerativeModel, PassModel {
         var result = sums(lp, batch, counts, beta, cost)
         result.objective += terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
-                                 dlogits: classifier.dOut[0], cost)
+                                 store: s, dlogits: classifier.dOut[0], cost)
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
         return result
     }

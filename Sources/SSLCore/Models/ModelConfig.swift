@@ -80,6 +80,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// λ of the class-balance term λ·(KL(q̄(y) ‖ p(y)) + mean H(q(y|x))) over each step's unlabelled examples (0: none,
     /// as in the papers; see `BoundTerms.classBalance`).
     public var classBalance: Float = 0
+    /// The class-balance term's target estimated from the unlabelled data (see `ClassMixEstimate`) in place of p(y);
+    /// nil: p(y) is the target. The bound's own p(y) is `classPrior` either way.
+    public var classMix: ClassMixEstimate? = nil
 
     /// −log p(y) per class.
     public var negativeLogPrior: [Double] {
@@ -98,7 +101,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     // Fields added after the first checkpoints decode as their defaults when missing.
     enum CodingKeys: String, CodingKey {
         case kind, inputDim, classes, hidden, latent, auxiliary, activation, alpha, evalSamples, likelihood
-        case classWeights, mc, iw, stack, classPrior, normalize, classBalance
+        case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix
     }
 
     public init(from decoder: Decoder) throws {
@@ -120,6 +123,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         classPrior = try c.decodeIfPresent([Float].self, forKey: .classPrior)
         normalize = try c.decodeIfPresent(Bool.self, forKey: .normalize) ?? false
         classBalance = try c.decodeIfPresent(Float.self, forKey: .classBalance) ?? 0
+        classMix = try c.decodeIfPresent(ClassMixEstimate.self, forKey: .classMix)
     }
 }
 

@@ -1,0 +1,67 @@
+import Foundation
+import SSLCore
+import SSLData
+import SSLDistributed
+import SSLTraining
+import TestSupport
+import XCTest
+
+/// The class-balance term's target on real data (sklearn's digits): with a 10:1 class profile and balanced labelled
+/// draws (3 per class, so the labelled set says nothing of the mix), the run estimates the unlabelled mix from its
+/// supervised probe and takes it as the target; on the balanced digits it keeps the uniform target of the papers'
+/// protocol. Both read from what the run writes (metrics.jsonl's class_mix and class_mix_true).
+final class ClassMixEstimateTests: XCTestCase {
+    /// The digits with class k keeping a fraction 10^(−k/9) of its examples (every k-th by a fixed stride), as CSV.
+    func writeImbalancedDigits(_ digits: String, to path: String) throws -> [Double] {
+        let d = try CSVReader.read(digits, labelColumn: .last)
+        var seen = [Int](repeating: 0, count: 10), kept = [Int](repeating: 0, count: 10)
+        var text = ""
+        for i in 0..<d.count {
+            let y = Int(d.labels[i])
+            seen[y] += 1
+            // Keep the example when the running share of its class falls below the profile's.
+            guard Double(kept[y]) < Double(seen[y]) * Foundation.pow(10, -Double(y) / 9) else { continue }
+            kept[y] += 1
+            text += d.features[(i * d.dim)..<((i + 1) * d.dim)].map { String(Int($0)) }.joined(separator: ",") + ",\(y)\n"
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let n = Double(kept.reduce(0, +))
+        return kept.map { Double($0) / n }
+    }
+
+    /// The last metrics record of a 1-step m2 run on `data` (its recipe: the estimated target), and the run's output.
+    func oneStep(_ data: String, dir: String) throws -> [String: Any] {
+        var c = TrainConfig.recipe(for: .m2)
+        c.data = "csv:\(data)"
+        c.labelsPerClass = 3; c.labelledBatchSize = 30; c.steps = 1; c.hidden = [200]; c.latent = 16; c.seed = 1
+        c.runDir = dir
+        _ = try Trainer(config: c, communicator: SingleProcessCommunicator(), gemm: .blas, precision: .fp32) { _ in }.run()
+        let lines = try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any])
+    }
+
+    func testTheTargetIsTheEstimatedMixOnImbalancedDigitsAndUniformOnBalancedOnes() throws {
+        guard let digits = digitsPath() else {
+            throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
+        }
+        setComputeThreads(1)
+        let dir = NSTemporaryDirectory() + "ssl-dist-class-mix-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let profile = try writeImbalancedDigits(digits, to: "\(dir)/imbalanced.csv")
+        XCTAssertGreaterThan(profile[0] / profile[9], 8, "the file should have a 10:1 profile: \(profile)")
+
+        let imbalanced = try oneStep("\(dir)/imbalanced.csv", dir: "\(dir)/imbalanced")
+        let mix = try XCTUnwrap(imbalanced["class_mix"] as? [Double]), truth = try XCTUnwrap(imbalanced["class_mix_true"] as? [Double])
+        func tv(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { abs($0 - $1) }.reduce(0, +) / 2 }
+        let uniform = [Double](repeating: 0.1, count: 10)
+        XCTAssertEqual(mix.reduce(0, +), 1, accuracy: 1e-5)
+        XCTAssertLessThan(tv(mix, truth), 0.12, "the estimate \(mix) should be near the unlabelled mix \(truth)")
+        XCTAssertGreaterThanOrEqual(tv(mix, uniform), ClassMixEstimate.threshold, "the target should be the estimate, not uniform: \(mix)")
+        XCTAssertLessThan(tv(truth, profile), 0.02, "class_mix_true is the unlabelled set's mix")
+
+        let balanced = try oneStep(digits, dir: "\(dir)/balanced")
+        let target = try XCTUnwrap(balanced["class_mix"] as? [Double])
+        for (k, p) in target.enumerated() { XCTAssertEqual(p, 0.1, accuracy: 1e-6, "balanced digits keep the uniform target (class \(k))") }
+    }
+}
