@@ -1,50 +1,152 @@
 import Foundation
 
-/// Which column holds the integer class label.
-public enum LabelColumn: String, Codable, CaseIterable, Sendable { case first, last }
+/// Which CSV column holds the class label: `first`, `last`, a column number counted from 1 as spreadsheets do, or a
+/// header name. Written and read as that text (configs and checkpoints hold "first" or "last" from before).
+public enum LabelColumn: Equatable, Sendable, Codable, RawRepresentable, CustomStringConvertible {
+    case first, last
+    case number(Int)
+    case name(String)
 
-/// Numeric CSV (optionally gzip-compressed): one example per line, one integer label column
-/// (first or last; −1 for an example without a label), numeric features. A header line is allowed if it is not numeric.
-/// Features are returned unscaled; scaling belongs to the split (see `DataSplits`).
+    public init?(rawValue s: String) {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        switch t {
+        case "": return nil
+        case "first": self = .first
+        case "last": self = .last
+        default:
+            if let n = Int(t) { guard n >= 1 else { return nil }; self = .number(n) } else { self = .name(t) }
+        }
+    }
+    public var rawValue: String {
+        switch self {
+        case .first: return "first"
+        case .last: return "last"
+        case .number(let n): return String(n)
+        case .name(let s): return s
+        }
+    }
+    public var description: String { rawValue }
+}
+
+/// CSV as spreadsheets write it (optionally gzip-compressed): one example per line, LF or CRLF line ends, cells
+/// separated by `,`, `;` or tabs (whichever the first line uses most), optionally quoted, an optional header line.
+/// One label column (`LabelColumn`, default last) holds integer classes 0…C−1, or class names (any non-numeric
+/// text: the names, sorted, become classes 0…C−1 and are kept in `Dataset.classNames`); an empty cell or −1 marks an
+/// example without a label. Every other column is a numeric feature. Features are returned unscaled; scaling belongs
+/// to the split (see `DataSplits`).
 public enum CSVReader {
     public static func read(_ path: String, labelColumn: LabelColumn) throws -> Dataset {
         let bytes = try readFileBytes(path)
         if bytes.isEmpty { throw DataError(path, "empty file, expected CSV rows of numbers") }
-        guard let text = String(bytes: bytes, encoding: .utf8) else { throw DataError(path, "is not UTF-8 text, expected CSV") }
+        guard var text = String(bytes: bytes, encoding: .utf8) else { throw DataError(path, "is not UTF-8 text, expected CSV") }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark (Excel's "CSV UTF-8")
+        // Swift reads "\r\n" as one Character, which is a newline: both line ends split here.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        guard let firstIndex = lines.firstIndex(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
+            throw DataError(path, "no data rows, expected CSV rows of numbers")
+        }
+        let delimiter = detectDelimiter(lines[firstIndex])
+        let first = cells(lines[firstIndex], delimiter)
+        let width = first.count
+        let li = try labelIndex(labelColumn, header: first, path: path)
+        let header: [String]? = first.enumerated().contains { $0.offset != li && Double($0.element) == nil } ? first : nil
+        func columnName(_ j: Int) -> String { "column \(j + 1)" + (header.map { " ('\($0[j])')" } ?? "") }
+
         var features: [Float] = []
-        var labels: [Int32] = []
-        var width = -1
-        var lineNo = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNo += 1
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty { continue }
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            let values = cells.map { Double($0) }
-            if values.contains(where: { $0 == nil }) {
-                if labels.isEmpty && width < 0 && lineNo == 1 { continue }  // header
-                let bad = cells[values.firstIndex { $0 == nil }!]
-                throw DataError(path, "line \(lineNo): '\(bad)' is not a number")
-            }
-            if width < 0 { width = cells.count }
-            guard cells.count == width else {
-                throw DataError(path, "line \(lineNo): \(cells.count) columns, expected \(width) like the first row")
+        var labelCells: [String] = []
+        var lineNumbers: [Int] = []
+        for (offset, line) in lines.enumerated() where offset >= firstIndex + (header == nil ? 0 : 1) {
+            let lineNo = offset + 1
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let row = cells(line, delimiter)
+            guard row.count == width else {
+                throw DataError(path, "line \(lineNo): \(row.count) cells, expected \(width) like line \(firstIndex + 1)"
+                                + " (separator '\(delimiter == "\t" ? "\\t" : String(delimiter))')")
             }
             guard width >= 2 else { throw DataError(path, "line \(lineNo): needs a label and at least one feature") }
-            let li = labelColumn == .first ? 0 : width - 1
-            let lv = values[li]!
-            guard lv >= -1, lv == lv.rounded(), lv < 100_000 else {
-                throw DataError(path, "line \(lineNo): label '\(cells[li])' in the \(labelColumn) column is not a class number (0, 1, …) or −1 (no label)")
+            for (j, cell) in row.enumerated() where j != li {
+                guard let v = Double(cell) else {
+                    throw DataError(path, "line \(lineNo), \(columnName(j)): '\(cell)' is not a number; every column but the "
+                                    + "label (\(columnName(li)); choose another with --label-column NAME or NUMBER) holds numeric features")
+                }
+                guard v.isFinite else { throw DataError(path, "line \(lineNo), \(columnName(j)): non-finite value '\(cell)'") }
+                features.append(Float(v))
             }
-            labels.append(Int32(lv))
-            for (j, v) in values.enumerated() where j != li {
-                guard v!.isFinite else { throw DataError(path, "line \(lineNo): non-finite value '\(cells[j])'") }
-                features.append(Float(v!))
+            labelCells.append(row[li])
+            lineNumbers.append(lineNo)
+        }
+        if labelCells.isEmpty { throw DataError(path, "no data rows after the header, expected CSV rows of numbers") }
+        let (labels, names) = try classes(labelCells, lines: lineNumbers, column: columnName(li), path: path)
+        let d = width - 1
+        let k = names?.count ?? (Int(labels.max()!) + 1)  // 0 when no example has a label (M1 still trains)
+        var data = Dataset(features: features, labels: labels, dim: d, classes: k, shape: [d])
+        data.classNames = names
+        return data
+    }
+
+    /// `,`, `;` or tab: whichever `line` holds most of (`,` when it holds none).
+    static func detectDelimiter(_ line: Substring) -> Character {
+        let counts: [(Character, Int)] = [",", ";", "\t"].map { c in (c, line.filter { $0 == c }.count) }
+        let best = counts.max { $0.1 < $1.1 }!
+        return best.1 > 0 ? best.0 : ","
+    }
+
+    /// A line's cells, trimmed, with double quotes around a cell removed ("" inside quotes is one quote).
+    static func cells(_ line: Substring, _ delimiter: Character) -> [String] {
+        var out: [String] = [], cell = "", inQuotes = false, justClosed = false
+        for c in line {
+            if inQuotes {
+                if c == "\"" { inQuotes = false; justClosed = true } else { cell.append(c) }
+            } else if c == "\"" {
+                if justClosed { cell.append("\""); inQuotes = true }  // "" inside a quoted cell
+                else if cell.trimmingCharacters(in: .whitespaces).isEmpty { cell = ""; inQuotes = true }
+                else { cell.append(c) }
+                justClosed = false
+            } else if c == delimiter {
+                out.append(cell.trimmingCharacters(in: .whitespaces)); cell = ""; justClosed = false
+            } else {
+                cell.append(c); justClosed = false
             }
         }
-        if labels.isEmpty { throw DataError(path, "no data rows, expected CSV rows of numbers") }
-        let d = width - 1
-        let k = Int(labels.max()!) + 1  // 0 when no example has a label (M1 still trains)
-        return Dataset(features: features, labels: labels, dim: d, classes: k, shape: [d])
+        out.append(cell.trimmingCharacters(in: .whitespaces))
+        return out
+    }
+
+    /// The label column's index in rows of `header.count` cells.
+    static func labelIndex(_ column: LabelColumn, header: [String], path: String) throws -> Int {
+        switch column {
+        case .first: return 0
+        case .last: return header.count - 1
+        case .number(let n):
+            guard n <= header.count else {
+                throw DataError("--label-column", "\(n): \(path) has \(header.count) columns; give 1 to \(header.count), a header name, first or last")
+            }
+            return n - 1
+        case .name(let s):
+            if let j = header.firstIndex(of: s) { return j }
+            throw DataError("--label-column", "'\(s)': \(path) has no such column in its first line; its columns are "
+                            + header.map { "'\($0)'" }.joined(separator: ", "))
+        }
+    }
+
+    /// The labels of the label cells: integers 0, 1, … as they are (−1 or empty: no label), or, when any cell is not
+    /// such a number, the names sorted into 0…C−1 (empty or −1: no label).
+    static func classes(_ cells: [String], lines: [Int], column: String, path: String) throws -> ([Int32], [String]?) {
+        func unlabelled(_ c: String) -> Bool { c.isEmpty || c == "-1" }
+        func number(_ c: String) -> Int32? {
+            guard let v = Double(c), v >= 0, v == v.rounded(), v < 100_000 else { return nil }
+            return Int32(v)
+        }
+        if cells.allSatisfy({ unlabelled($0) || number($0) != nil }) {
+            return (cells.map { unlabelled($0) ? -1 : number($0)! }, nil)
+        }
+        // Class names. A cell that looks like a number among names is a name too ("3" sorts as text).
+        if let i = cells.firstIndex(where: { Double($0) != nil && !unlabelled($0) && number($0) == nil }) {
+            throw DataError(path, "line \(lines[i]), \(column): label '\(cells[i])' is neither a class number (0, 1, …), "
+                            + "a class name, nor empty or −1 (no label)")
+        }
+        let names = Set(cells.filter { !unlabelled($0) }).sorted()
+        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, Int32($0.offset)) })
+        return (cells.map { unlabelled($0) ? -1 : index[$0]! }, names)
     }
 }

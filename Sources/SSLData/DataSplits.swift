@@ -78,7 +78,10 @@ public struct DataSplits {
             guard test.dim == train.dim else {
                 throw DataError("--test-data", "\(t) has \(test.dim) features per example, the training data \(train.dim)")
             }
+            test = try test.renumbered(like: train, name: "\(t)")
         }
+        // The MNIST family has its 10 classes by definition; elsewhere C comes from the labels and must fit them.
+        if !spec.hasOwnTestSplit { try all.checkClassesPresent(source: "\(spec)") }
         let k = max(train.classes, validation.classes, test.classes)
         train.classes = k; validation.classes = k; test.classes = k
         guard train.count > 0 else { throw DataError("\(spec)", "the training split is empty") }

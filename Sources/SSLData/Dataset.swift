@@ -13,6 +13,8 @@ public struct Dataset {
     public private(set) var origin: [Int]? = nil
     /// The pixel grid (height, width) of a hyperspectral cube read as `cube:`: example i is pixel (i / width, i % width).
     public var grid: (height: Int, width: Int)? = nil
+    /// The classes' names when the file named them (CSV label cells that are not numbers), class k = classNames[k].
+    public var classNames: [String]? = nil
     public var count: Int { labels.count }
 
     public init(features: [Float], labels: [Int32], dim: Int, classes: Int, shape: [Int]) {
@@ -32,10 +34,55 @@ public struct Dataset {
         var d = Dataset(features: f, labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
         d.origin = indices.map { position($0) }
         d.grid = grid
+        d.classNames = classNames
         return d
     }
 
     public func subset(_ range: Range<Int>) -> Dataset { subset(Array(range)) }
+
+    /// These examples with their named classes numbered as in `reference` (a separate test file names its classes in
+    /// its own sorted order); unchanged when neither names its classes.
+    public func renumbered(like reference: Dataset, name: String) throws -> Dataset {
+        guard classNames != nil || reference.classNames != nil else { return self }
+        guard let mine = classNames, let theirs = reference.classNames else {
+            throw DataError(name, "one of the training and test files names its classes and the other numbers them: use the same kind of labels in both")
+        }
+        let index = Dictionary(uniqueKeysWithValues: theirs.enumerated().map { ($0.element, Int32($0.offset)) })
+        if let unknown = mine.first(where: { index[$0] == nil }) {
+            throw DataError(name, "class '\(unknown)' is not among the training data's classes (\(theirs.joined(separator: ", ")))")
+        }
+        var d = self
+        d.labels = labels.map { $0 < 0 ? $0 : index[mine[Int($0)]]! }
+        d.classNames = theirs
+        d.classes = theirs.count
+        return d
+    }
+
+    /// Every class 0…C−1 (C = one more than the largest label) has an example: a gap means a stray label or labels
+    /// numbered from 1. Throws naming the classes without examples, the label that made C, and what to do.
+    public func checkClassesPresent(source: String) throws {
+        guard classes > 0 else { return }
+        var counts = [Int](repeating: 0, count: classes)
+        for y in labels where y >= 0 && Int(y) < classes { counts[Int(y)] += 1 }
+        let empty = counts.indices.filter { counts[$0] == 0 }
+        guard !empty.isEmpty else { return }
+        if let names = classNames {
+            throw DataError(source, "class '\(names[empty[0]])' has no example")
+        }
+        let present = counts.indices.filter { counts[$0] > 0 }
+        let top = classes - 1
+        let where_ = labels.firstIndex(of: Int32(top)).map { " (first at example \(position($0)) of the file, counted from 0)" } ?? ""
+        if empty == [0] {
+            throw DataError(source, "no example has class 0, while classes 1 to \(top) do: the labels look numbered from 1; "
+                            + "number them from 0 (subtract 1), or use class names in a CSV label column")
+        }
+        let list = empty.count > 6 ? "\(empty.count) classes (\(empty.prefix(3).map(String.init).joined(separator: ", ")), …)" :
+            "class" + (empty.count > 1 ? "es " : " ") + empty.map(String.init).joined(separator: ", ")
+        throw DataError(source, "\(list) of 0 to \(top) ha\(empty.count > 1 ? "ve" : "s") no example; classes are numbered 0 to C−1 "
+                        + "with C one more than the largest label, \(top)\(where_); labels present: "
+                        + (present.count > 12 ? "\(present.count) classes" : present.map(String.init).joined(separator: ", "))
+                        + ". Fix the stray label, or number the classes 0 to C−1 (−1: no label)")
+    }
 
     /// Indices of each class, in order (examples without a label are in none).
     public func indicesByClass() -> [[Int]] {

@@ -23,6 +23,8 @@ public struct EvaluationReport {
     public var worldSize: Int
     /// The class mix of the unlabelled training data the run estimated (nil: it kept none).
     public var classMix: [Float]? = nil
+    /// The classes' names when the training file named them.
+    public var classNames: [String]? = nil
     /// This split's own class mix, from its labels.
     public var splitMix: [Double] {
         confusion.map { Double($0.reduce(0, +)) / Double(max(examples, 1)) }
@@ -86,7 +88,7 @@ public struct EvaluationReport {
                                 labelledBound: bounds?.0, unlabelledBound: bounds?.1,
                                 evalSamples: loaded.model.config.kind.hasAuxiliary ? loaded.model.config.evalSamples : nil,
                                 mc: loaded.modelConfig.mc, iw: loaded.modelConfig.iw, worldSize: comm.size,
-                                classMix: ClassMixEstimate.read(loaded.store))
+                                classMix: ClassMixEstimate.read(loaded.store), classNames: loaded.state.classNames)
     }
 
     public var text: String {
@@ -115,9 +117,12 @@ public struct EvaluationReport {
             out.append("  class mix of this split's labels:                                                  " + row(splitMix))
         }
         out.append("")
-        out.append("  class  precision  recall      F1  support")
+        let names = (0..<perClass.count).map { classNames?[$0] ?? String($0) }
+        let nameWidth = max(5, names.map(\.count).max() ?? 5)
+        func padded(_ s: String) -> String { String(repeating: " ", count: max(nameWidth - s.count, 0)) + s }
+        out.append("  " + padded("class") + "  precision  recall      F1  support")
         for (c, s) in perClass.enumerated() {
-            out.append(String(format: "  %5d  %9.4f  %6.4f  %6.4f  %7d", c, s.precision, s.recall, s.f1, s.support))
+            out.append("  " + padded(names[c]) + String(format: "  %9.4f  %6.4f  %6.4f  %7d", s.precision, s.recall, s.f1, s.support))
         }
         out.append("")
         let k = confusion.count
@@ -143,6 +148,7 @@ public struct EvaluationReport {
         if let s = evalSamples { j["eval_samples"] = s }
         j["mc"] = mc; j["iw"] = iw
         if let m = classMix { j["class_mix_estimated"] = m.map(Double.init); j["class_mix_split"] = splitMix }
+        if let n = classNames { j["class_names"] = n }
         if !model.classifies {
             for key in ["accuracy", "macro_f1", "balanced_accuracy", "confusion", "per_class", "classifier_input"] { j[key] = nil }
         }

@@ -91,16 +91,21 @@ public final class PredictionWriter {
     let probs: AtomicOutput?
     let format: Format
     let k: Int
+    /// The classes' names, written beside the class in the CSV when the training file named them.
+    let names: [String]?
 
     /// `out` ends in .npy or .csv, or is `-` (CSV on standard output); `probsOut` ends in .npy.
-    public init(out: String, probsOut: String?, count n: Int, classes k: Int) throws {
+    public init(out: String, probsOut: String?, count n: Int, classes k: Int, names: [String]? = nil) throws {
         self.k = k
+        self.names = names
         format = out.hasSuffix(".npy") ? .npy : .csv
         classes = try AtomicOutput(out, flag: "--out")
         probs = try probsOut.map { try AtomicOutput($0, flag: "--probs-out") }
         switch format {
         case .npy: try classes.write(NPYWriter.header(descr: "<i8", shape: [n]))
-        case .csv: try classes.write(Data((["index", "class"] + (0..<k).map { "p\($0)" }).joined(separator: ",").utf8 + [10]))
+        case .csv:
+            let header = ["index", "class"] + (names == nil ? [] : ["class_name"]) + (0..<k).map { "p\($0)" }
+            try classes.write(Data(header.joined(separator: ",").utf8 + [10]))
         }
         try probs?.write(NPYWriter.header(descr: "<f4", shape: [n, k]))
     }
@@ -114,6 +119,7 @@ public final class PredictionWriter {
             var text = ""
             for (i, c) in cls.enumerated() {
                 text += "\(positions[i]),\(c)"
+                if let names { text += "," + csvCell(names[Int(c)]) }
                 for j in 0..<k { text += String(format: ",%.7g", p[i * k + j]) }
                 text += "\n"
             }
@@ -126,4 +132,9 @@ public final class PredictionWriter {
         try classes.commit()
         try probs?.commit()
     }
+}
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+func csvCell(_ s: String) -> String {
+    s.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
 }

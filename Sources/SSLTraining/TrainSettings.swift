@@ -143,7 +143,15 @@ public enum TrainSettings {
         choice("model", \.model, "the model"),
         string("data", \.data, "dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS, csv:PATH, npy:X.npy,Y.npy"),
         string("test-data", \.testData, "a separate test set (same forms), for data without a test split"),
-        choice("label-column", \.labelColumn, "CSV label column"),
+        Setting(name: "label-column", kind: .string,
+                help: "CSV label column: first, last (default), a column number counted from 1, or a header name",
+                harmlessOnResume: false, set: { c, v in
+                    let s: String = try value(v, "label-column")
+                    guard let col = LabelColumn(rawValue: s) else {
+                        throw SettingError(place: "label-column", problem: "'\(s)' should be first, last, a column number from 1, or a header name")
+                    }
+                    c.labelColumn = col
+                }, get: { .string($0.labelColumn.rawValue) }),
         float("scale", \.scale, "divide CSV/NPY features by this (default: the training maximum)"),
         int("validation", \.validation, min: 0, "MNIST family: validation examples from the end of train (default 10000)"),
         double("validation-fraction", \.validationFraction, "stratified validation fraction for data without a test split"),

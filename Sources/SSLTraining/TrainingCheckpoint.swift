@@ -57,6 +57,8 @@ public struct TrainingState: Codable {
     public var dataScale: Float? = nil
     /// Format 1: p(y) when it was not uniform (now in `modelConfig`).
     public var classPrior: [Float]? = nil
+    /// The classes' names when the training file named them (CSV), class k = classNames[k]; nil: numbered.
+    public var classNames: [String]? = nil
     public var writtenAt: String
 }
 

@@ -175,8 +175,8 @@ final class TrainingSession {
         let far = mix.distance(estimate) >= ClassMixEstimate.threshold
         classMixNote = "  class mix of the unlabelled data, estimated by EM from a supervised probe: "
             + estimate.map { String(format: "%.3f", $0) }.joined(separator: " ")
-            + String(format: " (%.3f from the labelled proportions): the class-balance target is ", mix.distance(estimate))
-            + (far ? "this estimate" : String(format: "the labelled proportions (the estimate is taken for them below %.2f)", ClassMixEstimate.threshold))
+            + String(format: " (%.3f from uniform): the class-balance target is ", mix.distance(estimate))
+            + (far ? "this estimate" : String(format: "uniform (an estimate closer than %.2f is taken for it)", ClassMixEstimate.threshold))
     }
 
     /// Every `every` steps on several ranks: the parameters must be equal bit for bit on all of them.
@@ -216,6 +216,6 @@ final class TrainingSession {
             rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: comm.size, blasThreads: computeThreads(),
             engine: setup.engine, lastValidationAccuracy: lastValidation, bestValidation: best?.score, bestStep: best?.step,
             trainingSeconds: clock.training, elapsedSeconds: clock.elapsed, standardization: setup.standardization, dataScale: setup.spec.needsScaling ? setup.splits.scale : nil,
-            writtenAt: ISO8601DateFormatter().string(from: Date()))
+            classNames: setup.train.classNames, writtenAt: ISO8601DateFormatter().string(from: Date()))
     }
 }

@@ -58,7 +58,8 @@ struct Predict: ParsableCommand {
                 throw ValidationError("--map draws cubes: --data \(name) is not cube:X.npy,GT.npy")
             }
             let n = d.count, k = loaded.modelConfig.classes
-            let writer = comm.isRoot ? try PredictionWriter(out: out, probsOut: probsOut, count: n, classes: k) : nil
+            let writer = comm.isRoot ? try PredictionWriter(out: out, probsOut: probsOut, count: n, classes: k,
+                                                                    names: loaded.state.classNames) : nil
             var predicted = map == nil ? [] : [Int32](repeating: -1, count: d.grid.map { $0.height * $0.width } ?? 0)
             let start = Date()
             try Prediction.run(loaded, data: d, comm: comm, chunk: chunk ?? loaded.state.config.evalBatchSize) { first, p in

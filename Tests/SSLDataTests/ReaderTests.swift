@@ -138,16 +138,59 @@ final class ReaderTests: XCTestCase {
         let empty = try write("e.csv", [])
         assertDataError(try CSVReader.read(empty, labelColumn: .last), file: empty, contains: "empty")
         let ragged = try write("r.csv", Array("1,2,3\n1,2\n".utf8))
-        assertDataError(try CSVReader.read(ragged, labelColumn: .last), file: ragged, contains: "line 2: 2 columns, expected 3")
+        assertDataError(try CSVReader.read(ragged, labelColumn: .last), file: ragged, contains: "line 2: 2 cells, expected 3 like line 1")
         let text = try write("t.csv", Array("1,2,3\n1,x,2\n".utf8))
-        assertDataError(try CSVReader.read(text, labelColumn: .last), file: text, contains: "line 2: 'x' is not a number")
+        assertDataError(try CSVReader.read(text, labelColumn: .last), file: text, contains: "line 2, column 2: 'x' is not a number")
         let label = try write("n.csv", Array("1,2,-2\n".utf8))
-        assertDataError(try CSVReader.read(label, labelColumn: .last), file: label, contains: "not a class number")
+        assertDataError(try CSVReader.read(label, labelColumn: .last), file: label, contains: "label '-2' is neither a class number")
         let none = try write("none.csv", Array("1,2,-1\n3,4,-1\n".utf8))
         XCTAssertEqual(try CSVReader.read(none, labelColumn: .last).classes, 0, "all −1: data for M1")
         let frac = try write("q.csv", Array("1.5,2,3\n".utf8))
-        assertDataError(try CSVReader.read(frac, labelColumn: .first), file: frac, contains: "not a class number")
+        assertDataError(try CSVReader.read(frac, labelColumn: .first), file: frac, contains: "label '1.5' is neither a class number")
         let headerOnly = try write("h.csv", Array("a,b,c\n".utf8))
         assertDataError(try CSVReader.read(headerOnly, labelColumn: .last), file: headerOnly, contains: "no data rows")
+    }
+
+    /// CSV as spreadsheets write it: CRLF line ends, a byte-order mark, `;` or tab separators, quoted cells, a header,
+    /// the label column in the middle (by name or by number from 1), class names (sorted into 0…C−1), empty cells
+    /// for examples without a label.
+    func testCSVFromSpreadsheets() throws {
+        let crlf = try write("crlf.csv", Array("a,b,label\r\n0,16,3\r\n8,4,1\r\n".utf8))
+        let d = try CSVReader.read(crlf, labelColumn: .last)
+        XCTAssertEqual(d.labels, [3, 1]); XCTAssertEqual(d.features, [0, 16, 8, 4])
+
+        let sheet = try write("sheet.csv", Array("\u{FEFF}length;species;width\r\n1,5;x;2\r\n".utf8))
+        // ';' separated with decimal commas is not ours to guess: the error names the line, the column and the cell.
+        assertDataError(try CSVReader.read(sheet, labelColumn: .name("species")), file: sheet, contains: "line 2, column 1 ('length'): '1,5' is not a number")
+
+        let names = try write("names.tsv", Array("length\tspecies\twidth\n1.5\tversicolor\t2\n3\t\"setosa\"\t4\n5\t\t6\n7\tversicolor\t8\n".utf8))
+        for column in [LabelColumn.name("species"), .number(2)] {
+            let n = try CSVReader.read(names, labelColumn: column)
+            XCTAssertEqual(n.classNames, ["setosa", "versicolor"], "\(column)")
+            XCTAssertEqual(n.labels, [1, 0, -1, 1], "names sorted into 0…C−1, an empty cell: no label")
+            XCTAssertEqual(n.features, [1.5, 2, 3, 4, 5, 6, 7, 8])
+            XCTAssertEqual(n.classes, 2)
+        }
+        let semicolons = try write("semi.csv", Array("f1;f2;class\n0.5;1;b\n2;3;a\n".utf8))
+        let m = try CSVReader.read(semicolons, labelColumn: .last)
+        XCTAssertEqual(m.labels, [1, 0]); XCTAssertEqual(m.classNames, ["a", "b"])
+
+        XCTAssertEqual(LabelColumn(rawValue: "4"), .number(4)); XCTAssertEqual(LabelColumn(rawValue: "species"), .name("species"))
+        XCTAssertEqual(LabelColumn(rawValue: "last"), .last); XCTAssertNil(LabelColumn(rawValue: "0"))
+        assertDataError(try CSVReader.read(names, labelColumn: .name("kind")), file: "--label-column", contains: "its columns are 'length', 'species', 'width'")
+        assertDataError(try CSVReader.read(names, labelColumn: .number(4)), file: "--label-column", contains: "has 3 columns; give 1 to 3")
+    }
+
+    /// Labels checked against what the user meant: a class without examples (a stray label, or labels from 1) is an error.
+    func testStrayAndOneBasedLabelsAreRefused() throws {
+        func data(_ labels: [Int32]) -> Dataset {
+            Dataset(features: [Float](repeating: 0, count: labels.count), labels: labels, dim: 1, classes: Int(labels.max()!) + 1, shape: [1])
+        }
+        XCTAssertNoThrow(try data([0, 1, 2, -1, 1]).checkClassesPresent(source: "ok"))
+        assertDataError(try data([0, 1, 2, 1000, 1]).checkClassesPresent(source: "y.npy"), file: "y.npy",
+                        contains: "largest label, 1000 (first at example 3 of the file")
+        assertDataError(try data([1, 2, 3, 1]).checkClassesPresent(source: "y.npy"), file: "y.npy", contains: "look numbered from 1")
+        var named = data([0, 2]); named.classNames = ["a", "b", "c"]
+        assertDataError(try named.checkClassesPresent(source: "n.csv"), file: "n.csv", contains: "class 'b' has no example")
     }
 }

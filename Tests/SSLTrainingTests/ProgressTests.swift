@@ -20,7 +20,9 @@ final class ProgressTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("step 20/60 (epoch 2, 67%)"), r.stdout)
         XCTAssertFalse(r.stdout.contains("\u{1B}"), "escape codes in a log")
         XCTAssertFalse(r.stdout.contains("\r"), "carriage returns in a log")
-        let quiet = try runProcess(args[0], Array(args.dropFirst()) + ["--quiet"])
+        // A run directory belongs to one run: the second run gets its own.
+        let quiet = try runProcess(args[0], Array(try trainCommand(dir + "-quiet").dropFirst()) + ["--quiet"])
+        defer { try? FileManager.default.removeItem(atPath: dir + "-quiet") }
         XCTAssertFalse(quiet.stdout.contains("step 20/60"), quiet.stdout)
         XCTAssertTrue(quiet.stdout.contains("test accuracy"), quiet.stdout)
     }
@@ -33,7 +35,10 @@ final class ProgressTests: XCTestCase {
         let tty = try runProcess("/usr/bin/script", ["-qec", cmd, "/dev/null"], environment: ["CI": "false", "TERM": "xterm"])
         XCTAssertEqual(tty.status, 0, tty.output)
         XCTAssertTrue(tty.stdout.contains("\r\u{1B}[Kepoch 1 "), "a live bar on a terminal: \(tty.stdout.prefix(2000))")
-        let ci = try runProcess("/usr/bin/script", ["-qec", cmd, "/dev/null"], environment: ["CI": "true", "TERM": "xterm"])
+        // A run directory belongs to one run: the second run gets its own.
+        let ciCmd = try trainCommand(dir + "-ci").joined(separator: " ")
+        defer { try? FileManager.default.removeItem(atPath: dir + "-ci") }
+        let ci = try runProcess("/usr/bin/script", ["-qec", ciCmd, "/dev/null"], environment: ["CI": "true", "TERM": "xterm"])
         XCTAssertEqual(ci.status, 0, ci.output)
         XCTAssertFalse(ci.stdout.contains("\u{1B}"), "CI=true: no escape codes even on a terminal")
         XCTAssertTrue(ci.stdout.contains("step 20/60"), ci.stdout)

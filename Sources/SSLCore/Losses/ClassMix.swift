@@ -11,7 +11,7 @@ import Foundation
 ///     w_k(x) = (π_k/p_l,k)·q_k(x) / Σ_j (π_j/p_l,j)·q_j(x),
 /// and EM for the prior of a new data set (Saerens, Latinne and Decaestecker 2002) iterates π ← mean_x w(x) from
 /// π = p_l to convergence (each rank sums its shard; the K sums are added over ranks). The term's target, from step
-/// 0 on, is π if it is clearly far from p_l (total variation ≥ `threshold`), and p_l itself otherwise.
+/// 0 on, is π if it is clearly far from uniform (total variation ≥ `threshold`), and uniform otherwise.
 ///
 /// What the measurements behind this design said (README, "The class-balance term"):
 /// - The term must act from step 0: with the term off for the first MNIST epoch, m2 on seed 2 lost its fives to 3 and
@@ -33,9 +33,10 @@ public struct ClassMixEstimate: Codable, Equatable, Sendable {
     public init(labelledPrior: [Float]) { self.labelledPrior = labelledPrior }
     /// The state tensor's name.
     public static let tensorName = "class_mix"
-    /// No class's share of the estimate falls below this: −log π enters the term's gradient.
-    public static let floor = 1e-4
-    /// The total variation from p_l below which the estimate is taken for p_l (see above).
+    /// No class's share of the estimate falls below this fraction of 1/K: EM drives a class the probe seldom predicts
+    /// towards 0 (spectra with 5 labels of a class: 0.000), and −log π enters the term's gradient.
+    public static let floorShare = 0.1
+    /// The total variation from uniform below which the target stays uniform (see above).
     public static let threshold = 0.2
     /// EM stops when no class's share moves by more than this, or after `maxIterations`.
     public static let tolerance = 1e-7, maxIterations = 1000
@@ -64,14 +65,15 @@ public struct ClassMixEstimate: Codable, Equatable, Sendable {
         if let a = store.average { for j in 0..<e.count { a.pointer[at + j] = pi[j] } }
     }
 
-    /// The term's target from EM's estimate: the estimate when it is `threshold` or more from p_l, else p_l.
+    /// The term's target from EM's estimate: the estimate when it is `threshold` or more from uniform, else uniform
+    /// (the target of the papers' balanced benchmarks, and of every run before the estimate existed).
     public func target(_ estimate: [Float]) -> [Float] {
-        distance(estimate) >= Self.threshold ? estimate : labelledPrior
+        distance(estimate) >= Self.threshold ? estimate : [Float](repeating: 1 / Float(estimate.count), count: estimate.count)
     }
 
-    /// Total variation between `pi` and p_l.
+    /// Total variation between `pi` and the uniform mix.
     public func distance(_ pi: [Float]) -> Double {
-        zip(pi, labelledPrior).map { abs(Double($0) - Double($1)) }.reduce(0, +) / 2
+        pi.map { abs(Double($0) - 1 / Double(pi.count)) }.reduce(0, +) / 2
     }
 
     /// EM's fixed point for the mix of examples whose q(y|x) are the rows of `probs` (this rank's n×K), `total` the
@@ -91,7 +93,7 @@ public struct ClassMixEstimate: Codable, Equatable, Sendable {
                 for j in 0..<k { w[j] += ratio[j] * Double(probs[r * k + j]) / norm }
             }
             try sum(&w)
-            var next = w.map { max($0 / Double(max(total, 1)), Self.floor) }
+            var next = w.map { max($0 / Double(max(total, 1)), Self.floorShare / Double(k)) }
             let s = next.reduce(0, +)
             next = next.map { $0 / s }
             let moved = zip(next, pi).map { abs($0 - $1) }.max() ?? 0
