@@ -25,3 +25,18 @@ public func readFileBytes(_ path: String) throws -> [UInt8] {
     }
     return out
 }
+
+/// The data bytes of a header's `dims` times `elementSize`, checked: every product of trailing dimensions (the
+/// readers also take the product of all dimensions but the first) must fit an Int, so a damaged or hostile header
+/// ends in an error naming `file`, never an overflow trap. The caller compares the result with the file's size.
+public func checkedDataBytes(_ dims: [Int], elementSize: Int, file: String) throws -> Int {
+    var total = elementSize
+    for d in dims.reversed() {
+        let (p, overflow) = total.multipliedReportingOverflow(by: d)
+        guard d >= 0, !overflow else {
+            throw DataError(file, "the header's shape \(dims) is too large to be data in a file (a damaged or wrong header)")
+        }
+        total = p
+    }
+    return total
+}

@@ -72,9 +72,10 @@ public enum NPYReader {
         guard let dtype = NPYArray.DType(rawValue: String(descr.dropFirst())) else {
             throw DataError(name, "dtype '\(descr)' is not supported; expected float32, float64 or uint8 features and int32/int64 labels")
         }
-        let count = shape.reduce(1, *)
         let size = ["f4": 4, "f8": 8, "u1": 1, "i4": 4, "i8": 8][dtype.rawValue]!
         let dataStart = start + headerLen
+        _ = try checkedDataBytes(shape, elementSize: size, file: name)
+        let count = shape.reduce(1, *)
         guard b.count - dataStart == count * size else {
             let what = b.count - dataStart < count * size ? "truncated" : "unexpected trailing bytes"
             throw DataError(name, "\(what): shape \(shape) of \(dtype) needs \(count * size) data bytes, the file has \(b.count - dataStart)")

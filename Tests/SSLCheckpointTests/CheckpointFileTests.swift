@@ -83,6 +83,38 @@ final class CheckpointFileTests: XCTestCase {
         assertUnreadable("\(dir!)/missing.ckpt", contains: "no such checkpoint file")
     }
 
+    /// 200 mutations (a byte of the first 64 set to 0xFF or at random, a truncation, a bit anywhere): each is refused
+    /// with a `CheckpointError` or read back intact, never a trap.
+    func testMutatedCheckpointsEndInACleanErrorOrAnIntactRead() throws {
+        let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try writeGood())))
+        var x: UInt64 = 99
+        func draw(_ n: Int) -> Int { x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407; return Int((x >> 33) % UInt64(n)) }
+        var refused = 0
+        for i in 0..<200 {
+            var b = good
+            switch i % 4 {
+            case 0: b[draw(64)] = 0xFF
+            case 1: b = Array(b.prefix(draw(b.count)))
+            case 2: b[draw(64)] = UInt8(draw(256))
+            default: b[draw(b.count)] ^= UInt8(1 << draw(8))
+            }
+            let path = "\(dir!)/fuzz-\(i).ckpt"
+            try Data(b).write(to: URL(fileURLWithPath: path))
+            do {
+                let r = try CheckpointReader(path: path)
+                var v = [Float](repeating: 0, count: values.count), c: [Int64] = [0]
+                try r.readPayload(into: sections(&v, &c))
+                XCTAssertEqual(v, values, "mutation \(i) was read: it must be intact"); XCTAssertEqual(c, counter)
+            } catch is CheckpointError {
+                refused += 1
+            } catch {
+                XCTFail("mutation \(i): not a CheckpointError: \(error)")
+            }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        XCTAssertGreaterThan(refused, 150, "most mutations are refused")
+    }
+
     /// A flipped byte that zstd's own checksum would not see (inside a stored block) is still caught
     /// by the CRC-32 of the uncompressed payload: here, a valid file whose header CRC-32 is wrong.
     func testPayloadChecksumCatchesWrongData() throws {
