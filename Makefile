@@ -9,6 +9,9 @@ APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libdnnl-dev libzstd-d
 RUN_DIR ?= runs/fashion-mnist
 RUN_EPOCHS ?= 20
 RANKS ?= 2
+# The git commit the build is made from, for `ssl-dist --version` and checkpoints ("+changes": the work tree differed).
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo +changes)
+SWIFT_BUILD_FLAGS := -c release -Xcc -DSSL_DIST_COMMIT='"$(COMMIT)"'
 # mpirun refuses to run as root unless told it may.
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root,) --oversubscribe
 
@@ -26,7 +29,7 @@ deps:
 	else echo "system packages: all present"; fi
 
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
 # The main job, on Fashion-MNIST with 10 labels per class (seed 1), 2 ranks, about 5 minutes on 2 cores: the
 # supervised baseline on those labels; M1 on every training image (no labels); M1+M2 on M1's features with the same
@@ -52,7 +55,7 @@ run: build
 	@echo "  m1m2/evaluation.txt (accuracy, per-class scores, confusion matrix), m1m2/samples.png (a row per class)"
 
 test: deps
-	$(SWIFT) build -c release --build-tests
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
 	$(SWIFT) test -c release --skip-build
 
 # deploy/slurm.sbatch under a real Slurm started on this machine (needs root; a few minutes; not part of make test).

@@ -70,7 +70,8 @@ public struct CheckpointInspection {
         lines.append("checkpoint \(path) (\(fileBytes) bytes, format version \(formatVersion))")
         let s = state
         lines.append("  model \(s.model.rawValue), step \(s.step), epoch \(String(format: "%.2f", s.epoch)), seed \(s.rng.seed), "
-                     + "world size \(s.worldSize), Adam step \(s.adamStep), written \(s.writtenAt)")
+                     + "world size \(s.worldSize), Adam step \(s.adamStep), written \(s.writtenAt)"
+                     + (s.build.map { " by \($0)" } ?? ""))
         if s.model.classifies {
             lines.append("  last validation accuracy: " + (s.lastValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "none"))
         } else {

@@ -236,6 +236,9 @@ public struct TrainConfig: Codable, Equatable {
         if let c = clipGradValue, !(c > 0) { throw bad("--clip-grad-value", "\(c) must be positive") }
         if let d = lrDecay, !(d > 0 && d <= 1) { throw bad("--lr-decay", "\(d) must be in (0, 1]") }
         if let m = lrMin, !(m >= 0) { throw bad("--lr-min", "\(m) must be 0 or more") }
+        if let m = lrMin, m > learningRate, (lrSchedule ?? .constant) != .constant {
+            throw bad("--lr-min", "\(m) is above --lr \(learningRate): the schedule would raise the learning rate; give a floor below --lr")
+        }
         if let e = ema, !(e > 0 && e < 1) { throw bad("--ema", "\(e) must be in (0, 1), e.g. 0.999") }
         if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
         if let b = classBalance {
@@ -257,7 +260,7 @@ public struct TrainConfig: Codable, Equatable {
         if replicas > 10_000 { throw bad(iw != nil ? "--iw" : "--mc", "--mc × --iw is \(replicas); at most 10000 samples per example") }
         // Every sample is a row of the step's networks (K rows for an unlabelled example): keep the workspace sane.
         if (batchSize + labelledBatchSize) * replicas > 100_000 {
-            throw bad(iw != nil ? "--iw" : "--mc", "(--batch-size + --labelled-batch-size) × --mc × --iw is "
+            throw bad(replicas == 1 ? "--batch-size" : iw != nil ? "--iw" : "--mc", "(--batch-size + --labelled-batch-size) × --mc × --iw is "
                       + "\((batchSize + labelledBatchSize) * replicas) examples per step; at most 100000: use smaller batches")
         }
         if model == .supervised && replicas > 1 {
@@ -305,3 +308,4 @@ public enum ClassWeighting: String, Codable, CaseIterable, Sendable {
     /// c_k = N_l / (K·n_k) over the labelled set: every class carries the same total weight.
     case balanced
 }
+

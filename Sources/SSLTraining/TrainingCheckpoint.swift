@@ -59,6 +59,8 @@ public struct TrainingState: Codable {
     public var classPrior: [Float]? = nil
     /// The classes' names when the training file named them (CSV), class k = classNames[k]; nil: numbered.
     public var classNames: [String]? = nil
+    /// The build that wrote the checkpoint (`ssl-dist --version`); nil before it was recorded.
+    public var build: String? = nil
     public var writtenAt: String
 }
 

@@ -216,6 +216,6 @@ final class TrainingSession {
             rng: .init(seed: c.seed, nextStep: step), adamStep: adam.t, worldSize: comm.size, blasThreads: computeThreads(),
             engine: setup.engine, lastValidationAccuracy: lastValidation, bestValidation: best?.score, bestStep: best?.step,
             trainingSeconds: clock.training, elapsedSeconds: clock.elapsed, standardization: setup.standardization, dataScale: setup.spec.needsScaling ? setup.splits.scale : nil,
-            classNames: setup.train.classNames, writtenAt: ISO8601DateFormatter().string(from: Date()))
+            classNames: setup.train.classNames, build: BuildInfo.description, writtenAt: ISO8601DateFormatter().string(from: Date()))
     }
 }
