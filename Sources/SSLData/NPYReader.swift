@@ -145,6 +145,8 @@ public enum NPYReader {
         let k = Int(gt.values.max() ?? 0)
         var d = Dataset(features: x.values, labels: gt.values.map { Int32($0) - 1 }, dim: bands, classes: k, shape: [bands])
         d.grid = (x.shape[0], x.shape[1])
+        // Cube users count classes as the ground truth does: class k is named k + 1 in every table and output.
+        d.classNames = (1...max(k, 1)).prefix(k).map(String.init)
         return d
     }
 }

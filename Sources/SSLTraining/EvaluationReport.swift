@@ -126,11 +126,11 @@ public struct EvaluationReport {
         }
         out.append("")
         let k = confusion.count
-        let width = max(5, String(confusion.flatMap { $0 }.max() ?? 0).count + 1)
+        let width = max(5, String(confusion.flatMap { $0 }.max() ?? 0).count + 1, (names.map(\.count).max() ?? 0) + 1)
         func cell(_ s: String) -> String { String(repeating: " ", count: max(width - s.count, 0)) + s }
         out.append("  confusion matrix (rows: true class, columns: predicted)")
-        out.append("  " + cell("") + (0..<k).map { cell(String($0)) }.joined())
-        for r in 0..<k { out.append("  " + cell(String(r)) + confusion[r].map { cell(String($0)) }.joined()) }
+        out.append("  " + cell("") + (0..<k).map { cell(names[$0]) }.joined())
+        for r in 0..<k { out.append("  " + cell(names[r]) + confusion[r].map { cell(String($0)) }.joined()) }
         return out.joined(separator: "\n")
     }
 

@@ -10,6 +10,11 @@ func announce(_ run: TrainingRun) {
     say("  train \(train.count) (labelled \(setup.split.labelled.count), unlabelled \(setup.split.unlabelled.count)), "
         + "validation \(setup.splits.validation.count)\(setup.splits.validation.count == 0 ? " (no validation)" : ""), "
         + "test \(setup.splits.test.count); \(train.dim) features, \(train.classes) classes")
+    let v = setup.splits.validation.count
+    if v > 0 && v < 100 && c.model.classifies {
+        say("  note: the best checkpoint is chosen on \(v) validation examples, one example moving accuracy by "
+            + String(format: "%.1f", 100 / Double(v)) + " points; give more with --validation-fraction (or --validation N)")
+    }
     let sizes = c.model == .supervised ? "" : ", z \(m.latent)" + (c.model.hasAuxiliary ? ", a \(m.auxiliary)" : "")
     let alphaText = c.model == .supervised || !c.model.classifies ? "" : ", α \(String(format: "%.3g", m.alpha))"
     let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")

@@ -141,7 +141,7 @@ public enum TrainSettings {
     /// Every training setting, in the order `--help` and `--print-config` show them.
     public static let all: [Setting] = [
         choice("model", \.model, "the model"),
-        string("data", \.data, "dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS, csv:PATH, npy:X.npy,Y.npy"),
+        string("data", \.data, "dataset: fashion-mnist, mnist:DIR, idx:IMAGES,LABELS, csv:PATH, npy:X.npy,Y.npy, cube:SPECTRA.npy,GROUND_TRUTH.npy"),
         string("test-data", \.testData, "a separate test set (same forms), for data without a test split"),
         Setting(name: "label-column", kind: .string,
                 help: "CSV label column: first, last (default), a column number counted from 1, or a header name",

@@ -29,7 +29,7 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Accuracy, per-class precision/recall/F1, the confusion matrix and the bounds of a trained model.")
 
-    @Option(help: "A checkpoint file, or a run directory (its latest checkpoint).") var checkpoint: String
+    @Option(help: "A checkpoint file, or a run directory (its latest checkpoint; RUN/checkpoints/best.ckpt is the best validation's, the one to report).") var checkpoint: String
     @OptionGroup var dataOptions: ModelDataOptions
     @Option(help: "ADGM: samples of a averaged by the classifier (default: the checkpoint's).") var evalSamples: Int?
     @Option(help: "Monte Carlo samples N of each example's bound (default: the checkpoint's).") var mc: Int?

@@ -58,8 +58,9 @@ struct Predict: ParsableCommand {
                 throw ValidationError("--map draws cubes: --data \(name) is not cube:X.npy,GT.npy")
             }
             let n = d.count, k = loaded.modelConfig.classes
+            if let m = map { try checkWritable(m) }
             let writer = comm.isRoot ? try PredictionWriter(out: out, probsOut: probsOut, count: n, classes: k,
-                                                                    names: loaded.state.classNames) : nil
+                                                                    names: loaded.state.classNames, grid: d.grid) : nil
             var predicted = map == nil ? [] : [Int32](repeating: -1, count: d.grid.map { $0.height * $0.width } ?? 0)
             let start = Date()
             try Prediction.run(loaded, data: d, comm: comm, chunk: chunk ?? loaded.state.config.evalBatchSize) { first, p in
@@ -69,15 +70,16 @@ struct Predict: ParsableCommand {
                 try writer!.append(positions: positions, classes: cls, probabilities: p)
                 if map != nil { for (i, c) in cls.enumerated() { predicted[positions[i]] = c } }
             }
-            try writer?.commit()
+            // The maps first: if they cannot be written, no output appears (the classes stay uncommitted).
             if comm.isRoot, let m = map, let g = d.grid {
                 try drawMaps(m, predicted: predicted, grid: g, data: d, classes: k)
             }
+            try writer?.commit()
             if comm.isRoot {
                 let seconds = Date().timeIntervalSince(start)
                 FileHandle.standardError.write(Data(("predict: \(n) examples of \(name) (\(split.rawValue)) in "
                     + String(format: "%.1f s, %.0f examples/s", seconds, Double(n) / max(seconds, 1e-9))
-                    + " on \(comm.size) rank(s) → \(out == "-" ? "standard output" : out)"
+                    + " on \(comm.size) rank(s) → \(out == "-" ? "standard output" : out) (\(writer!.numbering))"
                     + (probsOut.map { ", probabilities → \($0)" } ?? "") + (map.map { ", map → \($0)" } ?? "") + "\n").utf8))
             }
             comm.finalize()
@@ -86,6 +88,14 @@ struct Predict: ParsableCommand {
             throw e
         } catch {
             failOnAllRanks(error, comm)
+        }
+    }
+
+    /// Fails early, naming the flag, when `path`'s folder cannot take a new file.
+    func checkWritable(_ path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw ValidationError("--map \(path): cannot write in \(folder) (missing or not writable); nothing was written")
         }
     }
 

@@ -88,13 +88,26 @@ final class PredictTests: XCTestCase {
         let map = "\(dir!)/map.png"
         let p = try ssl(["predict", "--checkpoint", run, "--data", cube, "--out", "\(dir!)/classes.npy", "--map", map, "--legend"])
         XCTAssertEqual(p.status, 0, p.output)
-        let classes = try NPYReader.read("\(dir!)/classes.npy").values.map { Int32($0) }
-        XCTAssertEqual(classes.count, 2000)
+        // One numbering for cube users: classes.npy is the H×W map in the ground truth's numbering (1…C), so it
+        // compares with GT.npy directly.
+        XCTAssertTrue(p.stderr.contains("classes numbered as the ground truth (1…4, 0: not predicted), 40×50"), p.stderr)
+        let written = try NPYReader.read("\(dir!)/classes.npy")
+        XCTAssertEqual(written.shape, [40, 50])
+        let classes = written.values.map { Int32($0) - 1 }
+        XCTAssertTrue(classes.allSatisfy { (0..<4).contains($0) }, "every pixel predicted, 1…4")
+        let gt = try NPYReader.read("\(dir!)/GT.npy").values.map { Int32($0) }
+        let labelled = gt.indices.filter { gt[$0] > 0 }
+        let agree = labelled.filter { Int32(written.values[$0]) == gt[$0] }.count
+        XCTAssertGreaterThan(Double(agree) / Double(labelled.count), 0.6, "classes.npy == GT.npy on most labelled pixels")
         // The map decodes to the predicted classes pixel for pixel (the legend strip sits below the 40 map rows).
         let image = try RGBImage.readPNG(map)
         XCTAssertEqual(image.width, 50)
         let decoded = ClassMap.classes(of: image, classCount: 4)
         for i in 0..<2000 { XCTAssertEqual(decoded[i], classes[i], "pixel \(i)") }
+        // The evaluation table numbers the classes as the ground truth does.
+        let e = try ssl(["evaluate", "--checkpoint", run])
+        XCTAssertEqual(e.status, 0, e.output)
+        XCTAssertTrue(e.stdout.contains("\n      4  ") && !e.stdout.contains("\n      0  "), e.stdout)
         let comparison = try RGBImage.readPNG("\(dir!)/map-vs-ground-truth.png")
         XCTAssertEqual(comparison.width, 3 * 50 + 8)
         var right = [Int](repeating: 0, count: 4), total = [Int](repeating: 0, count: 4)
@@ -154,7 +167,11 @@ final class PredictTests: XCTestCase {
         // An output folder that does not exist.
         let unwritable = try ssl(["predict", "--checkpoint", run, "--data", cube, "--out", "\(dir!)/missing/d.npy"])
         XCTAssertTrue(unwritable.stderr.contains("--out") && unwritable.stderr.contains("cannot write"), unwritable.stderr)
-        for r in [above, other, noClassifier, unwritable] {
+        // A map that cannot be written: no classes file either.
+        let badMap = try ssl(["predict", "--checkpoint", run, "--data", cube, "--out", "\(dir!)/e.npy", "--map", "\(dir!)/missing/m.png"])
+        XCTAssertTrue(badMap.stderr.contains("--map") && badMap.stderr.contains("nothing was written"), badMap.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir!)/e.npy"), "no classes file beside a map that failed")
+        for r in [above, other, noClassifier, unwritable, badMap] {
             XCTAssertNotEqual(r.status, 0)
             XCTAssertFalse(r.output.contains("Fatal error"), r.output)
         }
