@@ -45,9 +45,11 @@ let package = Package(
         .target(name: "SSLTensorBoard", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "SSLTraining", dependencies: ["SSLCore", "SSLData", "SSLDistributed", "SSLCheckpoint", "SSLTensorBoard", "CPNG", "CKernels",
                                                    .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: optimize),
+        // The face-template EM of `ssl-dist template`: not a semi-supervised model, so a target of its own.
+        .target(name: "SSLTemplate", dependencies: ["SSLCore", "SSLData", "SSLDistributed"], swiftSettings: optimize),
         .executableTarget(
             name: "ssl-dist",
-            dependencies: ["SSLTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SSLTraining", "SSLTemplate", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "SSLData", "SSLCore", "TestSupport"]),
+        .testTarget(name: "SSLTemplateTests", dependencies: ["SSLTemplate", "SSLTraining", "SSLData", "SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
         .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLCore", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"]),
     ],

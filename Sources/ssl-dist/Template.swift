@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SSLCore
+import SSLTemplate
 import SSLData
 import SSLDistributed
 import SSLTraining

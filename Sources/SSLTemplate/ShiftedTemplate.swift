@@ -1,4 +1,5 @@
 import Foundation
+import SSLCore
 
 // K images of H×W pixels, a face of H×w pixels at one of S = W − w + 1 horizontal shifts.
 

@@ -101,7 +101,7 @@ public enum TemplateEM {
                            report: (Int, Int, Double, ShiftedTemplate) throws -> Void) throws -> TemplateResult {
         let (images, k, h, w) = try load(o.data, layout: o.layout)
         guard o.faceWidth >= 1 && o.faceWidth <= w else {
-            throw ConfigError(flag: "--face-width", problem: "\(o.faceWidth) must be between 1 and the images' width \(w)")
+            throw DataError("--face-width", "\(o.faceWidth) must be between 1 and the images' width \(w)")
         }
         let mineRange = slice(total: k, rank: comm.rank, world: comm.size)
         let mine = images[(mineRange.lowerBound * h * w)..<(mineRange.upperBound * h * w)]
@@ -142,7 +142,7 @@ public enum TemplateEM {
             }
             try st.values.withUnsafeMutableBufferPointer { try comm.allreduce($0, .sum) }
             if let last = bounds.last, st.bound < last - 1e-9 * abs(last) {
-                throw TrainingError(message: "iteration \(t): the bound fell from \(last) to \(st.bound); EM must not decrease it "
+                throw TemplateError(message: "iteration \(t): the bound fell from \(last) to \(st.bound); EM must not decrease it "
                                     + "(non-finite data, or a σ collapsed to 0?)")
             }
             bounds.append(st.bound)
@@ -156,4 +156,10 @@ public enum TemplateEM {
         }
         return TemplateResult(model: model, bounds: bounds, converged: converged, posteriors: q, firstImage: mineRange.lowerBound)
     }
+}
+
+/// EM went wrong (a bound that fell): the iteration and what to check.
+public struct TemplateError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SSLCore
+import SSLTemplate
 import XCTest
 
 /// The template-at-unknown-shifts model against the exercise's known values: H=2, W=3, w=1, K=2,

@@ -1,5 +1,6 @@
 import Foundation
 import SSLCore
+import SSLTemplate
 import SSLData
 import SSLTraining
 import TestSupport
