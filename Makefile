@@ -15,7 +15,7 @@ SWIFT_BUILD_FLAGS := -c release -Xcc -DSSL_DIST_COMMIT='"$(COMMIT)"'
 # mpirun refuses to run as root unless told it may.
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root,) --oversubscribe
 
-.PHONY: deps build run test test-slurm bench bench-pytorch proto clean
+.PHONY: deps build run test test-fast test-slurm bench bench-pytorch proto clean
 
 # Installs only the Debian packages that are missing (apt-get; needs root or sudo).
 deps:
@@ -57,6 +57,13 @@ run: build
 test: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
 	$(SWIFT) test -c release --skip-build
+
+# The unit tests alone (finite differences, readers, the checkpoint format, settings): seconds, for the edit-compile-
+# test loop. No mpirun, no training runs, no emulated hosts; `make test` runs those too.
+UNIT_TESTS := SSLCoreTests|SSLDataTests|CheckpointFileTests|ShiftedTemplateTests|ConfigFileTests
+test-fast: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
+	$(SWIFT) test -c release --skip-build --filter "$(UNIT_TESTS)"
 
 # deploy/slurm.sbatch under a real Slurm started on this machine (needs root; a few minutes; not part of make test).
 test-slurm: build
