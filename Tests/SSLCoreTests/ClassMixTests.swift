@@ -61,14 +61,21 @@ final class ClassMixTests: XCTestCase {
         XCTAssertEqual(Double(pi[0]), 0.9, accuracy: 0.03, "\(pi)")
     }
 
-    /// The term's target: the estimate when it is clearly far from uniform, else uniform.
-    func testTheTargetIsTheEstimateOnlyFarFromUniform() {
+    /// The term's target: the estimate when it is clearly far from uniform and the halves' probes agree, else uniform.
+    func testTheTargetIsTheEstimateOnlyFarFromUniformAndWhenTheHalvesAgree() {
         let em = ClassMixEstimate(labelledPrior: [0.4, 0.2, 0.2, 0.2])
+        let uniform: [Float] = [0.25, 0.25, 0.25, 0.25]
         let near: [Float] = [0.3, 0.2, 0.3, 0.2], far: [Float] = [0.55, 0.25, 0.1, 0.1]
         XCTAssertEqual(em.distance(near), 0.1, accuracy: 1e-6)
-        XCTAssertEqual(em.target(near), [0.25, 0.25, 0.25, 0.25], "uniform, not the labelled proportions")
+        XCTAssertEqual(em.decide(full: near, halves: near, near, labelled: 40).target, uniform, "near uniform: uniform, not the labelled proportions")
         XCTAssertEqual(em.distance(far), 0.3, accuracy: 1e-6)
-        XCTAssertEqual(em.target(far), far)
+        XCTAssertEqual(em.decide(full: far, halves: [0.5, 0.3, 0.1, 0.1], [0.6, 0.2, 0.1, 0.1], labelled: 40).target, far, "halves 0.1 apart < 0.15")
+        let split = em.decide(full: far, halves: [0.4, 0.1, 0.4, 0.1], [0.6, 0.3, 0.05, 0.05], labelled: 40)
+        XCTAssertEqual(split.target, uniform, "halves 0.35 apart: the probe's error is as large as the imbalance")
+        XCTAssertTrue(split.reason.contains("probe's error"), split.reason)
+        let few = em.decide(full: far, halves: far, far, labelled: 20)
+        XCTAssertEqual(few.target, uniform, "5 labels per class: not trusted")
+        XCTAssertTrue(few.reason.contains("5.0 labels per class"), few.reason)
     }
 
     /// Sums over shards give the same π as one process (up to summation order): the form `sum` has under MPI.

@@ -7,9 +7,10 @@ import TestSupport
 import XCTest
 
 /// The class-balance term's target on real data (sklearn's digits): with a 10:1 class profile and balanced labelled
-/// draws (3 per class, so the labelled set says nothing of the mix), the run estimates the unlabelled mix from its
-/// supervised probe and takes it as the target; on the balanced digits it keeps the uniform target of the papers'
-/// protocol. Both read from what the run writes (metrics.jsonl's class_mix and class_mix_true).
+/// draws (10 per class, so the labelled set says nothing of the mix), the run estimates the unlabelled mix from its
+/// supervised probe and takes it as the target; with 3 per class the probe is not trusted and the target stays
+/// uniform; on the balanced digits it keeps the uniform target of the
+/// papers' protocol. All read from what the run writes (metrics.jsonl's class_mix and class_mix_true).
 final class ClassMixEstimateTests: XCTestCase {
     /// The digits with class k keeping a fraction 10^(−k/9) of its examples (every k-th by a fixed stride), as CSV.
     func writeImbalancedDigits(_ digits: String, to path: String) throws -> [Double] {
@@ -30,10 +31,10 @@ final class ClassMixEstimateTests: XCTestCase {
     }
 
     /// The last metrics record of a 1-step m2 run on `data` (its recipe: the estimated target), and the run's output.
-    func oneStep(_ data: String, dir: String) throws -> [String: Any] {
+    func oneStep(_ data: String, dir: String, labelsPerClass: Int = 10, seed: UInt64 = 3) throws -> [String: Any] {
         var c = TrainConfig.recipe(for: .m2)
         c.data = "csv:\(data)"
-        c.labelsPerClass = 3; c.labelledBatchSize = 30; c.steps = 1; c.hidden = [200]; c.latent = 16; c.seed = 1
+        c.labelsPerClass = labelsPerClass; c.labelledBatchSize = 10 * labelsPerClass; c.steps = 1; c.hidden = [200]; c.latent = 16; c.seed = seed
         c.runDir = dir
         _ = try Trainer(config: c, communicator: SingleProcessCommunicator(), gemm: .blas, precision: .fp32) { _ in }.run()
         let lines = try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
@@ -59,6 +60,9 @@ final class ClassMixEstimateTests: XCTestCase {
         XCTAssertLessThan(tv(mix, truth), 0.12, "the estimate \(mix) should be near the unlabelled mix \(truth)")
         XCTAssertGreaterThanOrEqual(tv(mix, uniform), ClassMixEstimate.threshold, "the target should be the estimate, not uniform: \(mix)")
         XCTAssertLessThan(tv(truth, profile), 0.02, "class_mix_true is the unlabelled set's mix")
+
+        let few = try XCTUnwrap(try oneStep("\(dir)/imbalanced.csv", dir: "\(dir)/few", labelsPerClass: 3)["class_mix"] as? [Double])
+        for (k, p) in few.enumerated() { XCTAssertEqual(p, 0.1, accuracy: 1e-6, "3 labels per class: the uniform target (class \(k))") }
 
         let balanced = try oneStep(digits, dir: "\(dir)/balanced")
         let target = try XCTUnwrap(balanced["class_mix"] as? [Double])

@@ -133,50 +133,19 @@ final class TrainingSession {
         return (sums, nextBeta, stopping)
     }
 
-    /// A new run's class-mix estimate (see `ClassMixEstimate`): a supervised probe, the model's classifier network
-    /// trained on the labelled examples alone (the same on every rank: same seed, same examples), classifies this
-    /// rank's shard of the unlabelled examples; EM over all shards; the class-balance term's target from step 0 on.
+    /// A new run's class-mix estimate and the class-balance term's target from it (see `ClassMixEstimate` and
+    /// `ClassMixProbe`). Every rank calls it.
     func estimateClassMix() throws {
-        guard let mix = setup.modelConfig.classMix, ClassMixEstimate.read(store) != nil else { return }
-        let labelled = setup.split.labelled, train = setup.train
-        guard !labelled.isEmpty else { return }
-        var probeConfig = setup.modelConfig
-        probeConfig.kind = .supervised; probeConfig.inputDim = train.dim; probeConfig.stack = nil
-        probeConfig.classMix = nil; probeConfig.classBalance = 0; probeConfig.mc = 1; probeConfig.iw = 1
-        probeConfig.classWeights = nil
-        // Every step takes the next `size` labelled examples in a fixed order (all of them when there are few).
-        let size = min(labelled.count, ClassMixEstimate.probeBatch)
-        let probe = makeModel(probeConfig, capacity: Capacity(labelled: size, unlabelled: 0, evaluation: config.evalBatchSize),
-                              workspace: Workspace(engine: try MatMulEngine(setup.engine)))
-        let probeStore = ParameterStore(layout: probe.layout)
-        probeStore.initialize(seed: config.seed, scheme: config.initialization ?? .glorot)
-        let probeAdam = Adam(count: probe.layout.parameterCount, learningRate: ClassMixEstimate.probeLearningRate)
-        let batch = Batch(capacity: size, features: train.dim)
-        let counts = GlobalCounts(labelled: size, unlabelled: 0)
-        for t in 0..<ClassMixEstimate.probeSteps {
-            batch.reset()
-            train.features.withUnsafeBufferPointer { f in
-                for j in 0..<size {
-                    let i = labelled[(t * size + j) % labelled.count]
-                    batch.append(id: i, label: train.labels[i]).update(from: f.baseAddress! + i * train.dim, count: train.dim)
-                }
-            }
-            probeStore.zeroGrads()
-            _ = probe.trainStep(batch, store: probeStore, noise: noise, step: t, beta: 1, counts: counts)
-            probeAdam.step(probeStore, gradientNorm: Adam.norm(probeStore.grads))
-        }
-        let all = setup.split.unlabelled
-        let mine = all[slice(total: all.count, rank: comm.rank, world: comm.size)]
-        let probs = Evaluator(model: probe, chunk: config.evalBatchSize).probabilities(train, indices: mine, store: probeStore, noise: noise)
-        let estimate = try probs.withUnsafeBufferPointer { p in
-            try mix.em(probs: p.baseAddress!, rows: mine.count, total: all.count) { try comm.allreduce(&$0, .sum) }
-        }
-        ClassMixEstimate.write(mix.target(estimate), into: store)
-        let far = mix.distance(estimate) >= ClassMixEstimate.threshold
+        guard let mix = setup.modelConfig.classMix, ClassMixEstimate.read(store) != nil, !setup.split.labelled.isEmpty else { return }
+        let probe = ClassMixProbe(setup: setup, comm: comm, noise: noise)
+        let labelled = setup.split.labelled
+        let full = try probe.estimate(mix, labelled: labelled)
+        let (a, b) = ClassMixProbe.halves(labelled, labels: setup.train.labels)
+        let decision = mix.decide(full: full, halves: try probe.estimate(mix, labelled: a), try probe.estimate(mix, labelled: b),
+                                  labelled: labelled.count)
+        ClassMixEstimate.write(decision.target, into: store)
         classMixNote = "  class mix of the unlabelled data, estimated by EM from a supervised probe: "
-            + estimate.map { String(format: "%.3f", $0) }.joined(separator: " ")
-            + String(format: " (%.3f from uniform): the class-balance target is ", mix.distance(estimate))
-            + (far ? "this estimate" : String(format: "uniform (an estimate closer than %.2f is taken for it)", ClassMixEstimate.threshold))
+            + full.map { String(format: "%.3f", $0) }.joined(separator: " ") + "; " + decision.reason
     }
 
     /// Every `every` steps on several ranks: the parameters must be equal bit for bit on all of them.
