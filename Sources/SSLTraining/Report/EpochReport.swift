@@ -16,8 +16,9 @@ struct EpochReport {
     let sinceStart: Double
     /// Whether validation used the moving average of the parameters.
     let averaged: Bool
-    /// The estimated class mix of the unlabelled data after this epoch, and the true one where every unlabelled
-    /// example's label is known (benchmarks); nil without an estimate.
+    /// The class-balance term's target (the estimated class mix of the unlabelled data, or uniform when the estimate
+    /// was not trusted), and the true mix where every unlabelled example's label is known (benchmarks); nil without
+    /// an estimate.
     var classMix: [Float]? = nil
     var trueMix: [Double]? = nil
 

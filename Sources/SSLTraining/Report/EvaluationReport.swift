@@ -21,7 +21,8 @@ public struct EvaluationReport {
     /// Monte Carlo × importance samples of each example's bound.
     public var mc = 1, iw = 1
     public var worldSize: Int
-    /// The class mix of the unlabelled training data the run estimated (nil: it kept none).
+    /// The class-balance term's target the run kept: the estimated unlabelled class mix, or uniform when the estimate
+    /// was not trusted (nil: the run kept none).
     public var classMix: [Float]? = nil
     /// The classes' names when the training file named them.
     public var classNames: [String]? = nil
@@ -113,8 +114,8 @@ public struct EvaluationReport {
                                  : "  classifier input: real-valued features")
         if let m = classMix {
             func row(_ v: [Double]) -> String { v.map { String(format: "%6.3f", $0) }.joined(separator: " ") }
-            out.append("  class mix, estimated over the unlabelled training data (the class-balance target): " + row(m.map(Double.init)))
-            out.append("  class mix of this split's labels:                                                  " + row(splitMix))
+            out.append("  class-balance target (the estimated unlabelled class mix, or uniform): " + row(m.map(Double.init)))
+            out.append("  class mix of this split's labels:                                        " + row(splitMix))
         }
         out.append("")
         let names = (0..<perClass.count).map { classNames?[$0] ?? String($0) }
