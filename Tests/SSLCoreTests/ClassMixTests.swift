@@ -1,30 +1,18 @@
 import Foundation
 import SSLCore
+import TestSupport
 import XCTest
 
 /// EM for the unlabelled data's class mix (`ClassMixEstimate.em`) on posteriors whose truth is known: examples
 /// x ~ N(μ_y, 1) in one dimension, y drawn from a mix, and a classifier calibrated to the uniform labelled prior,
 /// q(y|x) = softmax_y(−(x − μ_y)²/2).
 final class ClassMixTests: XCTestCase {
-    /// SplitMix64: a small deterministic stream for the test's draws.
-    struct Draws {
-        var state: UInt64
-        mutating func next() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-        }
-        mutating func normal() -> Double { (-2 * Foundation.log(max(next(), 1e-300))).squareRoot() * Foundation.cos(2 * .pi * next()) }
-    }
-
     /// q(y|x) of `n` examples drawn from `mix`, n×K.
     func posteriors(_ mix: [Double], n: Int, seed: UInt64) -> [Float] {
         let k = mix.count, means = (0..<k).map { 1.5 * Double($0) }
-        var draws = Draws(state: seed), out: [Float] = []
+        var draws = Draws(seed: seed), out: [Float] = []
         for _ in 0..<n {
-            var u = draws.next(), y = 0
+            var u = draws.uniform(), y = 0
             while y < k - 1 && u >= mix[y] { u -= mix[y]; y += 1 }
             let x = means[y] + draws.normal()
             let logits = means.map { -(x - $0) * (x - $0) / 2 }

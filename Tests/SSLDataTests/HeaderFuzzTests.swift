@@ -7,22 +7,9 @@ import XCTest
 /// in a clean `DataError` or a correct read, never a trap (an overflow trap would end this test process with a signal,
 /// which the runner reports as a failure). Checkpoints have their own (`CheckpointFuzzTests`).
 final class HeaderFuzzTests: XCTestCase {
-    /// SplitMix64, for reproducible mutations.
-    struct Draws {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
-
     /// Runs `read` on every mutation; counts the clean errors and the reads.
     func fuzz(_ original: [UInt8], headerBytes: Int, seed: UInt64, count: Int, _ read: ([UInt8]) throws -> Void) -> (errors: Int, reads: Int) {
-        var draws = Draws(state: seed), errors = 0, reads = 0
+        var draws = Draws(seed: seed), errors = 0, reads = 0
         for i in 0..<count {
             var b = original
             switch i % 4 {
