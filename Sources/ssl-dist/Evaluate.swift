@@ -4,16 +4,19 @@ import SSLCore
 import SSLData
 import SSLTraining
 
-/// Which split of the data a command reads.
-enum SplitChoice: String, ExpressibleByArgument, CaseIterable { case train, validation, test }
+extension DataSplit: ExpressibleByArgument {}
 
 /// The data a trained model is applied to: by default what it was trained on, with the same split options.
 struct ModelDataOptions: ParsableArguments {
     @Option(help: "Dataset (default: the checkpoint's), same forms as train --data.") var data: String?
-    @Option(help: "Split: train, validation or test.") var split: SplitChoice = .test
+    @Option(help: "Split: train, validation or test.") var split: DataSplit = .test
+
+    func validate() throws {
+        do { try split.check(DataSplit.scored, command: "evaluate") } catch { throw ValidationError("\(error)") }
+    }
 
     func load(for loaded: LoadedModel) throws -> (Dataset, String) {
-        var (d, name) = try PredictionData.load(data ?? loaded.state.config.data, split: split.rawValue, for: loaded)
+        var (d, name) = try PredictionData.load(data ?? loaded.state.config.data, split: split, for: loaded)
         // Only labelled examples can be scored.
         let skipped = d.unlabelledOnly.count
         if skipped > 0 {

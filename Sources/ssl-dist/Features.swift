@@ -12,14 +12,12 @@ struct Features: ParsableCommand {
     @Option(help: "An m1 checkpoint file, or a run directory (its latest checkpoint).") var checkpoint: String
     @Option(help: "Dataset (default: the checkpoint's), same forms as train --data.") var data: String?
     @Option(help: "Split: train, validation, test, or all (every example of the data file in file order; default).")
-    var split: FeatureSplit = .all
+    var split: DataSplit = .all
     @Option(help: "The .npy file of features to write (N × Z, float32).") var out: String
     @Option(help: "Also write the labels (N, int64; −1 for an example without a label) to this .npy file.") var labelsOut: String?
     @Flag(help: "Draw z ~ q(z|x) instead of writing its mean.") var sample = false
     @Option(help: "Seed of the samples (with --sample; default: the checkpoint's).") var seed: UInt64?
     @OptionGroup var runtime: RuntimeOptions
-
-    enum FeatureSplit: String, ExpressibleByArgument, CaseIterable { case train, validation, test, all }
 
     func validate() throws {
         guard out.hasSuffix(".npy") else { throw ValidationError("--out \(out): the features are written as .npy; name the file *.npy") }
@@ -35,7 +33,7 @@ struct Features: ParsableCommand {
                 throw ValidationError("--checkpoint \(checkpoint) holds a \(loaded.modelConfig.kind.rawValue) model; features come from an m1 model")
             }
             let c = loaded.state.config
-            let (d, specText) = try PredictionData.load(data ?? c.data, split: split.rawValue, for: loaded)
+            let (d, specText) = try PredictionData.load(data ?? c.data, split: split, for: loaded)
             let z = loaded.modelConfig.latent
             let noise = NoiseSource(seed: seed ?? c.seed)
             var features = [Float](repeating: 0, count: d.count * z)

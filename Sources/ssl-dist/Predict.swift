@@ -20,7 +20,7 @@ struct Predict: ParsableCommand {
     @Option(help: "A checkpoint file, a run directory (its latest checkpoint), or RUN/checkpoints/best.ckpt.") var checkpoint: String
     @Option(help: "Dataset (default: the checkpoint's), same forms as train --data, cube:X.npy,GT.npy included.") var data: String?
     @Option(help: "Which examples: all (every example of the data file, in file order; default), train, validation, test, unlabelled.")
-    var split: PredictSplit = .all
+    var split: DataSplit = .all
     @Option(help: "Classes: FILE.npy, FILE.csv, or - for CSV on standard output.") var out: String
     @Option(help: "Also write the probabilities q(y|x), N × K float32, to this .npy file.") var probsOut: String?
     @Option(help: "Cube data: draw the class map to this PNG (and MAP-vs-ground-truth.png beside it).") var map: String?
@@ -28,8 +28,6 @@ struct Predict: ParsableCommand {
     @Option(help: "ADGM/SDGM: samples of a averaged by the classifier (default: the checkpoint's).") var evalSamples: Int?
     @Option(help: "Examples per chunk (default: the checkpoint's evaluation chunk).") var chunk: Int?
     @OptionGroup var runtime: RuntimeOptions
-
-    enum PredictSplit: String, ExpressibleByArgument, CaseIterable { case all, train, validation, test, unlabelled }
 
     func validate() throws {
         guard out == "-" || out.hasSuffix(".npy") || out.hasSuffix(".csv") else {
@@ -53,7 +51,7 @@ struct Predict: ParsableCommand {
                 throw ValidationError("--checkpoint \(checkpoint) holds an \(loaded.modelConfig.kind.rawValue) model, which has no "
                                       + "classifier: predict needs \(ModelKind.names { $0.classifies }) (use `ssl-dist features` for m1)")
             }
-            let (d, name) = try PredictionData.load(data ?? loaded.state.config.data, split: split.rawValue, for: loaded)
+            let (d, name) = try PredictionData.load(data ?? loaded.state.config.data, split: split, for: loaded)
             if map != nil && d.grid == nil {
                 throw ValidationError("--map draws cubes: --data \(name) is not cube:X.npy,GT.npy")
             }

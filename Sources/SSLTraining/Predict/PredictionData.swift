@@ -4,22 +4,20 @@ import SSLData
 /// Data prepared for a trained model exactly as its training prepared them: the same split options and seed, features
 /// scaled by what training divided them by, standardised with the training split's statistics.
 public enum PredictionData {
-    /// The examples of `split` of `specText`: "all" (every example of the data file in file order, for the MNIST
-    /// family its training file), "unlabelled" (those without a label, in file order), or "train", "validation",
-    /// "test" (as the run split them). Errors name --data or the file.
-    public static func load(_ specText: String, split: String, for loaded: LoadedModel) throws -> (Dataset, String) {
+    /// The examples of `split` of `specText` (see `DataSplit`). Errors name --data or the file.
+    public static func load(_ specText: String, split: DataSplit, for loaded: LoadedModel) throws -> (Dataset, String) {
         let c = loaded.state.config
         let spec = try DataSpec(parsing: specText)
         var d: Dataset
         switch split {
-        case "all", "unlabelled":
+        case .all, .unlabelled:
             d = try spec.load(labelColumn: c.labelColumn).train
             if spec.needsScaling { d.scale(by: try loaded.state.dataScale ?? DataSplits.make(spec, try c.splitOptions).scale) }
-            if split == "unlabelled" { d = d.subset(d.unlabelledOnly) }
-        default:
+            if split == .unlabelled { d = d.subset(d.unlabelledOnly) }
+        case .train, .validation, .test:
             var splits = try DataSplits.make(spec, try c.splitOptions)
             if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
-            d = split == "train" ? splits.train : split == "validation" ? splits.validation : splits.test
+            d = split == .train ? splits.train : split == .validation ? splits.validation : splits.test
         }
         // The model's own standardisation (from its training split), whatever data are used.
         if let st = loaded.state.standardization, st.mean.count == d.dim { d.standardize(st) }
