@@ -57,6 +57,12 @@ struct Bench: ParsableCommand {
         if !(seconds > 0) { throw ValidationError("--seconds \(seconds) must be positive") }
         if batchSize <= 0 || labelledBatchSize <= 0 { throw ValidationError("--batch-size and --labelled-batch-size must be positive") }
         if gemm == .blas && precision == .bf16 { throw ValidationError("--precision bf16 needs --gemm dnnl (OpenBLAS computes fp32 only)") }
+        if let h = hidden {
+            let sizes = h.split(separator: ",", omittingEmptySubsequences: false)
+            guard !sizes.isEmpty, sizes.allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
+                throw ValidationError("--hidden \(h): expected positive sizes separated by commas, e.g. 500,500")
+            }
+        }
     }
 
     func run() throws {
@@ -68,7 +74,8 @@ struct Bench: ParsableCommand {
                                   unlabelledBatch: batchSize, labelledBatch: labelledBatchSize, seconds: seconds, hidden: h,
                                   activation: activation)
         } catch {
-            throw ValidationError("\(error)")
+            // A runtime failure (exit 1), not a usage mistake: no usage text.
+            failOnAllRanks(error, SingleProcessCommunicator())
         }
         print("bench \(model.rawValue) (\(Benchmark.recipeSummary(model, activation: activation))): batch \(batchSize) unlabelled + "
               + "\(labelledBatchSize) labelled, \(threads) thread(s), \(r.engine)")
