@@ -22,7 +22,8 @@ public struct LineChart {
 
     /// Draws the chart into `img` in the rectangle (x0, y0, width, height).
     public func draw(into img: inout RGBImage, x x0: Int, y y0: Int, width: Int, height: Int) {
-        let left = x0 + 62, right = x0 + width - 12, top = y0 + 28, bottom = y0 + height - 40
+        // The right margin holds half of the last x label (up to 6 characters, 6 pixels each).
+        let left = x0 + 62, right = x0 + width - 20, top = y0 + 28, bottom = y0 + height - 40
         let all = series.flatMap(\.points)
         guard !all.isEmpty, right > left + 10, bottom > top + 10 else { return }
         let (xTicks, xLo, xHi) = LineChart.ticks(all.map(\.x).min()!, all.map(\.x).max()!)
@@ -66,7 +67,8 @@ public struct LineChart {
     }
 
     static func format(_ v: Double) -> String {
-        if v == v.rounded() && abs(v) < 1e6 { return String(Int(v)) }
+        // 100·0.85 is 85.00000000000001: a tick that is an integer up to rounding prints as one.
+        if abs(v - v.rounded()) < 1e-9 * max(1, abs(v)) && abs(v) < 1e6 { return String(Int(v.rounded())) }
         return abs(v) >= 10 ? String(format: "%.1f", v) : String(format: "%.3g", v)
     }
 

@@ -34,9 +34,9 @@ public struct RunSummary {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         var lines = [pad("run", width) + "  model       seed  epochs  minutes  best val (epoch)    test at best  test at end"]
         for r in runs {
-            let best = r.bestValidation.map { "\(pct($0)) (\(String(format: "%g", r.bestEpoch ?? 0)))" } ?? "—"
+            let best = r.bestValidation.map { "\(pct($0)) (\(epochText(r.bestEpoch ?? 0)))" } ?? "—"
             lines.append(pad(r.name, width) + "  " + pad(r.model, 10) + "  " + pad(String(r.seed), 4) + "  "
-                         + pad(String(format: "%g", r.epochs), 6) + "  " + pad(String(format: "%.1f", r.trainingMinutes), 7) + "  "
+                         + pad(epochText(r.epochs), 6) + "  " + pad(String(format: "%.1f", r.trainingMinutes), 7) + "  "
                          + pad(best, 18) + "  " + pad(pct(r.testAtBest), 12) + "  " + pct(r.testAtEnd))
         }
         if runs.count > 1, let base = runs[0].testAtBest {
@@ -49,3 +49,6 @@ public struct RunSummary {
         return lines.joined(separator: "\n")
     }
 }
+
+/// An epoch count as the table shows it: whole epochs as integers, a stopped run's fraction to two decimals.
+func epochText(_ e: Double) -> String { e == e.rounded() ? String(Int(e)) : String(format: "%.2f", e) }
