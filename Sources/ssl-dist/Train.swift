@@ -9,7 +9,15 @@ import SSLTraining
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model; prints loss terms and validation accuracy each epoch, test accuracy at the end.",
-        discussion: TrainSettings.help)
+        usage: Train.usage,
+        discussion: "USAGE: \(Train.usage)\n\n"
+            + "  ssl-dist train --model m2 --data fashion-mnist --epochs 10\n"
+            + "  ssl-dist train --model adgm --data csv:sheet.csv --label-column species --labels-per-class 10 --epochs 50\n"
+            + "  ssl-dist train --resume latest --run-dir runs/adgm-seed1          # continue a run exactly\n\n"
+            + TrainSettings.help)
+
+    static let usage = "ssl-dist train --model M --data D (--epochs N | --steps N) [SETTING ...] [--run-dir DIR] [--overwrite] "
+        + "[--resume latest|FILE] [--config FILE.toml] [--print-config] [--quiet] [RUNTIME OPTIONS]"
 
     // The training settings are not declared here: `TrainSettings.all` is their one table (flag, TOML key, default,
     // check, resume rule), and the arguments this command does not know are read against it.

@@ -273,7 +273,7 @@ public enum TrainSettings {
     /// the recipes differ), indented and wrapped to fit 80 columns.
     public static var help: String {
         var lines = ["TRAINING SETTINGS (also the keys of a --config TOML file, without --; flags override the file).",
-                     "Each model starts from its own recipe (README \"Results\"); where they differ, the defaults say so:"]
+                     "Each model starts from its own recipe (docs/models.md); where they differ, the defaults say so:"]
         for s in all {
             let value = s.kind == .ints ? "n,n,…" : s.kind == .int ? "n" : s.kind == .double ? "x" : "s"
             lines.append(s.kind == .bool ? "  --[no-]\(s.name)" : "  --\(s.name) <\(value)>")
