@@ -1,0 +1,37 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The smaller promises of the command line: the flag a mistake names, `--version`, and the warnings a user needs.
+final class CommandLineChecksTests: XCTestCase {
+    func ssl(_ args: [String]) throws -> ProcessResult { try runProcess(sslDistBinary(), args, timeout: 120) }
+
+    func testMistakesNameTheRightFlag() throws {
+        let big = try ssl(["train", "--model", "m2", "--data", "fashion-mnist", "--epochs", "1", "--batch-size", "100000"])
+        XCTAssertEqual(big.status, 64, big.output)  // ArgumentParser's usage-error code
+        XCTAssertTrue(big.stderr.contains("--batch-size:") && !big.stderr.contains("--mc:"), "the batch, not --mc: \(big.stderr)")
+        let rising = try ssl(["train", "--model", "m2", "--data", "fashion-mnist", "--epochs", "1", "--lr-schedule", "cosine",
+                              "--lr", "1e-3", "--lr-min", "0.01"])
+        XCTAssertNotEqual(rising.status, 0)
+        XCTAssertTrue(rising.stderr.contains("--lr-min: 0.01 is above --lr"), rising.stderr)
+        let help = try ssl(["train", "--help"])
+        XCTAssertTrue(help.stdout.prefix(400).contains("USAGE: ssl-dist train --model M --data D"), "usage first: \(help.stdout.prefix(400))")
+        XCTAssertTrue(help.stdout.contains("cube:SPECTRA.npy,GROUND_TRUTH.npy"), "--data names cubes")
+    }
+
+    func testVersionNamesTheBuildAndCheckpointsRecordIt() throws {
+        let v = try ssl(["--version"])
+        XCTAssertEqual(v.status, 0, v.output)
+        XCTAssertTrue(v.stdout.hasPrefix("ssl-dist ") && v.stdout.contains("(commit "), v.stdout)
+        guard let digits = digitsPath() else { throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps`") }
+        let dir = try makeTemporaryDirectory("ssl-version")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 5% of 1,437 for validation is 71 examples: a warning says what one example is worth.
+        let t = try ssl(shortDigitsRun(model: "m2", data: "csv:\(digits)", runDir: "\(dir)/r", steps: 2)
+                        + ["--validation-fraction", "0.05", "--quiet", "--blas-threads", "1"])
+        XCTAssertEqual(t.status, 0, t.output)
+        XCTAssertTrue(t.stdout.contains("the best checkpoint is chosen on 72 validation examples") || t.stdout.contains("validation examples, one example moving accuracy"), t.stdout)
+        let i = try ssl(["inspect", "\(dir)/r"])
+        XCTAssertTrue(i.stdout.contains("by " + v.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "checkpoints name the build: \(i.stdout.prefix(300))")
+    }
+}
