@@ -29,7 +29,8 @@ struct Template: ParsableCommand {
     @Option(help: "EM from this many starts (seeds seed, seed+1, …), keeping the highest bound: EM finds a local maximum.")
     var restarts = 5
     @Option(name: .customLong("init"), help: "Start from a previous run's F, B, a and s (its run directory).") var initFrom: String?
-    @Option(help: "Run directory (default runs/template-seedS).") var runDir: String?
+    @Option(help: "Run directory (default runs/template-seedS); one that holds another run is refused unless --overwrite.") var runDir: String?
+    @Flag(help: "Move a run already in --run-dir aside (to DIR.replaced-TIME) instead of refusing.") var overwrite = false
     @OptionGroup var communicatorOptions: CommunicatorOptions
 
     var path: String { data.hasPrefix("npy:") ? String(data.dropFirst(4)) : data }
@@ -49,11 +50,14 @@ struct Template: ParsableCommand {
             o.layout = TemplateOptions.Layout(rawValue: layout)!
             o.iterations = iterations; o.tolerance = tolerance; o.seed = seed; o.initFrom = initFrom; o.restarts = restarts
             var metrics: MetricsLog? = nil
+            var claim: RunDirectoryClaim? = nil  // held (rank 0) until the process ends
             if comm.isRoot {
-                try FileManager.default.createDirectory(atPath: o.runDir, withIntermediateDirectories: true)
-                try? FileManager.default.removeItem(atPath: "\(o.runDir)/metrics.jsonl")
+                let (c, moved) = try RunDirectoryClaim.claim(o.runDir, ownRun: false, overwrite: overwrite)
+                claim = c
+                if let moved { print("the run that was in \(o.runDir) is now in \(moved)") }
                 metrics = try MetricsLog(path: "\(o.runDir)/metrics.jsonl")
             }
+            _ = claim
             let start = Date()
             let r = try TemplateEM.run(o, comm: comm) { restart, t, bound, m in
                 try metrics?.append(["restart": restart, "iteration": t, "bound": bound, "sigma": m.sigma,

@@ -124,6 +124,22 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(try bounds("\(dir!)/more").first!, try bounds("\(dir!)/r1").last!, accuracy: 1e-6 * abs(try bounds("\(dir!)/r1").last!))
     }
 
+    /// A template run directory belongs to one run too: a second run is refused, --overwrite moves the first aside.
+    func testASecondRunIntoTheSameDirectoryIsRefused() throws {
+        _ = try makeImages()
+        let args = ["template", "--data", "\(dir!)/X.npy", "--face-width", String(fw), "--iterations", "3", "--restarts", "1",
+                    "--run-dir", "\(dir!)/once"]
+        XCTAssertEqual(try runProcess(sslDistBinary(), args).status, 0)
+        let results = try Data(contentsOf: URL(fileURLWithPath: "\(dir!)/once/results.json"))
+        let again = try runProcess(sslDistBinary(), args)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("already holds a run") && again.stderr.contains("--overwrite"), again.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir!)/once/results.json")), results)
+        let moved = try runProcess(sslDistBinary(), args + ["--overwrite"])
+        XCTAssertEqual(moved.status, 0, moved.output)
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: dir!).contains { $0.hasPrefix("once.replaced-") })
+    }
+
     func testBadInputIsRefusedClearly() throws {
         _ = try makeImages()
         let wide = try runProcess(sslDistBinary(), ["template", "--data", "\(dir!)/X.npy", "--face-width", "37", "--run-dir", "\(dir!)/a"])
