@@ -232,17 +232,10 @@ public struct TrainConfig: Codable, Equatable {
         if epochs == nil && steps == nil { throw bad("--epochs", "give --epochs N or --steps N") }
         if epochs != nil && steps != nil { throw bad("--steps", "give either --epochs or --steps, not both") }
         if batchSize == 0 && model != .supervised { throw bad("--batch-size", "0 must be positive for \(model.rawValue)") }
-        if let c = clipGradNorm, !(c > 0) { throw bad("--clip-grad-norm", "\(c) must be positive") }
-        if let c = clipGradValue, !(c > 0) { throw bad("--clip-grad-value", "\(c) must be positive") }
-        if let d = lrDecay, !(d > 0 && d <= 1) { throw bad("--lr-decay", "\(d) must be in (0, 1]") }
-        if let m = lrMin, !(m >= 0) { throw bad("--lr-min", "\(m) must be 0 or more") }
         if let m = lrMin, m > learningRate, (lrSchedule ?? .constant) != .constant {
             throw bad("--lr-min", "\(m) is above --lr \(learningRate): the schedule would raise the learning rate; give a floor below --lr")
         }
-        if let e = ema, !(e > 0 && e < 1) { throw bad("--ema", "\(e) must be in (0, 1), e.g. 0.999") }
-        if let a = alpha, !(a >= 0) { throw bad("--alpha", "\(a) must be 0 or more") }
-        if let b = classBalance {
-            if !(b >= 0) { throw bad("--class-balance", "\(b) must be 0 or more") }
+        if classBalance != nil {
             if !model.semiSupervised { throw bad("--class-balance", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(model.rawValue))") }
         }
         if model.stacked {

@@ -74,11 +74,21 @@ public enum TrainSettings {
         }, get: { float($0[keyPath: kp]) })
     }
 
-    /// An optional Float; with `zeroIsOff`, 0 sets it to nil (turns off what a recipe turned on).
-    static func float(_ name: String, _ kp: WritableKeyPath<TrainConfig, Float?>, zeroIsOff: Bool = false, _ help: String) -> Setting {
+    /// A setting's own range: nil when `d` is allowed, else what is wrong ("must be positive").
+    typealias Range = (Double) -> String?
+    static let positive: Range = { $0 > 0 ? nil : "must be positive" }
+    static let notNegative: Range = { $0 >= 0 ? nil : "must be 0 or more" }
+    static func within(_ text: String, _ ok: @escaping (Double) -> Bool) -> Range { { ok($0) ? nil : "must be in \(text)" } }
+
+    /// An optional Float; with `zeroIsOff`, 0 sets it to nil (turns off what a recipe turned on); any other value must
+    /// pass `range`.
+    static func float(_ name: String, _ kp: WritableKeyPath<TrainConfig, Float?>, zeroIsOff: Bool = false, range: Range? = nil,
+                      _ help: String) -> Setting {
         Setting(name: name, kind: .double, help: help + (zeroIsOff ? " (0: off)" : ""), harmlessOnResume: false, set: { c, v in
             let d: Double = try value(v, name)
-            c[keyPath: kp] = zeroIsOff && d == 0 ? nil : Float(d)
+            if zeroIsOff && d == 0 { c[keyPath: kp] = nil; return }
+            if let problem = range?(d) { throw SettingError(place: name, problem: "\(Float(d)) \(problem)") }
+            c[keyPath: kp] = Float(d)
         }, get: { $0[keyPath: kp].map(float) })
     }
 
@@ -87,9 +97,11 @@ public enum TrainSettings {
                 get: { .double($0[keyPath: kp]) })
     }
 
-    static func double(_ name: String, _ kp: WritableKeyPath<TrainConfig, Double?>, _ help: String) -> Setting {
+    static func double(_ name: String, _ kp: WritableKeyPath<TrainConfig, Double?>, range: Range? = nil, _ help: String) -> Setting {
         Setting(name: name, kind: .double, help: help, harmlessOnResume: false, set: { c, v in
-            let d: Double = try value(v, name); c[keyPath: kp] = d
+            let d: Double = try value(v, name)
+            if let problem = range?(d) { throw SettingError(place: name, problem: "\(d) \(problem)") }
+            c[keyPath: kp] = d
         }, get: { $0[keyPath: kp].map { .double($0) } })
     }
 
@@ -201,17 +213,17 @@ public enum TrainSettings {
         string("m1", \.m1, "m1m2, m1adgm, m1sdgm: the trained M1 (checkpoint file or run directory)"),
         int("mc", \.mc, min: 1, "Monte Carlo samples of each example's bound (default 1)"),
         int("iw", \.iw, min: 1, "importance samples of each example's bound (default 1: the ELBO)"),
-        float("alpha", \.alpha, "weight α of the classification term (unset: 0.1·N/N_labelled)"),
-        float("class-balance", \.classBalance, zeroIsOff: true, "λ of λ·(KL(mean q(y|x) ‖ target) + mean H(q(y|x))) over the unlabelled batch (target: see --class-prior)"),
+        float("alpha", \.alpha, range: notNegative, "weight α of the classification term (unset: 0.1·N/N_labelled)"),
+        float("class-balance", \.classBalance, zeroIsOff: true, range: notNegative, "λ of λ·(KL(mean q(y|x) ‖ target) + mean H(q(y|x))) over the unlabelled batch (target: see --class-prior)"),
         float("lr", \.learningRate, positive: true, "Adam learning rate"),
         choice("lr-schedule", \.lrSchedule, "learning-rate schedule (unset: constant)"),
-        double("lr-decay", \.lrDecay, "step schedule: factor (default 0.75)"),
+        double("lr-decay", \.lrDecay, range: within("(0, 1]") { $0 > 0 && $0 <= 1 }, "step schedule: factor (default 0.75)"),
         int("lr-decay-epochs", \.lrDecayEpochs, min: 1, "step schedule: epochs between decays (default 200)"),
-        float("lr-min", \.lrMin, "the schedule's floor (step: 3e-5, cosine: 0)"),
-        float("clip-grad-norm", \.clipGradNorm, zeroIsOff: true, "clip the global gradient norm to this"),
-        float("clip-grad-value", \.clipGradValue, zeroIsOff: true, "clip every gradient element to ±this (after the norm)"),
+        float("lr-min", \.lrMin, range: notNegative, "the schedule's floor (step: 3e-5, cosine: 0)"),
+        float("clip-grad-norm", \.clipGradNorm, zeroIsOff: true, range: positive, "clip the global gradient norm to this"),
+        float("clip-grad-value", \.clipGradValue, zeroIsOff: true, range: positive, "clip every gradient element to ±this (after the norm)"),
         bool("weight-prior", \.weightPrior, "N(0,1) prior on the weights, scaled by 1/N (weight decay)"),
-        float("ema", \.ema, zeroIsOff: true, "decay of a moving average of the parameters used for evaluation, e.g. 0.999"),
+        float("ema", \.ema, zeroIsOff: true, range: within("(0, 1), e.g. 0.999") { $0 > 0 && $0 < 1 }, "decay of a moving average of the parameters used for evaluation, e.g. 0.999"),
         Setting(name: "warmup-steps", kind: .int, help: "KL warm-up: β rises 0→1 over this many steps", harmlessOnResume: false,
                 set: { c, v in
                     let i: Int = try value(v, "warmup-steps")
@@ -352,7 +364,8 @@ public enum TrainSettings {
             guard let s = named(g.name) else { throw SettingError(place: g.place, problem: "unknown setting '\(g.name)'") }
             guard fits(g.value, s.kind) else { throw SettingError(place: g.place, problem: "'\(g.name)' should be \(s.kind.rawValue)") }
             do { try s.set(&c, g.value) } catch let e as SettingError {
-                throw SettingError(place: g.place, problem: "'\(g.name)' " + e.problem)
+                // A flag names itself; a config file's line needs the key.
+                throw SettingError(place: g.place, problem: (g.place == "--\(g.name)" ? "" : "'\(g.name)' ") + e.problem)
             }
         }
         return c

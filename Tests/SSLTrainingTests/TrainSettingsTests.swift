@@ -1,0 +1,62 @@
+import Foundation
+import SSLTraining
+import XCTest
+
+/// The settings table's own parser (`TrainSettings`): every form a flag takes, every error naming the flag, each
+/// setting's range checked by its declaration, and the resume rule.
+final class TrainSettingsTests: XCTestCase {
+    func config(_ args: [String]) throws -> TrainConfig {
+        let given = try TrainSettings.parse(arguments: args)
+        return try TrainSettings.apply(given, to: try TrainSettings.newRunBase(given))
+    }
+
+    func problem(_ args: [String]) -> String {
+        do { _ = try config(args); return "accepted" } catch { return "\(error)" }
+    }
+
+    func testEveryFormOfAFlag() throws {
+        let c = try config(["--model", "m2", "--epochs=7", "--hidden", "300, 200", "--no-binarize", "--standardize",
+                            "--lr", "2e-3", "--label-column", "species", "--class-prior", "uniform"])
+        XCTAssertEqual(c.model, .m2); XCTAssertEqual(c.epochs, 7); XCTAssertEqual(c.hidden, [300, 200])
+        XCTAssertFalse(c.binarize); XCTAssertEqual(c.standardize, true); XCTAssertEqual(c.learningRate, 2e-3)
+        XCTAssertEqual(c.labelColumn, .name("species")); XCTAssertEqual(c.classPrior, .uniform)
+        // The model's recipe is the base; a later flag overrides it, 0 turns an optional setting off.
+        XCTAssertEqual(try config(["--model", "m2"]).classPrior, .estimated)
+        XCTAssertNil(try config(["--model", "adgm", "--clip-grad-norm", "0"]).clipGradNorm)
+        XCTAssertEqual(try config(["--model", "adgm"]).clipGradNorm, 5)
+        // The last of two exclusive ways to say the labels wins within one kind; both kinds at once are refused.
+        XCTAssertEqual(try config(["--labels-per-class", "3", "--labels-per-class", "4"]).labelsPerClass, 4)
+    }
+
+    func testErrorsNameTheFlagAndWhatWouldWork() {
+        XCTAssertTrue(problem(["--epochs", "ten"]).contains("--epochs: 'ten' should be"), problem(["--epochs", "ten"]))
+        XCTAssertTrue(problem(["--bogus", "1"]).contains("--bogus: unknown option"))
+        XCTAssertTrue(problem(["--lr"]).contains("--lr: needs a value"))
+        XCTAssertTrue(problem(["m2"]).contains("unexpected argument"))
+        XCTAssertTrue(problem(["--epochs", "3", "--steps", "5"]).contains("give either epochs or steps"))
+        XCTAssertTrue(problem(["--model", "nope"]).contains("should be one of"))
+        XCTAssertTrue(problem(["--label-column", "0"]).contains("a column number from 1"))
+        // Ranges live in the declarations (TrainSettings), not in a second list of checks.
+        for (args, words) in [(["--ema", "1.5"], "--ema: 1.5 must be in (0, 1)"), (["--lr-decay", "2"], "--lr-decay: 2.0 must be in (0, 1]"),
+                              (["--clip-grad-norm", "-1"], "--clip-grad-norm: -1.0 must be positive"),
+                              (["--alpha", "-3"], "--alpha: -3.0 must be 0 or more"), (["--class-balance", "-1"], "--class-balance: -1.0 must be 0 or more"),
+                              (["--lr-min", "-1"], "--lr-min: -1.0 must be 0 or more")] {
+            XCTAssertTrue(problem(args).contains(words), "\(args): \(problem(args))")
+        }
+    }
+
+    func testRangesAreCheckedAgainOnAConfigFromElsewhere() throws {
+        var c = TrainConfig.recipe(for: .m2)
+        c.epochs = 1
+        XCTAssertNoThrow(try c.validate())
+        c.ema = 2
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--ema: 2.0 must be in (0, 1)"), "\($0)") }
+    }
+
+    func testResumeConflictsNameTheFlagsThatContradictTheCheckpoint() throws {
+        var saved = TrainConfig.recipe(for: .m2)
+        saved.epochs = 10
+        let given = try TrainSettings.parse(arguments: ["--epochs", "20", "--lr", "0.5", "--model", "m2"])
+        XCTAssertEqual(TrainSettings.conflicts(given, with: saved), ["--lr"], "--epochs may grow on resume, --lr may not change")
+    }
+}
