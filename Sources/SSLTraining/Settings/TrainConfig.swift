@@ -131,6 +131,14 @@ public struct TrainConfig: Codable, Equatable {
         case .supervised:
             break
         }
+        // Network sizes, the papers': M1 600-600 with z 50; M2, M1+M2 and the supervised baseline 500 with z 50; ADGM,
+        // SDGM and their stacked forms 500-500 with z 100 and a 100.
+        switch model {
+        case .m1: c.hidden = [600, 600]; c.latent = 50
+        case .m2, .m1m2: c.hidden = [500]; c.latent = 50
+        case .supervised: c.hidden = [500]
+        case .adgm, .sdgm, .m1adgm, .m1sdgm: c.hidden = [500, 500]; c.latent = 100; c.auxiliary = 100
+        }
         return c
     }
 
@@ -144,16 +152,11 @@ public struct TrainConfig: Codable, Equatable {
 
     /// Default hidden/latent/auxiliary sizes: Kingma's M1 (600,600; z 50), M2 and M1+M2's M2 (500; z 50),
     /// Maaløe's ADGM and SDGM (500,500; z 100; a 100).
-    public var resolvedHidden: [Int] {
-        if let hidden { return hidden }
-        switch model {
-        case .m1: return [600, 600]
-        case .m2, .m1m2, .supervised: return [500]
-        case .adgm, .sdgm, .m1adgm, .m1sdgm: return [500, 500]
-        }
-    }
-    public var resolvedLatent: Int { latent ?? (model.hasAuxiliary ? 100 : 50) }
-    public var resolvedAuxiliary: Int { auxiliary ?? 100 }
+    /// The network sizes: the given ones, else the model's recipe's (configs written before the recipes named sizes
+    /// leave them unset); a model without z or a takes any value.
+    public var resolvedHidden: [Int] { hidden ?? Self.recipe(for: model).hidden! }
+    public var resolvedLatent: Int { latent ?? Self.recipe(for: model).latent ?? 50 }
+    public var resolvedAuxiliary: Int { auxiliary ?? Self.recipe(for: model).auxiliary ?? 100 }
     public var resolvedRunDir: String { runDir ?? "runs/\(model.rawValue)-seed\(seed)" }
     /// A stacked model models real-valued latent features: always Gaussian.
     public var resolvedLikelihood: Likelihood { model.stacked ? .gaussian : likelihood ?? .bernoulli }

@@ -197,14 +197,14 @@ public enum TrainSettings {
                 }, get: { $0.steps.map { .int($0) } }),
         int("batch-size", \.batchSize, min: 0, "global unlabelled batch per step"),
         int("labelled-batch-size", \.labelledBatchSize, min: 1, "global labelled batch per step"),
-        Setting(name: "hidden", kind: .ints, help: "hidden sizes, e.g. 500,500 (m2, m1m2: 500; adgm, sdgm, m1adgm, m1sdgm: 500,500; m1: 600,600)",
+        Setting(name: "hidden", kind: .ints, help: "hidden sizes, e.g. 500,500",
                 harmlessOnResume: false, set: { c, v in
                     let h: [Int] = try value(v, "hidden")
                     guard !h.isEmpty, h.allSatisfy({ $0 > 0 }) else { throw SettingError(place: "hidden", problem: "\(h) must be positive sizes, e.g. 500,500") }
                     c.hidden = h
                 }, get: { $0.hidden.map { .ints($0) } }),
-        int("latent", \.latent, min: 1, "latent size z (m1, m2, m1m2: 50; adgm, sdgm, m1adgm, m1sdgm: 100)"),
-        int("auxiliary", \.auxiliary, min: 1, "auxiliary size a (adgm, sdgm: 100)"),
+        int("latent", \.latent, min: 1, "latent size z"),
+        int("auxiliary", \.auxiliary, min: 1, "auxiliary size a"),
         choice("activation", \.activation, "hidden activation"),
         choice("likelihood", \.likelihood, "p(x|·) (default bernoulli; m1m2, m1adgm, m1sdgm: gaussian)"),
         bool("standardize", \.standardize, "standardise each feature with the training split's mean and std"),
