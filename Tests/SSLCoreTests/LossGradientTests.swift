@@ -192,4 +192,37 @@ final class LossGradientTests: XCTestCase {
         XCTAssertEqual(Double(sigmoid(30)), 1, accuracy: 1e-6)
         XCTAssertEqual(Double(sigmoid(-30)), Foundation.exp(-30.0), accuracy: 1e-15)
     }
+
+    /// A log-variance far below the floor (SDGM's p(a|y,z) for unlikely labels) gives a finite density and finite
+    /// gradients, with none on the log-variance; a zero row weight adds nothing even where e^{−lv} would overflow.
+    func testGaussianDensityBelowTheLogVarianceFloorStaysFinite() {
+        let x = Buffer(count: 2), mu = Buffer(count: 2), lv = Buffer(count: 2)
+        x.pointer[0] = 1; x.pointer[1] = -2; mu.pointer[0] = 0; mu.pointer[1] = 0; lv.pointer[0] = -150; lv.pointer[1] = 0
+        var value = [0.0], w: [Float] = [0.5]
+        let dmu = Buffer(count: 2), dlv = Buffer(count: 2)
+        dmu.pointer.update(repeating: 0, count: 2); dlv.pointer.update(repeating: 0, count: 2)
+        value.withUnsafeMutableBufferPointer { v in
+            w.withUnsafeBufferPointer { wp in
+                gaussianLogDensity(x: Mat(x.pointer, 1, 2), mu: Mat(mu.pointer, 1, 2), logvar: Mat(lv.pointer, 1, 2), map: nil,
+                                   rowValue: v.baseAddress!, weights: wp.baseAddress!, dmu: Mat(dmu.pointer, 1, 2), dlogvar: Mat(dlv.pointer, 1, 2))
+            }
+        }
+        // The floored coordinate counts as lv = −20: −½(log 2π − 20 + e^{20}); the other as a standard normal.
+        let expected = -0.5 * (log(2 * Double.pi) - 20 + exp(20.0)) - 0.5 * (log(2 * Double.pi) + 4)
+        XCTAssertEqual(value[0], expected, accuracy: 1e-6 * abs(expected))
+        XCTAssertTrue(dmu.pointer[0].isFinite && dmu.pointer[1].isFinite)
+        XCTAssertEqual(dlv.pointer[0], 0, "no gradient pushes the log-variance further below the floor")
+        XCTAssertEqual(dlv.pointer[1], 0.5 * (0.5 * 4 - 0.5), accuracy: 1e-6)
+        w[0] = 0
+        dmu.pointer.update(repeating: 0, count: 2)
+        lv.pointer[0] = -1e30  // e^{−lv} overflows without the floor
+        value.withUnsafeMutableBufferPointer { v in
+            w.withUnsafeBufferPointer { wp in
+                gaussianLogDensity(x: Mat(x.pointer, 1, 2), mu: Mat(mu.pointer, 1, 2), logvar: Mat(lv.pointer, 1, 2), map: nil,
+                                   rowValue: v.baseAddress!, weights: wp.baseAddress!, dmu: Mat(dmu.pointer, 1, 2))
+            }
+        }
+        XCTAssertTrue(value[0].isFinite)
+        XCTAssertEqual(dmu.pointer[0], 0)
+    }
 }

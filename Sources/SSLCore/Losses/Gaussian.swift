@@ -28,11 +28,16 @@ public func gaussianKLStandard(mu: Mat, logvar: Mat, rowLoss: UnsafeMutablePoint
     }
 }
 
-/// log N(x; μ, e^{lv}) per row: Σ −½(log 2π + lv + (x − μ)² e^{−lv}).
+/// log N(x; μ, e^{lv}) per row: Σ −½(log 2π + lv + (x − μ)² e^{−lv}), with lv floored at `logVarianceFloor`.
 /// `x` row r is x[example(r)] when a map is given (a per-example value scored by per-row densities).
 /// With `weights`, adds the gradients of Σ_r w_r·logN_r:
-///   dx += w·(−(x−μ)e^{−lv}),  dμ += w·(x−μ)e^{−lv},  dlv += w·(−½ + ½(x−μ)²e^{−lv}).
+///   dx += w·(−(x−μ)e^{−lv}),  dμ += w·(x−μ)e^{−lv},  dlv += w·(−½ + ½(x−μ)²e^{−lv})  (0 below the floor).
 /// `dx` is indexed like `x` (per example when a map is given).
+///
+/// Why the floor: SDGM's p(a|y,z) grows confident about a, and for the rows of unlikely labels its log-variance kept
+/// falling (the label spread of the costs grew about 10× an epoch on MNIST). Past lv ≈ −88, e^{−lv} overflows Float,
+/// and a row weight of 0 times ∞ made the loss NaN at epoch 38.7 of a 200-epoch run. σ ≥ e^{−10} (4.5e−5) leaves every
+/// density the models need as it was.
 public func gaussianLogDensity(x: Mat, mu: Mat, logvar: Mat, map: RowMap?, rowValue: UnsafeMutablePointer<Double>,
                                weights: UnsafePointer<Float>? = nil, dx: Mat? = nil, dmu: Mat? = nil, dlogvar: Mat? = nil) {
     let n = mu.cols
@@ -41,19 +46,20 @@ public func gaussianLogDensity(x: Mat, mu: Mat, logvar: Mat, map: RowMap?, rowVa
         let xr = x.p + ex * n, m = mu.p + r * n, v = logvar.p + r * n
         var s: Double = 0
         for j in 0..<n {
-            let d = xr[j] - m[j]
-            s += Double(v[j] + d * d * fastExp(-v[j]))
+            let d = xr[j] - m[j], lv = max(v[j], logVarianceFloor)
+            s += Double(lv) + Double(d) * Double(d) * Double(fastExp(-lv))
         }
         rowValue[r] = -0.5 * s - Double(n) * halfLog2Pi
         guard let w = weights else { continue }
         let wr = w[r]
+        guard wr != 0 else { continue }
         for j in 0..<n {
-            let d = xr[j] - m[j]
-            let ie = fastExp(-v[j])
+            let d = xr[j] - m[j], floored = v[j] < logVarianceFloor
+            let ie = fastExp(-max(v[j], logVarianceFloor))
             let g = d * ie
             if let dx { dx.p[ex * n + j] -= wr * g }
             if let dmu { dmu.p[r * n + j] += wr * g }
-            if let dlogvar { dlogvar.p[r * n + j] += wr * (0.5 * d * g - 0.5) }
+            if let dlogvar, !floored { dlogvar.p[r * n + j] += wr * (0.5 * d * g - 0.5) }
         }
     }
 }
@@ -72,3 +78,6 @@ public func reparameterizeBackward(logvar: Mat, eps: Mat, dz: Mat, dmu: Mat, dlo
         dlogvar.p[i] += dz.p[i] * eps.p[i] * 0.5 * fastExp(0.5 * logvar.p[i])
     }
 }
+
+/// The lowest log-variance a Gaussian density uses (σ = e^{−10}); see `gaussianLogDensity`.
+public let logVarianceFloor: Float = -20
