@@ -1,4 +1,5 @@
 import Foundation
+import SSLTraining
 import TestSupport
 import XCTest
 
@@ -17,6 +18,10 @@ final class CommandLineChecksTests: XCTestCase {
         let help = try ssl(["train", "--help"])
         XCTAssertTrue(help.stdout.prefix(400).contains("USAGE: ssl-dist train --model M --data D"), "usage first: \(help.stdout.prefix(400))")
         XCTAssertTrue(help.stdout.contains("cube:SPECTRA.npy,GROUND_TRUTH.npy"), "--data names cubes")
+        let flat = help.stdout.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        XCTAssertTrue(flat.contains("of what the test split leaves"), "--validation-fraction says what it is a fraction of")
+        // plot's table: whole epochs as integers, a stopped run's fraction to two decimals (not 3.34076).
+        XCTAssertEqual(epochText(10), "10"); XCTAssertEqual(epochText(3.34076), "3.34")
     }
 
     func testVersionNamesTheBuildAndCheckpointsRecordIt() throws {

@@ -51,4 +51,4 @@ public struct RunSummary {
 }
 
 /// An epoch count as the table shows it: whole epochs as integers, a stopped run's fraction to two decimals.
-func epochText(_ e: Double) -> String { e == e.rounded() ? String(Int(e)) : String(format: "%.2f", e) }
+public func epochText(_ e: Double) -> String { e == e.rounded() ? String(Int(e)) : String(format: "%.2f", e) }
