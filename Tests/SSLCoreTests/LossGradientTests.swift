@@ -207,8 +207,9 @@ final class LossGradientTests: XCTestCase {
                                    rowValue: v.baseAddress!, weights: wp.baseAddress!, dmu: Mat(dmu.pointer, 1, 2), dlogvar: Mat(dlv.pointer, 1, 2))
             }
         }
-        // The floored coordinate counts as lv = −20: −½(log 2π − 20 + e^{20}); the other as a standard normal.
-        let expected = -0.5 * (log(2 * Double.pi) - 20 + exp(20.0)) - 0.5 * (log(2 * Double.pi) + 4)
+        // The floored coordinate counts as lv = the floor: −½(log 2π + lv + e^{−lv}); the other as a standard normal.
+        let floor = Double(logVarianceFloor)
+        let expected = -0.5 * (log(2 * Double.pi) + floor + exp(-floor)) - 0.5 * (log(2 * Double.pi) + 4)
         XCTAssertEqual(value[0], expected, accuracy: 1e-6 * abs(expected))
         XCTAssertTrue(dmu.pointer[0].isFinite && dmu.pointer[1].isFinite)
         XCTAssertEqual(dlv.pointer[0], 0, "no gradient pushes the log-variance further below the floor")
