@@ -146,7 +146,7 @@ public enum CSVReader {
                             + "a class name, nor empty or −1 (no label)")
         }
         let names = Set(cells.filter { !unlabelled($0) }).sorted()
-        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, Int32($0.offset)) })
+        let index = classIndex(names)
         return (cells.map { unlabelled($0) ? -1 : index[$0]! }, names)
     }
 }

@@ -47,7 +47,7 @@ public struct Dataset {
         guard let mine = classNames, let theirs = reference.classNames else {
             throw DataError(name, "one of the training and test files names its classes and the other numbers them: use the same kind of labels in both")
         }
-        let index = Dictionary(uniqueKeysWithValues: theirs.enumerated().map { ($0.element, Int32($0.offset)) })
+        let index = classIndex(theirs)
         if let unknown = mine.first(where: { index[$0] == nil }) {
             throw DataError(name, "class '\(unknown)' is not among the training data's classes (\(theirs.joined(separator: ", ")))")
         }
@@ -145,4 +145,9 @@ public struct Standardization: Codable, Equatable {
     public var mean: [Float]
     public var std: [Float]
     public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
+}
+
+/// Class k of a file that names its classes is `names[k]`: each name's class.
+func classIndex(_ names: [String]) -> [String: Int32] {
+    Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, Int32($0.offset)) })
 }

@@ -30,8 +30,7 @@ public enum IDXReader {
             dims.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
         }
         let have = bytes.count - headerSize
-        _ = try checkedDataBytes(dims, elementSize: 1, file: name)
-        let count = dims.reduce(1, *)
+        let count = try checkedDataBytes(dims, elementSize: 1, file: name)
         if have < count {
             throw DataError(name, "truncated: dimensions \(dims) need \(count) data bytes, file has \(have)")
         }

@@ -74,8 +74,7 @@ public enum NPYReader {
         }
         let size = ["f4": 4, "f8": 8, "u1": 1, "i4": 4, "i8": 8][dtype.rawValue]!
         let dataStart = start + headerLen
-        _ = try checkedDataBytes(shape, elementSize: size, file: name)
-        let count = shape.reduce(1, *)
+        let count = try checkedDataBytes(shape, elementSize: size, file: name) / size
         guard b.count - dataStart == count * size else {
             let what = b.count - dataStart < count * size ? "truncated" : "unexpected trailing bytes"
             throw DataError(name, "\(what): shape \(shape) of \(dtype) needs \(count * size) data bytes, the file has \(b.count - dataStart)")
@@ -146,7 +145,7 @@ public enum NPYReader {
         var d = Dataset(features: x.values, labels: gt.values.map { Int32($0) - 1 }, dim: bands, classes: k, shape: [bands])
         d.grid = (x.shape[0], x.shape[1])
         // Cube users count classes as the ground truth does: class k is named k + 1 in every table and output.
-        d.classNames = (1...max(k, 1)).prefix(k).map(String.init)
+        d.classNames = (0..<k).map { String($0 + 1) }
         return d
     }
 }

@@ -58,19 +58,19 @@ public struct ClassMixEstimate: Codable, Equatable, Sendable {
         layout.addState(tensorName, [k], fill: 0)
     }
 
-    /// The estimate a store holds: nil when its model keeps none, all 0 before it is made.
-    public static func read(_ store: ParameterStore) -> [Float]? {
+    /// Where a store keeps the estimate: its values, nil when its model keeps none.
+    static func values(in store: ParameterStore) -> UnsafeMutableBufferPointer<Float>? {
         guard let e = store.layout.entries.first(where: { $0.name == tensorName && $0.isState }) else { return nil }
-        let p = store.values.pointer + store.layout.start(of: e)
-        return Array(UnsafeBufferPointer(start: p, count: e.count))
+        return UnsafeMutableBufferPointer(start: store.values.pointer + store.layout.start(of: e), count: e.count)
     }
 
-    /// Writes `pi` into the store's estimate (and its moving average, which evaluation reads).
+    /// The estimate a store holds: nil when its model keeps none, all 0 before it is made.
+    public static func read(_ store: ParameterStore) -> [Float]? { values(in: store).map(Array.init) }
+
+    /// Writes `pi` into the store's estimate (before the moving average of the values starts from them).
     public static func write(_ pi: [Float], into store: ParameterStore) {
-        guard let e = store.layout.entries.first(where: { $0.name == tensorName && $0.isState }) else { return }
-        let at = store.layout.start(of: e)
-        for j in 0..<e.count { store.values.pointer[at + j] = pi[j] }
-        if let a = store.average { for j in 0..<e.count { a.pointer[at + j] = pi[j] } }
+        guard let v = values(in: store) else { return }
+        for j in v.indices { v[j] = pi[j] }
     }
 
     /// The term's target from EM's estimate `full` (a probe on every labelled example) and the estimates of two probes
@@ -104,7 +104,7 @@ public struct ClassMixEstimate: Codable, Equatable, Sendable {
 
     /// Total variation between `pi` and the uniform mix.
     public func distance(_ pi: [Float]) -> Double {
-        pi.map { abs(Double($0) - 1 / Double(pi.count)) }.reduce(0, +) / 2
+        Self.totalVariation(pi, [Float](repeating: 1 / Float(pi.count), count: pi.count))
     }
 
     /// EM's fixed point for the mix of examples whose q(y|x) are the rows of `probs` (this rank's n×K), `total` the

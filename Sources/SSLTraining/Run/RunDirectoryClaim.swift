@@ -25,7 +25,7 @@ public final class RunDirectoryClaim {
         var movedTo: String? = nil
         if !ownRun, let existing = describeRun(in: dir) {
             // A live run there refuses even --overwrite: its files are open.
-            if let probe = try? lock(dir) { _ = probe } else { throw try heldError(dir) }
+            if isInUse(dir) { throw heldError(dir) }
             guard overwrite else {
                 throw ConfigError(flag: "--run-dir", problem: "\(dir) already holds a run (\(existing)); continue it with "
                     + "--resume latest --run-dir \(dir), choose another --run-dir, or give --overwrite to move it aside "
@@ -52,7 +52,7 @@ public final class RunDirectoryClaim {
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw try heldError(dir)
+            throw heldError(dir)
         }
         let holder = "host \(ProcessInfo.processInfo.hostName), process \(getpid()), since \(timestamp())\n"
         _ = ftruncate(fd, 0)
@@ -60,7 +60,15 @@ public final class RunDirectoryClaim {
         return RunDirectoryClaim(path: dir, fd: fd)
     }
 
-    static func heldError(_ dir: String) throws -> ConfigError {
+    /// Whether a running process holds `dir`'s lock (a probe that takes nothing and writes nothing).
+    static func isInUse(_ dir: String) -> Bool {
+        let fd = open("\(dir)/\(lockName)", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) != 0
+    }
+
+    static func heldError(_ dir: String) -> ConfigError {
         let holder = (try? String(contentsOfFile: "\(dir)/\(lockName)", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "another process"
         return ConfigError(flag: "--run-dir", problem: "\(dir) is in use by a running training job (\(holder.isEmpty ? "another process" : holder)); "
@@ -95,8 +103,7 @@ public final class RunDirectoryClaim {
         var n = 1
         while true {
             let dir = numbered(base, n)
-            let locked = FileManager.default.fileExists(atPath: "\(dir)/\(lockName)") && (try? lock(dir)) == nil
-            if describeRun(in: dir) == nil && !locked { return n }
+            if describeRun(in: dir) == nil && !isInUse(dir) { return n }
             n += 1
         }
     }

@@ -31,6 +31,9 @@ final class TrainingRun {
     var lastValidation: Double?
     var best: (score: Double, step: Int)?
     var lastCheckpoint: String? = nil
+    /// The unlabelled set's class mix where every label is known, beside the estimate in each epoch's record (computed
+    /// once: it does not change during a run).
+    lazy var trueClassMix: [Double]? = setup.unlabelledClassMix
     /// Rank 0's hold on the run directory (released when the process ends).
     var claim: RunDirectoryClaim? = nil
     var overwrite = false
@@ -172,7 +175,7 @@ final class TrainingRun {
                                  seed: c.seed, learningRate: s.learningRate(atStep: s.step - 1),
                                  sinceStart: clock.elapsed, averaged: s.store.average != nil)
         report.classMix = ClassMixEstimate.read(s.store)
-        if report.classMix != nil { report.trueMix = setup.unlabelledClassMix }
+        if report.classMix != nil { report.trueMix = trueClassMix }
         say(report.line)
         try onRoot("writing metrics") {
             try metrics?.append(report.record)

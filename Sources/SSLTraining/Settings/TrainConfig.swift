@@ -108,8 +108,8 @@ public struct TrainConfig: Codable, Equatable {
     /// - m1m2: M2's recipe (Adam 1e-3, clipping to ±1, α 10, the moving average) on its M1's features.
     /// - m1adgm, m1sdgm: ADGM's and SDGM's recipe on the M1's features.
     /// - every semi-supervised model: the class-balance term at λ 10 (ours, not the papers'): confident predictions
-    ///   on the unlabelled batch whose mix follows the unlabelled data's class mix, estimated while training
-    ///   (`--class-prior estimated`). Without the term a label draw could lose a class to another for good (MNIST
+    ///   on the unlabelled batch whose mix follows the unlabelled data's class mix, estimated before training when
+    ///   the estimate can be trusted, else uniform (`--class-prior estimated`). Without the term a label draw could lose a class to another for good (MNIST
     ///   seed 2: m2 gave 657 of 892 fives to 3, 81.3% test after 20 epochs; with it 89.3% after 10); with a uniform
     ///   target instead of the estimate it cost m2 up to 9 points of balanced accuracy on imbalanced data.
     /// - supervised: the bare settings (Adam 3e-4).
