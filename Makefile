@@ -69,7 +69,7 @@ test: deps tb-reader
 
 # The unit tests alone (finite differences, readers, the checkpoint format, settings): seconds, for the edit-compile-
 # test loop. No mpirun, no training runs, no emulated hosts; `make test` runs those too.
-UNIT_TESTS := SSLCoreTests|SSLDataTests|CheckpointFileTests|ShiftedTemplateTests|ConfigFileTests|TrainSettingsTests
+UNIT_TESTS := SSLCoreTests|SSLDataTests|CheckpointFileTests|ShiftedTemplateTests|ConfigFileTests|TrainSettingsTests|ScalingProjectionTests
 test-fast: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
 	$(SWIFT) test -c release --skip-build --filter "$(UNIT_TESTS)"

@@ -18,3 +18,5 @@ static inline int ssl_mpi_success(void) { return MPI_SUCCESS; }
 static inline int ssl_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int ssl_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline MPI_Info ssl_mpi_info_null(void) { return MPI_INFO_NULL; }
+static inline MPI_Status *ssl_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Request ssl_mpi_request_null(void) { return MPI_REQUEST_NULL; }

@@ -17,6 +17,20 @@ public func checkCollectives(_ comm: Communicator, length n: Int = 100_003) thro
     try fmax.withUnsafeMutableBufferPointer { try comm.allreduce($0, .max) }
     expect(fmax.indices.allSatisfy { fmax[$0] == Float(w - 1) * Float($0 % 5) }, "allreduce max float")
 
+    // Sums in flight: two started together, a blocking collective between start and wait, finished in reverse order.
+    var a = [Float]((0..<n).map { Float((r + 1) * ($0 % 3 + 1)) }), b = [Float](repeating: Float(r), count: 1_001)
+    try a.withUnsafeMutableBufferPointer { pa in
+        try b.withUnsafeMutableBufferPointer { pb in
+            let first = try comm.startSum(pa), second = try comm.startSum(pb)
+            var between = [Double(r)]
+            try comm.allreduce(&between, .max)
+            _ = try first.test()
+            try second.wait(); try first.wait()
+        }
+    }
+    expect(a.indices.allSatisfy { a[$0] == Float(w * (w + 1) / 2 * ($0 % 3 + 1)) } && b.allSatisfy { $0 == Float(w * (w - 1) / 2) },
+           "sums in flight")
+
     // Double: values that need more than float precision.
     var d = [Double](repeating: 1e9 + Double(r) + 0.25, count: 17)
     try comm.allreduce(&d, .sum)

@@ -7,6 +7,10 @@ public protocol Communicator: AnyObject {
     /// In-place elementwise reduction across ranks; every rank gets the result.
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOp) throws
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws
+    /// Starts an in-place sum of `buffer` across ranks and returns at once; the buffer must stay untouched until the
+    /// reduction has finished (`PendingReduction`). These sums are matched among themselves in the order they are
+    /// started, apart from the blocking collectives above (MPI: on a duplicate of the job's communicator).
+    func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction
     /// Copies `buffer` from `root` to every rank.
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     func barrier() throws
@@ -17,6 +21,21 @@ public protocol Communicator: AnyObject {
 }
 
 public enum ReduceOp: Sendable { case sum, min, max }
+
+/// A reduction in flight (`Communicator.startSum`).
+public protocol PendingReduction: AnyObject {
+    /// Lets the library move the reduction on (MPI progresses only inside its calls); true once it has finished.
+    func test() throws -> Bool
+    /// Returns when the reduction has finished.
+    func wait() throws
+}
+
+/// A reduction that finished when it was started.
+public final class FinishedReduction: PendingReduction {
+    public init() {}
+    public func test() throws -> Bool { true }
+    public func wait() throws {}
+}
 
 public extension Communicator {
     var isRoot: Bool { rank == 0 }
@@ -62,6 +81,7 @@ public final class SingleProcessCommunicator: Communicator {
     public var localSize: Int { 1 }
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReduceOp) throws {}
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws {}
+    public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction { FinishedReduction() }
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     public func barrier() throws {}
     public func abort(code: Int32) -> Never { exit(code) }

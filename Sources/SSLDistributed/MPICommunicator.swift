@@ -16,6 +16,9 @@ public final class MPICommunicator: Communicator {
     public let size: Int
     public let localSize: Int
     private let comm: MPI_Comm
+    /// A duplicate of `comm` for `startSum`, so reductions in flight never have to be ordered against the blocking
+    /// collectives issued meanwhile (batch normalisation's sums inside backward).
+    private let overlapComm: MPI_Comm
 
     public init() throws {
         var initialized: Int32 = 0
@@ -38,6 +41,10 @@ public final class MPICommunicator: Communicator {
         try MPICommunicator.check(MPI_Comm_size(node, &ls), "MPI_Comm_size(node)")
         MPI_Comm_free(&node)
         localSize = Int(ls)
+        var dup = MPI_Comm(bitPattern: 0)
+        try MPICommunicator.check(MPI_Comm_dup(comm, &dup), "MPI_Comm_dup")
+        overlapComm = dup!
+        try MPICommunicator.check(MPI_Comm_set_errhandler(overlapComm, ssl_mpi_errors_return()), "MPI_Comm_set_errhandler")
     }
 
     /// True when this process was started by an MPI launcher (mpirun, or srun with PMIx/PMI).
@@ -73,6 +80,14 @@ public final class MPICommunicator: Communicator {
                                      mpiOp(op), comm), "MPI_Allreduce(double)")
     }
 
+    public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction {
+        guard size > 1, buffer.count > 0 else { return FinishedReduction() }
+        let pending = MPIPendingReduction()
+        try Self.check(MPI_Iallreduce(ssl_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), ssl_mpi_float(), ssl_mpi_sum(),
+                                      overlapComm, &pending.request), "MPI_Iallreduce(float)")
+        return pending
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         guard size > 1, buffer.count > 0 else { return }
         try Self.check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), ssl_mpi_byte(), Int32(root), comm), "MPI_Bcast")
@@ -86,5 +101,25 @@ public final class MPICommunicator: Communicator {
     public func abort(code: Int32) -> Never {
         MPI_Abort(comm, code)
         exit(code)
+    }
+}
+
+/// An MPI_Iallreduce in flight.
+final class MPIPendingReduction: PendingReduction {
+    var request: MPI_Request? = ssl_mpi_request_null()
+    private var done = false
+
+    func test() throws -> Bool {
+        if done { return true }
+        var flag: Int32 = 0
+        try MPICommunicator.check(MPI_Test(&request, &flag, ssl_mpi_status_ignore()), "MPI_Test")
+        done = flag != 0
+        return done
+    }
+
+    func wait() throws {
+        if done { return }
+        try MPICommunicator.check(MPI_Wait(&request, ssl_mpi_status_ignore()), "MPI_Wait")
+        done = true
     }
 }

@@ -88,5 +88,6 @@ public struct BatchNorm {
             coefA[j] = Float(sdy[j] / n); coefB[j] = Float(sdyx[j] / n); coefC[j] = g[j] * invStd[j]
         }
         ssl_bn_backward_dx(dy.p, dx.p, normalized.p, Int64(dy.rows), Int64(h), coefC, coefA, coefB)
+        s.gradientsSettled()
     }
 }

@@ -105,5 +105,6 @@ public struct JointLinear {
                 }
             }
         }
+        s.gradientsSettled()
     }
 }

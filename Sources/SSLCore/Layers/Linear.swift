@@ -30,6 +30,7 @@ public struct Linear {
         e.accumulateWeightGrad(dy: dy, x: x, dW: s.g(w), copies: (copies.dy, copies.x))
         if let b { accumulateColumnSums(dy, into: s.g(b)) }
         if let dx { e.accumulateInputGrad(dy: dy, w: s.w(w), dx: dx, copies: (copies.dy, copies.w)) }
+        s.gradientsSettled()
     }
 }
 

@@ -7,6 +7,9 @@ public final class ParameterStore {
     public let grads: Buffer
     /// An exponential moving average of `values` (parameters and state), when the run keeps one.
     public private(set) var average: Buffer? = nil
+    /// Told of every gradient write and every finished layer while a distributed step overlaps its allreduce with
+    /// backward (nil otherwise).
+    public var watch: GradientWatch? = nil
 
     /// `gradientTail` floats ride after the gradients in the same block, so the per-step scalars
     /// (loss sums, counts, β, flags) join the gradient allreduce instead of needing their own.
@@ -34,7 +37,13 @@ public final class ParameterStore {
         values.pointer + (r.isState ? layout.parameterCount : 0) + r.offset
     }
     /// The gradient of a parameter (state has none).
-    @inlinable public func g(_ r: ParamRef) -> UnsafeMutablePointer<Float> { grads.pointer + r.offset }
+    @inlinable public func g(_ r: ParamRef) -> UnsafeMutablePointer<Float> {
+        watch?.touched(r)
+        return grads.pointer + r.offset
+    }
+
+    /// Every gradient write through a pointer from `g(_:)` so far is complete (each layer's backward ends with it).
+    @inlinable public func gradientsSettled() { watch?.settled() }
 
     /// Zeroes the gradients and the tail that rides with them.
     public func zeroGrads() { grads.pointer.update(repeating: 0, count: grads.count + grads.tailCount) }

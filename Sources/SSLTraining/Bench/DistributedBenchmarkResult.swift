@@ -3,23 +3,36 @@ import SSLCore
 import SSLData
 import SSLDistributed
 
-/// Strong-scaling step throughput under MPI: the global batch (100 + 100 by default) is split over the
-/// ranks, each step is forward/backward on the local slice, one fused gradient allreduce, and Adam.
-/// Compute and allreduce are timed separately on every rank; rank 0 reports the slowest rank's numbers.
+/// Data-parallel step throughput under MPI: the global batch (100 + 100 by default) is split over the ranks, each step
+/// is forward/backward on the local slice, the gradient allreduce, and Adam. Measured twice in the same run: with one
+/// allreduce after backward (`fused`), and with the gradients summed in buckets during backward (`bucketed`, the
+/// default of `train`). Rank 0 reports the slowest rank's numbers.
 public struct DistributedBenchmarkResult {
+    /// One way of summing the gradients: seconds per step, and per step the seconds spent in (fused) or waiting for
+    /// (bucketed: what backward did not hide) the allreduce.
+    public struct Timing {
+        public var stepSeconds: Double
+        public var communicationSeconds: Double
+        /// Bucketed: seconds of backward after the first bucket left, per step (what could hide communication).
+        public var windowSeconds = 0.0
+    }
     public var model: ModelKind
     public var ranks: Int
     public var steps: Int
-    public var stepSeconds: Double
-    public var allreduceSeconds: Double
-    public var globalExamplesPerSecond: Double
+    public var fused: Timing
+    public var bucketed: Timing
+    public var buckets: Int
     public var gradientBytes: Int
-    public var allreduceShare: Double { allreduceSeconds / stepSeconds }
+    public var examplesPerStep: Int
+    /// Of the fused allreduce's time, the share the buckets hid behind backward.
+    public var hiddenShare: Double { fused.communicationSeconds > 0 ? max(0, 1 - bucketed.communicationSeconds / fused.communicationSeconds) : 0 }
+    public var globalExamplesPerSecond: Double { Double(examplesPerStep) / bucketed.stepSeconds }
 }
 
 extension Benchmark {
     public static func runDistributed(model kind: ModelKind, comm: Communicator, engine choice: EngineChoice, seconds: Double = 5,
-                                      unlabelledBatch: Int = 100, labelledBatch: Int = 100) throws -> DistributedBenchmarkResult {
+                                      unlabelledBatch: Int = 100, labelledBatch: Int = 100,
+                                      bucketMB: Double = TrainConfig.defaultAllreduceBucketMB) throws -> DistributedBenchmarkResult {
         let config = modelConfig(kind)
         let engine = try MatMulEngine(choice)
         let d = config.inputDim
@@ -38,34 +51,47 @@ extension Benchmark {
         fillSynthetic(batch, ids: Array(myL) + myU.map { labelledBatch + $0 }, labelledBatch: labelledBatch,
                       classes: config.classes, noise: noise)
         let counts = GlobalCounts(labelled: labelledBatch, unlabelled: bu)
-        var reduceTime = 0.0
-        func step(_ s: Int) throws {
-            store.zeroGrads()
-            let sums = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
-            StepTail.write(sums, nextBeta: nil, into: store.grads.tail)
-            let t = Date()
-            try comm.allreduce(reducedGradients(store, frozen: model.frozenCount), .sum)
-            reduceTime += Date().timeIntervalSince(t)
-            adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)  // as the trainer does
+        let overlap = OverlappedAllreduce(store: store, frozen: model.frozenCount, bucketFloats: max(1, Int(bucketMB * 1e6 / 4)), comm: comm)
+        var s = 0
+
+        /// `steps` steps (rank 0 chooses the count: ranks must not stop on their own clocks), the slowest rank's timing.
+        func measure(bucketed: Bool, steps: Int) throws -> DistributedBenchmarkResult.Timing {
+            store.watch = bucketed ? overlap : nil
+            var communication = 0.0
+            try comm.barrier()
+            let t0 = Date(), exposed0 = overlap.exposedSeconds, window0 = overlap.windowSeconds
+            for _ in 0..<steps {
+                store.zeroGrads()
+                if bucketed { overlap.begin() }
+                let sums = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
+                StepTail.write(sums, nextBeta: nil, into: store.grads.tail)
+                if bucketed {
+                    try overlap.finish()
+                } else {
+                    let t = Date()
+                    try comm.allreduce(reducedGradients(store, frozen: model.frozenCount), .sum)
+                    communication += Date().timeIntervalSince(t)
+                }
+                adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)
+                s += 1
+            }
+            try comm.barrier()
+            if bucketed { communication = overlap.exposedSeconds - exposed0 }
+            var times = [Date().timeIntervalSince(t0), communication, overlap.windowSeconds - window0].map { $0 / Double(steps) }
+            try comm.allreduce(&times, .max)
+            return DistributedBenchmarkResult.Timing(stepSeconds: times[0], communicationSeconds: times[1], windowSeconds: bucketed ? times[2] : 0)
         }
-        // Warm up, then rank 0 picks the step count (ranks must not stop on their own clocks).
-        for s in 0..<3 { try step(s) }
-        try comm.barrier()
-        let t0 = Date()
-        for s in 3..<6 { try step(s) }
-        var steps = max(5, Int(seconds / max(Date().timeIntervalSince(t0) / 3, 1e-6)))
+        // Warm up both ways (the bucketed one makes its plan in its first step), then time each for `seconds`.
+        _ = try measure(bucketed: false, steps: 3)
+        let probe = try measure(bucketed: true, steps: 3)
+        var steps = max(5, Int(seconds / max(probe.stepSeconds, 1e-6)))
         try comm.broadcast(&steps)
-        try comm.barrier()
-        reduceTime = 0
-        let t1 = Date()
-        for s in 0..<steps { try step(6 + s) }
-        try comm.barrier()
-        var times = [Date().timeIntervalSince(t1) / Double(steps), reduceTime / Double(steps)]
-        try comm.allreduce(&times, .max)
-        let examples = Double(bu > 0 ? bu : labelledBatch)
-        return DistributedBenchmarkResult(model: kind, ranks: w, steps: steps, stepSeconds: times[0], allreduceSeconds: times[1],
-                                          globalExamplesPerSecond: examples / times[0],
-                                          gradientBytes: (model.layout.parameterCount - model.frozenCount + StepTail.count) * 4)
+        let fused = try measure(bucketed: false, steps: steps)
+        let bucketed = try measure(bucketed: true, steps: steps)
+        return DistributedBenchmarkResult(model: kind, ranks: w, steps: steps, fused: fused, bucketed: bucketed,
+                                          buckets: overlap.buckets.count - 1,
+                                          gradientBytes: (model.layout.parameterCount - model.frozenCount + StepTail.count) * 4,
+                                          examplesPerStep: bu > 0 ? bu : labelledBatch)
     }
 
     /// Ring-allreduce time for `bytes` over `ranks` ranks at `bytesPerSecond`, with `latency` per message:

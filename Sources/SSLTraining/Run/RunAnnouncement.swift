@@ -36,6 +36,10 @@ func announce(_ run: TrainingRun) {
     say("  global batch \(setup.counts.unlabelled) unlabelled + \(setup.counts.labelled) labelled, \(s.stepsPerEpoch) steps/epoch, "
         + "\(s.totalSteps) steps, warm-up \(s.warmup.steps) steps, " + optimizerText(c, s))
     say("  world size \(run.comm.size), threads per rank \(computeThreads()), matrix products \(setup.engine), run directory \(c.resolvedRunDir)")
+    if let o = run.session.overlap {
+        say("  gradients summed in \(o.buckets.count - 1) bucket(s), each sent as soon as backward has finished it "
+            + "(--allreduce-bucket-mb \(c.allreduceBucketMB ?? TrainConfig.defaultAllreduceBucketMB))")
+    }
     if let state = setup.saved { announceResume(state, run) }
 }
 

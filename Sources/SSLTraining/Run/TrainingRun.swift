@@ -217,6 +217,7 @@ final class TrainingRun {
         let classifies = c.model.classifies
         let wall = clock.elapsed
         say(finalLine(testScore: testScore, testAtBest: testAtBest))
+        if let o = s.overlap { say(o.summary(stepSeconds: trainSeconds)) }
         try onRoot("writing the results") {
             let result: [String: Any] = [
                 "model": c.model.rawValue, "data": "\(setup.spec)", "seed": Int(c.seed), "steps": s.step, "epochs": s.epoch,
@@ -229,6 +230,9 @@ final class TrainingRun {
                 "labelled": setup.split.labelled.count, "checkpoint": lastCheckpoint as Any,
                 "best_checkpoint": best == nil ? NSNull() : checkpoints.best, "averaged": s.store.average != nil,
                 "matrix_products": setup.engine.description,
+                "allreduce_buckets": s.overlap.map { $0.buckets.count } as Any,
+                "allreduce_buckets_during_backward": s.overlap?.startedDuringBackward as Any,
+                "allreduce_exposed_seconds": s.overlap?.exposedSeconds as Any,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: "\(runDir)/results.json"))

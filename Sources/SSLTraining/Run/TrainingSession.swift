@@ -26,6 +26,8 @@ final class TrainingSession {
     let store: ParameterStore
     let adam: Adam
     let reducer: CommunicatorReducer
+    /// Several ranks with buckets: the gradient sums started during backward (nil: one allreduce after it).
+    let overlap: OverlappedAllreduce?
     /// Adam's step count as a payload section needs stable memory of its own.
     let adamStep: UnsafeMutablePointer<Int64>
     let sections: [PayloadSection]
@@ -55,6 +57,7 @@ final class TrainingSession {
         model = makeModel(setup.modelConfig, capacity: setup.capacity,
                           workspace: Workspace(engine: try MatMulEngine(setup.engine), reducer: reducer))
         store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
+        overlap = OverlappedAllreduce.make(store: store, frozen: model.frozenCount, megabytes: c.allreduceBucketMB, comm: comm)
         adam = c.makeOptimizer(for: store)
         adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         adamStep.initialize(to: 0)
@@ -106,13 +109,15 @@ final class TrainingSession {
     func step(beta: Float, stop: Bool) throws -> (LossSums, Float, Bool) {
         assembler.fill(batch, step: step, labelled: setup.myLabelled, unlabelled: setup.myUnlabelled)
         store.zeroGrads()
+        if step == nanStep && comm.rank == comm.size - 1 { store.grads[store.grads.count - 1] = .nan }
+        overlap?.begin()
         let local = model.trainStep(batch, store: store, noise: noise, step: step, beta: beta, counts: setup.counts)
         try reducer.check()
-        if step == nanStep && comm.rank == comm.size - 1 { store.grads[0] = .nan }
-        // One fused allreduce: gradients, then loss sums and counts, the next β, and the stop flag.
+        // The gradients, then loss sums and counts, the next β, and the stop flag: one allreduce, or buckets of it
+        // (already on their way during backward) and the tail.
         StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stop, into: store.grads.tail)
         let frozen = model.frozenCount
-        try comm.allreduce(reducedGradients(store, frozen: frozen), .sum)
+        if let overlap { try overlap.finish() } else { try comm.allreduce(reducedGradients(store, frozen: frozen), .sum) }
         let sums = StepTail.readSums(store.grads.tail)
         let nextBeta = store.grads.tail[StepTail.nextBeta]
         let stopping = store.grads.tail[StepTail.stop] > 0

@@ -82,6 +82,10 @@ public struct TrainConfig: Codable, Equatable {
     public var evalBatchSize = 500
     /// Validate every this many epochs (and at the end).
     public var validateEvery = 1
+    /// Several ranks: the size of the gradient buckets summed while backward goes on (nil: the default; 0: one
+    /// allreduce after backward). Bit-identical resume needs the same world size and the same buckets.
+    public var allreduceBucketMB: Double? = nil
+    public static let defaultAllreduceBucketMB = 2.0
     /// Compare a digest of the parameters across ranks every this many steps (0: never).
     public var checkEvery = 100
     /// Write a checkpoint every this many steps (0: only at the end).

@@ -97,8 +97,9 @@ public enum TrainSettings {
                 get: { .double($0[keyPath: kp]) })
     }
 
-    static func double(_ name: String, _ kp: WritableKeyPath<TrainConfig, Double?>, range: Range? = nil, _ help: String) -> Setting {
-        Setting(name: name, kind: .double, help: help, harmlessOnResume: false, set: { c, v in
+    static func double(_ name: String, _ kp: WritableKeyPath<TrainConfig, Double?>, range: Range? = nil, resume: Bool = false,
+                       _ help: String) -> Setting {
+        Setting(name: name, kind: .double, help: help, harmlessOnResume: resume, set: { c, v in
             let d: Double = try value(v, name)
             if let problem = range?(d) { throw SettingError(place: name, problem: "\(d) \(problem)") }
             c[keyPath: kp] = d
@@ -245,6 +246,9 @@ public enum TrainSettings {
         int("eval-samples", \.evalSamples, min: 1, resume: true, "ADGM/SDGM: samples of a averaged by the classifier"),
         int("eval-batch-size", \.evalBatchSize, min: 1, resume: true, "examples per evaluation chunk"),
         int("validate-every", \.validateEvery, min: 1, resume: true, "validate every N epochs (and at the end)"),
+        double("allreduce-bucket-mb", \.allreduceBucketMB, range: notNegative, resume: true,
+               "several ranks: sum gradients in buckets of about this many MB, each sent as soon as backward has finished it "
+               + "(default \(TrainConfig.defaultAllreduceBucketMB); 0: one allreduce after backward)"),
         int("check-every", \.checkEvery, min: 0, resume: true, "compare a parameter digest across ranks every N steps (0: never)"),
         int("checkpoint-every", \.checkpointEvery, min: 0, resume: true, "write a checkpoint every N steps (0: only at the end)"),
         int("keep-checkpoints", \.keepCheckpoints, min: 1, resume: true, "keep the newest N checkpoints"),

@@ -1,0 +1,69 @@
+/// Time per step and to a target accuracy for p ranks, each with the measured per-rank batch (weak scaling: the
+/// global batch grows with p), from what `bench --distributed` measured on this machine and a model of the allreduce:
+///
+///     allreduce(p) = 2(p−1)/p · B/β + k · 2(p−1) · α        (ring, B bytes in k buckets, link β bytes/s, latency α)
+///     step(p)      = compute + max(0, allreduce(p) − window)  (window: backward left after the first bucket leaves)
+///     epoch(p)     = ⌈N / (p · b)⌉ · step(p)                   (N unlabelled examples, b per rank)
+///     to target    = E · epoch(p)                              (E epochs to the target accuracy)
+///
+/// E is an input: the epochs the recipe needs at the global batch p·b (measured for 100 and 800, assumed beyond).
+public struct ScalingProjection {
+    public struct Network: Sendable {
+        public let name: String
+        public let bytesPerSecond: Double
+        public let latency: Double
+        public init(name: String, bytesPerSecond: Double, latency: Double) {
+            self.name = name; self.bytesPerSecond = bytesPerSecond; self.latency = latency
+        }
+        public static let standard: [Network] = [
+            Network(name: "10 GbE", bytesPerSecond: 1.25e9, latency: 25e-6),
+            Network(name: "25 GbE", bytesPerSecond: 3.125e9, latency: 25e-6),
+            Network(name: "100 GbE", bytesPerSecond: 12.5e9, latency: 10e-6),
+            Network(name: "IB 200 Gb/s", bytesPerSecond: 25e9, latency: 2e-6),
+        ]
+    }
+
+    public struct Row {
+        public let ranks: Int
+        public let network: String
+        public let allreduceSeconds: Double
+        public let stepSeconds: Double
+        public let secondsToTarget: Double
+        /// One rank's time to the target (at its own batch b, E epochs) over this one's.
+        public let speedup: Double
+    }
+
+    /// Per-rank compute seconds per step (forward, backward, update) at `perRankBatch` unlabelled examples.
+    public var computeSeconds: Double
+    public var windowSeconds: Double
+    public var gradientBytes: Int
+    public var buckets: Int
+    public var perRankBatch: Int
+    public var examples: Int
+    public var epochsToTarget: Double
+
+    public init(computeSeconds: Double, windowSeconds: Double, gradientBytes: Int, buckets: Int, perRankBatch: Int, examples: Int,
+                epochsToTarget: Double) {
+        self.computeSeconds = computeSeconds; self.windowSeconds = windowSeconds; self.gradientBytes = gradientBytes
+        self.buckets = buckets; self.perRankBatch = perRankBatch; self.examples = examples; self.epochsToTarget = epochsToTarget
+    }
+
+    public static func allreduceSeconds(bytes: Int, buckets k: Int, ranks p: Int, network n: Network) -> Double {
+        guard p > 1 else { return 0 }
+        return 2 * Double(p - 1) / Double(p) * Double(bytes) / n.bytesPerSecond + Double(k) * 2 * Double(p - 1) * n.latency
+    }
+
+    func stepsPerEpoch(_ p: Int) -> Double { (Double(examples) / Double(p * perRankBatch)).rounded(.up) }
+
+    public func row(ranks p: Int, network n: Network) -> Row {
+        let a = Self.allreduceSeconds(bytes: gradientBytes, buckets: buckets, ranks: p, network: n)
+        let step = computeSeconds + max(0, a - windowSeconds)
+        let toTarget = epochsToTarget * stepsPerEpoch(p) * step
+        let one = epochsToTarget * stepsPerEpoch(1) * computeSeconds
+        return Row(ranks: p, network: n.name, allreduceSeconds: a, stepSeconds: step, secondsToTarget: toTarget, speedup: one / toTarget)
+    }
+
+    public func rows(ranks: [Int] = [8, 64, 512], networks: [Network] = Network.standard) -> [Row] {
+        ranks.flatMap { p in networks.map { row(ranks: p, network: $0) } }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import SSLCore
+import SSLDistributed
+
+/// The step's gradient allreduce in buckets, each started as soon as backward has finished with its gradients, so the
+/// sums travel while backward computes the layers below (as PyTorch DDP and Horovod do).
+///
+/// Buckets are contiguous ranges of the one gradient block, cut at tensor boundaries in layout order (about
+/// `bucketFloats` each); the step's scalars (`StepTail`) are a bucket of their own, always last. The first step this
+/// process runs sends every bucket after backward and records when backward last touches each one (`GradientWatch`);
+/// from then on a bucket starts at the first layer end after its last touch. The buckets, and so the sums, are the
+/// same in every step, so a resumed run computes what the uninterrupted one did. Each rank checks in every step that
+/// backward took the recorded path (the touch count at each layer end); where it did not, the rest of its buckets
+/// wait for the end of backward, and a write into a bucket already sent fails the step.
+final class OverlappedAllreduce: GradientWatch {
+    let comm: Communicator
+    let store: ParameterStore
+    /// Float ranges of `store.grads.whole`; the tail's is last.
+    let buckets: [Range<Int>]
+    /// Each layout entry's bucket (nil for state and frozen tensors).
+    private let bucketOf: [Int?]
+
+    /// When each bucket starts, from the first step: the touch count at every layer end, the buckets started at each,
+    /// and the order of all.
+    private struct Plan {
+        var touchesAtSettle: [Int]
+        var startsAtSettle: [[Int]]
+        var order: [Int]
+    }
+    private var plan: Plan? = nil
+
+    // This step.
+    private var active = false
+    private var touches = 0, settles = 0, diverged = false
+    private var lastTouch: [Int] = [], settleTouches: [Int] = []
+    private var started: [Bool] = []
+    private var pending: [PendingReduction] = []
+    private var firstUnfinished = 0
+    private var lateWrite: String? = nil
+    private var failure: Error? = nil
+
+    /// Seconds the steps spent waiting for sums after backward: the part of the allreduce backward did not hide.
+    private(set) var exposedSeconds = 0.0
+    /// Seconds of backward left after each step's first bucket started: how much communication the step can hide.
+    private(set) var windowSeconds = 0.0
+    private var firstStart: Date? = nil
+
+    init(store: ParameterStore, frozen: Int, bucketFloats: Int, comm: Communicator) {
+        self.comm = comm
+        self.store = store
+        let layout = store.layout
+        var ranges: [Range<Int>] = [], of = [Int?](repeating: nil, count: layout.entries.count)
+        var start = frozen
+        for (i, e) in layout.entries.enumerated() where !e.isState && e.offset >= frozen {
+            of[i] = ranges.count
+            if e.offset + e.count - start >= bucketFloats || e.offset + e.count == layout.parameterCount {
+                ranges.append(start..<(e.offset + e.count))
+                start = e.offset + e.count
+            }
+        }
+        ranges.append(layout.parameterCount..<store.grads.whole.count)
+        buckets = ranges
+        bucketOf = of
+    }
+
+    /// The overlap of a run on several ranks, watching `store`'s gradient writes; nil on one rank or with 0 MB.
+    static func make(store: ParameterStore, frozen: Int, megabytes: Double?, comm: Communicator) -> OverlappedAllreduce? {
+        let mb = megabytes ?? TrainConfig.defaultAllreduceBucketMB
+        guard comm.size > 1 && mb > 0 else { return nil }
+        let o = OverlappedAllreduce(store: store, frozen: frozen, bucketFloats: max(1, Int(mb * 1e6 / 4)), comm: comm)
+        store.watch = o
+        return o
+    }
+
+    private var tailBucket: Int { buckets.count - 1 }
+
+    /// Buckets the plan starts during backward (nil before the first step has made the plan).
+    var startedDuringBackward: Int? { plan.map { $0.startsAtSettle.reduce(0) { $0 + $1.count } } }
+
+    /// "allreduce: 8 buckets of ≤ 2 MB, 7 started during backward; rank 0 waited 1.2 s for sums after backward in 61.0 s of steps".
+    func summary(stepSeconds: Double) -> String {
+        let mb = Double(buckets.dropLast().map(\.count).max() ?? 0) * 4 / 1e6
+        return String(format: "allreduce: %d buckets of at most %.1f MB and the step's scalars, %d started during backward; "
+                      + "rank 0 waited %.1f s for sums after backward (this process, %.1f s of training)",
+                      buckets.count - 1, mb, startedDuringBackward ?? 0, exposedSeconds, stepSeconds)
+    }
+
+    /// Before the step's forward pass.
+    func begin() {
+        active = true
+        touches = 0; settles = 0; diverged = false; lateWrite = nil; failure = nil; firstStart = nil
+        started = [Bool](repeating: false, count: buckets.count)
+        if plan == nil { lastTouch = [Int](repeating: 0, count: buckets.count); settleTouches = [] }
+    }
+
+    func touched(_ r: ParamRef) {
+        guard active else { return }
+        touches += 1
+        guard let b = bucketOf[r.index] else { return }
+        if plan == nil { lastTouch[b] = touches } else if started[b] && lateWrite == nil { lateWrite = store.layout.entries[r.index].name }
+    }
+
+    func settled() {
+        guard active else { return }
+        guard let plan else { settleTouches.append(touches); return }
+        if !diverged {
+            if settles < plan.touchesAtSettle.count && plan.touchesAtSettle[settles] == touches {
+                for b in plan.startsAtSettle[settles] { start(b) }
+            } else {
+                diverged = true
+            }
+        }
+        settles += 1
+        progress()
+    }
+
+    /// After backward and `StepTail.write`: starts what has not started (the tail last), waits for every sum.
+    func finish() throws {
+        if let firstStart { windowSeconds += Date().timeIntervalSince(firstStart) }
+        for b in plan?.order ?? Array(buckets.indices) where !started[b] { start(b) }
+        let t = Date()
+        if failure == nil {
+            do { for p in pending { try p.wait() } } catch { failure = error }
+        }
+        exposedSeconds += Date().timeIntervalSince(t)
+        pending.removeAll(); firstUnfinished = 0
+        active = false
+        if let failure { throw failure }
+        if let lateWrite {
+            throw TrainingError(message: "the gradient of \(lateWrite) was written after its allreduce bucket was sent (this "
+                                + "model's backward changed its order between steps); train with --allreduce-bucket-mb 0")
+        }
+        if plan == nil { try makePlan() }
+    }
+
+    private func start(_ b: Int) {
+        guard failure == nil else { return }
+        if firstStart == nil { firstStart = Date() }
+        do {
+            pending.append(try comm.startSum(UnsafeMutableBufferPointer(rebasing: store.grads.whole[buckets[b]])))
+            started[b] = true
+        } catch { failure = error }
+    }
+
+    /// MPI moves non-blocking collectives on only inside its calls: test the oldest unfinished ones at each layer end.
+    private func progress() {
+        guard failure == nil else { return }
+        do {
+            while firstUnfinished < pending.count, try pending[firstUnfinished].test() { firstUnfinished += 1 }
+        } catch { failure = error }
+    }
+
+    /// From the recorded step: each bucket starts at the first layer end after its last touch; buckets never touched
+    /// start at the first layer end, the tail after backward. Every rank must reach the same plan (else none overlap).
+    private func makePlan() throws {
+        var starts = [[Int]](repeating: [], count: settleTouches.count)
+        var atEnd: [Int] = []
+        for b in 0..<tailBucket {
+            if let k = settleTouches.firstIndex(where: { $0 >= lastTouch[b] }) { starts[k].append(b) } else { atEnd.append(b) }
+        }
+        var p = Plan(touchesAtSettle: settleTouches, startsAtSettle: starts, order: starts.flatMap { $0 } + atEnd + [tailBucket])
+        var h = FNV1a()
+        for v in p.touchesAtSettle + p.order { h.add(UInt64(v)) }
+        for (k, s) in starts.enumerated() where !s.isEmpty { h.add(UInt64(k)) }
+        if !(try comm.agree(h.value)) {
+            // Backward took different paths on different ranks: every bucket after backward, in layout order.
+            p = Plan(touchesAtSettle: [], startsAtSettle: [], order: Array(buckets.indices))
+        }
+        plan = p
+    }
+}
