@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Emulated MPI hosts on one machine: network namespaces sslh1..3 joined by a bridge in sslhsw (which is
-# also the head node where mpirun runs), TCP between 10.77.0.1-3, no route out of 10.77.0.0/24.
+# Emulated MPI hosts on one machine: network namespaces sslh1..N (N = $HOSTS, default 3) joined by a bridge in
+# sslhsw (which is also the head node where mpirun runs), TCP between 10.77.0.1-N, no route out of 10.77.0.0/24.
 #   multihost.sh check            exit 0 if this machine can run it, else print why and exit 77
 #   multihost.sh up               create the namespaces
-#   multihost.sh run ARGS...      mpirun -np 3 ARGS over the three hosts
+#   multihost.sh shape GBIT       limit every host's link to GBIT Gbit/s each way (tc tbf; kernels without sch_netem
+#                                 cannot add delay, so the latency is the veth's own)
+#   multihost.sh run ARGS...      mpirun -np N ARGS over the N hosts, one rank each
 #   multihost.sh fault ARGS...    start that job, kill every process of host 2 once training is under
 #                                 way, and report the exit code, the time to exit and leftovers
 #   multihost.sh down             end everything in the namespaces and delete them
 set -u
-N=3
+N=${HOSTS:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-MPIARGS=(--host 10.77.0.1,10.77.0.2,10.77.0.3 --mca plm_rsh_agent "$here/nsagent"
+hosts=$(seq -s, -f '10.77.0.%g' 1 $N)
+MPIARGS=(--host "$hosts" --mca plm_rsh_agent "$here/nsagent"
   --mca btl tcp,self --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24
   --mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3
   --mca odls_base_sigkill_timeout 0 --timeout 240 -np $N)
@@ -45,6 +48,15 @@ case "${1:-}" in
       ip -n $ns addr add 10.77.0.$i/24 dev eth0; ip -n $ns link set eth0 up
     done
     ;;
+  shape)
+    # A token bucket on each host's side of its veth (what it sends) and on the switch's side (what it receives),
+    # with a burst of 1 ms at the rate.
+    rate=$2; burst=$(( rate * 125000 ))
+    for i in $(seq 1 $N); do
+      ip netns exec sslh$i tc qdisc replace dev eth0 root tbf rate ${rate}gbit burst $burst latency 50ms
+      ip netns exec sslhsw tc qdisc replace dev sw$i root tbf rate ${rate}gbit burst $burst latency 50ms
+    done
+    ;;
   run)
     shift; head_mpirun "$@"
     ;;
@@ -63,7 +75,7 @@ case "${1:-}" in
     # Processes left in the emulated hosts once mpirun has exited (they get 5 s to finish exiting).
     left=""
     for i in $(seq 1 50); do
-      left=$(for ns in sslh1 sslh2 sslh3; do ip netns pids $ns; done | tr '\n' ' ')
+      left=$(for ns in $(seq -f "sslh%g" 1 $N); do ip netns pids $ns; done | tr '\n' ' ')
       [ -z "${left// /}" ] && break
       sleep 0.1
     done

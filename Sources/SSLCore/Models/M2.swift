@@ -113,17 +113,18 @@ public final class M2: GenerativeModel, PassModel {
         encoder.dOut[0].zero(); encoder.dOut[1].zero()
         gaussianKLStandard(mu: mu, logvar: lv, rowLoss: kl, weights: betaWeights, dmu: encoder.dOut[0], dlogvar: encoder.dOut[1])
 
-        dzR.zero()
-        decoder.backward(s, inputs: [zR, zR], map: map, dInputs: [nil, dzR])
-        reparameterizeBackward(logvar: lv, eps: epsR, dz: dzR, dmu: encoder.dOut[0], dlogvar: encoder.dOut[1])
-        encoder.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
-
-        // Classifier gradients: α·CE on labelled, and the y-part of U on unlabelled.
+        // Classifier gradients: α·CE on labelled, and the y-part of U on unlabelled. First, though the cheapest: its
+        // gradients are then final while the decoder and encoder go back, and can cross the ranks meanwhile.
         var result = sums(lp, batch, counts, beta, cost)
         result.objective += terms.classifierGradient(lp, map, labels: batch.labels, counts: counts, alpha: config.alpha, beta: beta,
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
                                  store: s, dlogits: classifier.dOut[0], cost)
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
+
+        dzR.zero()
+        decoder.backward(s, inputs: [zR, zR], map: map, dInputs: [nil, dzR])
+        reparameterizeBackward(logvar: lv, eps: epsR, dz: dzR, dmu: encoder.dOut[0], dlogvar: encoder.dOut[1])
+        encoder.backward(s, inputs: [x, x], map: map, dInputs: [nil, nil])
         return result
     }
 

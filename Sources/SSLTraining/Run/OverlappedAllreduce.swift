@@ -6,7 +6,7 @@ import SSLDistributed
 /// sums travel while backward computes the layers below (as PyTorch DDP and Horovod do).
 ///
 /// Buckets are contiguous ranges of the one gradient block, cut at tensor boundaries in layout order (about
-/// `bucketFloats` each); the step's scalars (`StepTail`) are a bucket of their own, always last. The first step this
+/// `bucketFloats` each, and at the end of every network); the step's scalars (`StepTail`) are a bucket of their own, always last. The first step this
 /// process runs sends every bucket after backward and records when backward last touches each one (`GradientWatch`);
 /// from then on a bucket starts at the first layer end after its last touch. The buckets, and so the sums, are the
 /// same in every step, so a resumed run computes what the uninterrupted one did. Each rank checks in every step that
@@ -51,17 +51,25 @@ final class OverlappedAllreduce: GradientWatch {
         let layout = store.layout
         var ranges: [Range<Int>] = [], of = [Int?](repeating: nil, count: layout.entries.count)
         var start = frozen
-        for (i, e) in layout.entries.enumerated() where !e.isState && e.offset >= frozen {
+        let trained = layout.entries.indices.filter { !layout.entries[$0].isState && layout.entries[$0].offset >= frozen }
+        for (n, i) in trained.enumerated() {
+            let e = layout.entries[i], end = e.offset + e.count
             of[i] = ranges.count
-            if e.offset + e.count - start >= bucketFloats || e.offset + e.count == layout.parameterCount {
-                ranges.append(start..<(e.offset + e.count))
-                start = e.offset + e.count
+            // A bucket ends at its size, and where a network ends: backward finishes networks one after another, so a
+            // bucket across two would wait for the later one.
+            let last = n == trained.count - 1
+            if last || end - start >= bucketFloats || Self.network(e.name) != Self.network(layout.entries[trained[n + 1]].name) {
+                ranges.append(start..<end)
+                start = end
             }
         }
         ranges.append(layout.parameterCount..<store.grads.whole.count)
         buckets = ranges
         bucketOf = of
     }
+
+    /// A tensor's network: its name up to the first dot ("px" of "px.l0.W_z").
+    private static func network(_ name: String) -> Substring { name.prefix { $0 != "." } }
 
     /// The overlap of a run on several ranks, watching `store`'s gradient writes; nil on one rank or with 0 MB.
     static func make(store: ParameterStore, frozen: Int, megabytes: Double?, comm: Communicator) -> OverlappedAllreduce? {
