@@ -37,6 +37,7 @@ final class TrainingSession {
     let evaluator: Evaluator
     let warmup: Warmup
     let schedule: LearningRateSchedule
+    let lrWarmupSteps: Int
     let prior: WeightPrior?
     let stepsPerEpoch: Int, totalSteps: Int
     /// What the class-mix estimate found, once made (for the run's log).
@@ -72,6 +73,7 @@ final class TrainingSession {
         warmup = Warmup(steps: c.warmupSteps(stepsPerEpoch: stepsPerEpoch))
         totalSteps = c.steps ?? (c.epochs! * stepsPerEpoch)
         schedule = c.schedule(stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps)
+        lrWarmupSteps = c.lrWarmupSteps(stepsPerEpoch: stepsPerEpoch)
         prior = c.resolvedWeightPrior ? WeightPrior(examples: setup.train.count) : nil
         step = setup.saved?.step ?? 0
         try loadParameters()
@@ -102,7 +104,11 @@ final class TrainingSession {
         if let a = store.average { a.pointer.update(from: store.values.pointer, count: store.values.count) }
     }
 
-    func learningRate(atStep s: Int) -> Float { schedule.rate(base: config.learningRate, step: s) }
+    /// The schedule's rate at step `s`, times (s + 1)/W during a warm-up of W steps.
+    func learningRate(atStep s: Int) -> Float {
+        let rate = schedule.rate(base: config.learningRate, step: s)
+        return s < lrWarmupSteps ? rate * Float(s + 1) / Float(lrWarmupSteps) : rate
+    }
 
     /// One step at `beta`: returns the loss sums over every rank, rank 0's β for the next step, and whether any rank
     /// asked to stop (each rides in the gradient allreduce's tail).

@@ -57,6 +57,8 @@ public struct TrainConfig: Codable, Equatable {
     public var lrDecay: Double? = nil
     public var lrDecayEpochs: Int? = nil
     public var lrMin: Float? = nil
+    /// The rate rises linearly from lr/steps to the schedule's over this many epochs (nil: from the first step).
+    public var lrWarmupEpochs: Double? = nil
     /// An N(0, 1) prior on the weights, scaled by 1/N (weight decay).
     public var weightPrior: Bool? = nil
     /// Batch normalisation in every network.
@@ -189,6 +191,9 @@ public struct TrainConfig: Codable, Equatable {
     public var resolvedWeightPrior: Bool { weightPrior ?? false }
 
     /// The learning rate schedule in steps.
+    /// Steps of the learning-rate warm-up (0: none).
+    public func lrWarmupSteps(stepsPerEpoch: Int) -> Int { Int(((lrWarmupEpochs ?? 0) * Double(stepsPerEpoch)).rounded()) }
+
     public func schedule(stepsPerEpoch: Int, totalSteps: Int) -> LearningRateSchedule {
         switch lrSchedule ?? .constant {
         case .constant: return .constant

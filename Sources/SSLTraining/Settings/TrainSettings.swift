@@ -221,6 +221,8 @@ public enum TrainSettings {
         double("lr-decay", \.lrDecay, range: within("(0, 1]") { $0 > 0 && $0 <= 1 }, "step schedule: factor (default 0.75)"),
         int("lr-decay-epochs", \.lrDecayEpochs, min: 1, "step schedule: epochs between decays (default 200)"),
         float("lr-min", \.lrMin, range: notNegative, "the schedule's floor (step: 3e-5, cosine: 0)"),
+        double("lr-warmup-epochs", \.lrWarmupEpochs, range: notNegative,
+               "the learning rate rises linearly to the schedule's over the first E epochs (0 or unset: none)"),
         float("clip-grad-norm", \.clipGradNorm, zeroIsOff: true, range: positive, "clip the global gradient norm to this"),
         float("clip-grad-value", \.clipGradValue, zeroIsOff: true, range: positive, "clip every gradient element to ±this (after the norm)"),
         bool("weight-prior", \.weightPrior, "N(0,1) prior on the weights, scaled by 1/N (weight decay)"),
