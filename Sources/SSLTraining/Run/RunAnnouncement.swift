@@ -56,7 +56,12 @@ func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     if let v = c.clipGradValue { t += ", clip value \(v)" }
     if s.prior != nil { t += ", weight prior N(0,1)/N" }
     if let e = c.ema { t += ", EMA \(e)" }
-    if let b = c.classBalance { t += ", class balance λ \(b)" }
+    if let b = c.classBalance {
+        t += ", class balance λ \(b)"
+        if let n = c.classBalanceDimensions, n != s.setup.train.dim {
+            t += String(format: " per %d dimensions (%.3g for these %d)", n, s.setup.modelConfig.classBalance, s.setup.train.dim)
+        }
+    }
     return t
 }
 

@@ -65,6 +65,9 @@ public struct TrainConfig: Codable, Equatable {
     public var batchNorm: Bool? = nil
     /// λ of the class-balance term λ·(KL(q̄(y) ‖ p(y)) + mean H(q(y|x))) on the unlabelled examples (nil: none).
     public var classBalance: Float? = nil
+    /// λ is given per this many input dimensions: the term's λ is scaled by D/this (the recipes: 784, MNIST's, so the
+    /// term keeps its weight against a bound that grows with the input's dimension); nil: not scaled (runs before it).
+    public var classBalanceDimensions: Int? = nil
     /// How weight matrices start (nil: Glorot-uniform, as in every run before this setting existed).
     public var initialization: WeightInit? = nil
     /// Decay of an exponential moving average of the parameters, used for validation, test and every command that
@@ -125,15 +128,16 @@ public struct TrainConfig: Codable, Equatable {
         switch model {
         case .m2:
             c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.binarize = false; c.ema = 0.999
-            c.classBalance = 10; c.classPrior = .estimated
+            c.classBalance = 10; c.classBalanceDimensions = 784; c.classPrior = .estimated
         case .m1m2:
             c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.ema = 0.999; c.classBalance = 10
-            c.classPrior = .estimated
+            c.classBalanceDimensions = 784; c.classPrior = .estimated
         case .m1:
             c.warmupEpochs = 15
         case .adgm, .sdgm, .m1adgm, .m1sdgm:
             c.batchNorm = true; c.clipGradNorm = 5; c.clipGradValue = 1; c.learningRate = 1e-3
-            c.lrSchedule = .cosine; c.lrMin = 1e-5; c.ema = 0.999; c.classBalance = 10; c.classPrior = .estimated
+            c.lrSchedule = .cosine; c.lrMin = 1e-5; c.ema = 0.999; c.classBalance = 10; c.classBalanceDimensions = 784
+            c.classPrior = .estimated
         case .supervised:
             break
         }
@@ -213,7 +217,7 @@ public struct TrainConfig: Codable, Equatable {
         m.iw = resolvedIW
         m.stack = stack
         m.normalize = resolvedBatchNorm
-        m.classBalance = classBalance ?? 0
+        m.classBalance = (classBalance ?? 0) * Float(classBalanceDimensions.map { Double(inputDim) / Double($0) } ?? 1)
         switch classPrior ?? .uniform {
         case .uniform: break
         case .labelled: m.classPrior = labelledClassPrior(labels: labels, classes: classes)

@@ -215,6 +215,8 @@ public enum TrainSettings {
         int("mc", \.mc, min: 1, "Monte Carlo samples of each example's bound (default 1)"),
         int("iw", \.iw, min: 1, "importance samples of each example's bound (default 1: the ELBO)"),
         float("alpha", \.alpha, range: notNegative, "weight α of the classification term (unset: 0.1·N/N_labelled)"),
+        int("class-balance-dimensions", \.classBalanceDimensions, min: 1,
+            "λ of --class-balance is per this many input dimensions: scaled by D/N for D-dimensional data (recipes: 784)"),
         float("class-balance", \.classBalance, zeroIsOff: true, range: notNegative, "λ of λ·(KL(mean q(y|x) ‖ target) + mean H(q(y|x))) over the unlabelled batch (target: see --class-prior)"),
         float("lr", \.learningRate, positive: true, "Adam learning rate"),
         choice("lr-schedule", \.lrSchedule, "learning-rate schedule (unset: constant)"),
