@@ -25,7 +25,9 @@ public struct DistributedBenchmarkResult {
     public var gradientBytes: Int
     public var examplesPerStep: Int
     /// Of the fused allreduce's time, the share the buckets hid behind backward.
-    public var hiddenShare: Double { fused.communicationSeconds > 0 ? max(0, 1 - bucketed.communicationSeconds / fused.communicationSeconds) : 0 }
+    public var hiddenShare: Double {
+        ranks > 1 && fused.communicationSeconds > 0 ? max(0, 1 - bucketed.communicationSeconds / fused.communicationSeconds) : 0
+    }
     public var globalExamplesPerSecond: Double { Double(examplesPerStep) / bucketed.stepSeconds }
 }
 
