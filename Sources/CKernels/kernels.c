@@ -174,3 +174,70 @@ void ssl_bn_backward_dx(const float *dy, float *dx, const float *restrict nr, in
     if (dy == dx) bn_dx_in(dx, nr, rows, h, c, a, b);
     else bn_dx_out(dy, dx, nr, rows, h, c, a, b);
 }
+
+// SSLCore's fastExp and log1pSmall (Tensor/VectorMath.swift), operation for operation.
+static inline float fast_exp(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float magic = 12582912.0f;
+    float t = x * 1.44269504f + magic;
+    float n = t - magic;
+    float r = (x - n * 0.693359375f) - n * -2.1219444e-4f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    uint32_t tb; __builtin_memcpy(&tb, &t, 4);
+    uint32_t bits = (tb - 0x4B400000u + 127u) << 23;
+    float scale; __builtin_memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+static inline float log1p_small(float e) {
+    float s = e / (2.0f + e);
+    float s2 = s * s;
+    float q = 1.0f / 13.0f;
+    q = q * s2 + 1.0f / 11.0f;
+    q = q * s2 + 1.0f / 9.0f;
+    q = q * s2 + 1.0f / 7.0f;
+    q = q * s2 + 1.0f / 5.0f;
+    q = q * s2 + 1.0f / 3.0f;
+    q = q * s2 + 1.0f;
+    return 2.0f * s * q;
+}
+
+#define BERNOULLI_ROW_BODY                                                          \
+    for (int64_t j = 0; j < d; j++) {                                               \
+        float lj = l[j], xj = x[j];                                                 \
+        float e = fast_exp(lj < 0 ? lj : -lj);                                      \
+        float inv = 1.0f / (1.0f + e);                                              \
+        float sig = lj >= 0 ? inv : e * inv;                                        \
+        loss[j] = (lj > 0 ? lj : 0.0f) + log1p_small(e) - xj * lj;                  \
+        g[j] = w * (sig - xj);                                                      \
+    }
+
+static void bernoulli_row_scalar(const float *restrict l, const float *restrict x, int64_t d, float w,
+                                 float *restrict loss, float *restrict g) { BERNOULLI_ROW_BODY }
+#if defined(__x86_64__)
+__attribute__((target("avx512f"), min_vector_width(512)))
+static void bernoulli_row_avx512(const float *restrict l, const float *restrict x, int64_t d, float w,
+                                 float *restrict loss, float *restrict g) { BERNOULLI_ROW_BODY }
+__attribute__((target("avx2")))
+static void bernoulli_row_avx2(const float *restrict l, const float *restrict x, int64_t d, float w,
+                               float *restrict loss, float *restrict g) { BERNOULLI_ROW_BODY }
+#endif
+
+void ssl_bernoulli_row(const float *restrict l, const float *restrict x, int64_t d, float w, float *restrict loss,
+                       float *restrict g) {
+#if defined(__x86_64__)
+    static int level = -1;  // 2: AVX-512, 1: AVX2, 0: neither (the same bits on each)
+    if (level < 0) { __builtin_cpu_init(); level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0; }
+    if (level == 2) { bernoulli_row_avx512(l, x, d, w, loss, g); return; }
+    if (level == 1) { bernoulli_row_avx2(l, x, d, w, loss, g); return; }
+#endif
+    bernoulli_row_scalar(l, x, d, w, loss, g);
+}

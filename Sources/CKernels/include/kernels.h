@@ -34,3 +34,11 @@ void ssl_bn_backward_sums(const float *restrict dy, const float *restrict nr, in
                           double *restrict s1, double *restrict s2);
 void ssl_bn_backward_dx(const float *dy, float *dx, const float *restrict nr, int64_t rows, int64_t h,
                         const float *restrict c, const float *restrict a, const float *restrict b);
+
+/// One row of the Bernoulli likelihood and its gradient, element by element (see SSLCore's `bernoulliNLL`, which sums
+/// `loss` in its own fixed order): for logits l and targets x,
+///   loss[j] = max(l, 0) + log(1 + e^{−|l|}) − x·l,   g[j] = w·(σ(l) − x)
+/// with e^· and log(1 + ·) the polynomial forms of SSLCore's `fastExp` and `log1pSmall`, step for step and without
+/// fused multiply-adds, so the bits equal the Swift code's on every CPU.
+void ssl_bernoulli_row(const float *restrict l, const float *restrict x, int64_t d, float w, float *restrict loss,
+                       float *restrict g);

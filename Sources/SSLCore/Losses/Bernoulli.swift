@@ -1,3 +1,4 @@
+import CKernels
 // R rows, D features.
 
 /// Negative Bernoulli log-likelihood from logits l, per row r against target row x[example(r)]:
@@ -12,16 +13,9 @@ public func bernoulliNLL(logits: Mat, targets: Mat, map: RowMap?, rowLoss: Unsaf
         let ex = map.map { Int($0.example[r]) } ?? r
         let l = logits.p + r * d, x = targets.p + ex * d
         if let dl = dlogits, let w = weights {
-            let wr = w[r]
-            let g = dl.p + r * d
-            for j in 0..<d {
-                let lj = l[j], xj = x[j]
-                let e = fastExp(lj < 0 ? lj : -lj)
-                let inv = 1 / (1 + e)
-                let sig = lj >= 0 ? inv : e * inv
-                scratch[j] = (lj > 0 ? lj : 0) + log1pSmall(e) - xj * lj
-                g[j] = wr * (sig - xj)
-            }
+            // In C, where `restrict` lets the loop vectorise: the same operations as `fastExp`, `log1pSmall` and
+            // `sigmoid` (ssl_bernoulli_row's comment), the same bits.
+            ssl_bernoulli_row(l, x, Int64(d), w[r], scratch, dl.p + r * d)
         } else {
             for j in 0..<d {
                 let lj = l[j]
