@@ -133,6 +133,26 @@ final class MPIJobTests: XCTestCase {
                        try Data(contentsOf: URL(fileURLWithPath: "\(straight)/parameters.f32")), "resumed on 3 ranks: parameters differ")
     }
 
+    /// Issue 31's weak-scaling case for real: 8 ranks (`--oversubscribe` on this machine's cores) at a global batch
+    /// of 800 unlabelled + 240 labelled, 100 + 30 per rank, with the buckets, reach the parameters of one process
+    /// running the same global batch, to the 1 vs N tolerance, after 10 steps.
+    func testEightRanksAtGlobalBatch800MatchOneProcess() throws {
+        for model in ["m2", "adgm"] {
+            var params: [[Float]] = []
+            for n in [1, 8] {
+                let runDir = "\(dir!)/b800-\(model)-\(n)"
+                let r = try mpirun(["-np", String(n)] + trainArgs(model, steps: 10, runDir: runDir)
+                                   + ["--batch-size", "800", "--labelled-batch-size", "240", "--blas-threads", "1"], timeout: 300)
+                XCTAssertEqual(r.status, 0, r.output)
+                XCTAssertTrue(r.stdout.contains("world size \(n)"), r.output)
+                params.append(try readFloats("\(runDir)/parameters.f32"))
+            }
+            let d = relativeDifference(params[0], params[1])
+            print(String(format: "%@ at global batch 800: 1 vs 8 ranks after 10 steps: relative difference %.3g", model, d.relative))
+            XCTAssertLessThanOrEqual(d.relative, rankTolerance(), "\(model): 8 ranks at batch 800 differ from one process")
+        }
+    }
+
     /// The class-balance term needs the classifier's mean over the global unlabelled batch: its K sums cross the
     /// ranks in the middle of the step, so 1, 2 and 3 ranks (uneven slices) still reach the same parameters, and a
     /// term taken over each rank's slice alone would not. On this machine's default engine: with bf16 products (the

@@ -30,6 +30,18 @@ final class ClassMixEstimateTests: XCTestCase {
         return kept.map { Double($0) / n }
     }
 
+    /// The digits' path, a new temporary directory (the caller removes it) holding `imbalanced.csv`, and that file's
+    /// class profile; skips without the digits. One thread, as the tests' recorded numbers were.
+    func imbalancedDigits(_ tag: String) throws -> (digits: String, dir: String, profile: [Double]) {
+        guard let digits = digitsPath() else {
+            throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
+        }
+        setComputeThreads(1)
+        let dir = NSTemporaryDirectory() + "ssl-dist-class-mix-\(tag)-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return (digits, dir, try writeImbalancedDigits(digits, to: "\(dir)/imbalanced.csv"))
+    }
+
     /// The last metrics record of a 1-step m2 run on `data` (its recipe: the estimated target), and the run's output.
     func oneStep(_ data: String, dir: String, labelsPerClass: Int = 10, seed: UInt64 = 3) throws -> [String: Any] {
         var c = TrainConfig.recipe(for: .m2)
@@ -47,14 +59,8 @@ final class ClassMixEstimateTests: XCTestCase {
     /// (fp32 OpenBLAS, seeds 1–3, 1,500 steps): default 93.3%, without the term 93.4%, supervised 91.4%; the default
     /// before λ was scaled (λ 10 on any data): 91.0%, which fails both.
     func testTheDefaultKeepsUpWithoutTheTermAndBeatsSupervisedOnImbalancedDigits() throws {
-        guard let digits = digitsPath() else {
-            throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
-        }
-        setComputeThreads(1)
-        let dir = NSTemporaryDirectory() + "ssl-dist-class-mix-learning-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (_, dir, _) = try imbalancedDigits("learning")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try writeImbalancedDigits(digits, to: "\(dir)/imbalanced.csv")
         func balancedAccuracy(_ kind: ModelKind, seed: UInt64, term: Bool = true) throws -> Double {
             var c = TrainConfig.recipe(for: kind)
             if kind == .supervised { c.learningRate = 1e-3 }
@@ -82,14 +88,8 @@ final class ClassMixEstimateTests: XCTestCase {
     }
 
     func testTheTargetIsTheEstimatedMixOnImbalancedDigitsAndUniformOnBalancedOnes() throws {
-        guard let digits = digitsPath() else {
-            throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` (installs python3-sklearn) or set SSL_DIST_DIGITS")
-        }
-        setComputeThreads(1)
-        let dir = NSTemporaryDirectory() + "ssl-dist-class-mix-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (digits, dir, profile) = try imbalancedDigits("target")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let profile = try writeImbalancedDigits(digits, to: "\(dir)/imbalanced.csv")
         XCTAssertGreaterThan(profile[0] / profile[9], 8, "the file should have a 10:1 profile: \(profile)")
 
         let imbalanced = try oneStep("\(dir)/imbalanced.csv", dir: "\(dir)/imbalanced")
