@@ -27,7 +27,7 @@ struct Features: ParsableCommand {
 
     func run() throws {
         setComputeThreads(runtime.blasThreads ?? ProcessInfo.processInfo.activeProcessorCount)
-        do {
+        try reportingFailures {
             let loaded = try LoadedModel.load(checkpoint, comm: SingleProcessCommunicator(), engine: runtime.requestedEngine)
             guard let m1 = loaded.model as? M1 else {
                 throw ValidationError("--checkpoint \(checkpoint) holds a \(loaded.modelConfig.kind.rawValue) model; features come from an m1 model")
@@ -52,11 +52,6 @@ struct Features: ParsableCommand {
             if let l = labelsOut { try NPYWriter.write(l, int64: d.labels.map(Int64.init)) }
             print("features: \(d.count) × \(z) \(sample ? "samples of q(z|x), seed \(seed ?? c.seed)" : "posterior means of q(z|x)") "
                   + "of \(specText) (\(split.rawValue)) → \(out)" + (labelsOut.map { ", labels → \($0)" } ?? ""))
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            FileHandle.standardError.write(Data("ssl-dist: error: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

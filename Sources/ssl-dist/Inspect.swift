@@ -9,7 +9,9 @@ struct Inspect: ParsableCommand {
     @Argument(help: "A checkpoint file, or a run directory (its latest checkpoint).") var path: String
     @Flag(help: "Machine-readable JSON, with a top-level 'digest' field.") var json = false
 
-    func run() throws {
+    func run() throws { try reportingFailures(show) }
+
+    func show() throws {
         let r = try CheckpointInspection.inspect(path)
         if json {
             let data = try JSONSerialization.data(withJSONObject: r.json, options: [.prettyPrinted, .sortedKeys])

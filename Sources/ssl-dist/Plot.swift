@@ -25,16 +25,13 @@ struct Plot: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingFailures {
             let labels = names.map { $0.split(separator: ",").map(String.init) }
             let curves = try LearningCurves.read(runs, metric: metric, names: labels)
             try curves.image().writePNG(to: out)
             print("plot: \(metric) of \(runs.count) run(s) → \(out)")
             let finished = try zip(runs, curves.runs).compactMap { try RunSummary.read($0.0, name: $0.1.name) }
             if !finished.isEmpty { print(RunSummary.table(finished)) }
-        } catch let e as TrainingError {
-            FileHandle.standardError.write(Data("ssl-dist: error: \(e)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

@@ -58,6 +58,16 @@ func defaultThreads(_ comm: Communicator) -> Int {
     max(1, ProcessInfo.processInfo.activeProcessorCount / max(comm.localSize, 1))
 }
 
+/// The one error path of the commands that run in one process: a usage mistake (`ValidationError`) or a chosen
+/// exit code goes back to the argument parser (usage text, exit 64); any other failure prints `ssl-dist: error: …`
+/// and exits 1 (`failOnAllRanks`), never with the usage text. Commands under MPI call `failOnAllRanks` with their
+/// communicator instead.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as ValidationError { throw e } catch let e as ExitCode { throw e } catch {
+        failOnAllRanks(error, SingleProcessCommunicator())
+    }
+}
+
 /// Prints `rank R: error` to stderr; under MPI aborts every rank, else exits 1.
 func failOnAllRanks(_ error: Error, _ comm: Communicator) -> Never {
     let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""

@@ -34,7 +34,9 @@ struct Sample: ParsableCommand {
         try checkOutput(out)
     }
 
-    func run() throws {
+    func run() throws { try reportingFailures(draw) }
+
+    func draw() throws {
         let loaded = try loadForGeneration(checkpoint)
         let k = loaded.modelConfig.classes
         let classes: [Int]
@@ -70,7 +72,9 @@ struct Interpolate: ParsableCommand {
         try checkOutput(out)
     }
 
-    func run() throws {
+    func run() throws { try reportingFailures(walk) }
+
+    func walk() throws {
         let loaded = try loadForGeneration(checkpoint)
         let (data, name) = try dataOptions.load(for: loaded)
         for (flag, i) in [("--from", from), ("--to", to)] where i >= data.count {

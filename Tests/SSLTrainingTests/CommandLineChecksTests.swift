@@ -24,6 +24,22 @@ final class CommandLineChecksTests: XCTestCase {
         XCTAssertEqual(epochText(10), "10"); XCTAssertEqual(epochText(3.34076), "3.34")
     }
 
+    /// A runtime failure (here a checkpoint or run directory that does not exist) prints `ssl-dist: error: …` naming
+    /// the path and exits 1 in every command that reads one, without the usage text.
+    func testRuntimeFailuresPrintOneKindOfErrorAndNoUsage() throws {
+        let missing = "/nonexistent-ssl-dist-\(getpid())"
+        for args in [["inspect", missing], ["plot", missing, "--out", "/tmp/p-\(getpid()).png"],
+                     ["sample", "--checkpoint", missing, "--class", "1", "--out", "/tmp/s-\(getpid()).png"],
+                     ["interpolate", "--checkpoint", missing, "--from", "0", "--to", "1", "--out", "/tmp/i-\(getpid()).png"],
+                     ["features", "--checkpoint", missing, "--out", "/tmp/f-\(getpid()).npy"],
+                     ["evaluate", "--checkpoint", missing], ["predict", "--checkpoint", missing, "--out", "/tmp/q-\(getpid()).npy"]] {
+            let r = try ssl(args)
+            XCTAssertEqual(r.status, 1, "\(args[0]): \(r.output)")
+            XCTAssertTrue(r.stderr.hasPrefix("ssl-dist: error: ") && r.stderr.contains(missing), "\(args[0]): \(r.stderr)")
+            XCTAssertFalse(r.output.contains("Usage:") || r.output.contains("USAGE:"), "\(args[0]) printed the usage: \(r.output)")
+        }
+    }
+
     func testVersionNamesTheBuildAndCheckpointsRecordIt() throws {
         let v = try ssl(["--version"])
         XCTAssertEqual(v.status, 0, v.output)
