@@ -21,7 +21,9 @@ struct Bench: ParsableCommand {
     var distributed = false
     @Option(help: "--distributed: gradient bucket size in MB.") var allreduceBucketMb = TrainConfig.defaultAllreduceBucketMB
     @Option(help: "--distributed: unlabelled examples per epoch in the projection (MNIST's 50000).") var examples = 50_000
-    @Option(help: "--distributed: epochs to the target accuracy in the projection.") var epochsToTarget = 10.0
+    @Option(help: "--distributed: epochs to the target accuracy in the projection, on one rank.") var epochsToTarget = 10.0
+    @Option(help: "--distributed: epochs to the same accuracy at the larger global batches of several ranks (default: the same).")
+    var epochsAtScale: Double?
     @OptionGroup var communicatorOptions: CommunicatorOptions
 
     var choice: EngineChoice { EngineChoice.resolve(backend: gemm, precision: precision, saved: nil) }
@@ -51,15 +53,16 @@ struct Bench: ParsableCommand {
                      100 * r.hiddenShare, r.bucketed.windowSeconds * 1e3))
         print(String(format: "  throughput                 %.0f unlabelled examples/s (global, buckets)", r.globalExamplesPerSecond))
         let perRank = max(1, r.examplesPerStep / r.ranks)
-        let projection = ScalingProjection(computeSeconds: r.fused.stepSeconds - r.fused.communicationSeconds,
+        var projection = ScalingProjection(computeSeconds: r.fused.stepSeconds - r.fused.communicationSeconds,
                                            windowSeconds: r.bucketed.windowSeconds, gradientBytes: r.gradientBytes, buckets: r.buckets + 1,
                                            perRankBatch: perRank, examples: examples, epochsToTarget: epochsToTarget)
+        projection.epochsAtScale = epochsAtScale
         print("  projection for p ranks of \(perRank) unlabelled examples each (the global batch grows with p), from this run's "
               + String(format: "compute %.2f ms/step and backward window %.2f ms:", projection.computeSeconds * 1e3, projection.windowSeconds * 1e3))
         print("    allreduce(p) = 2(p-1)/p * B/bandwidth + k * 2(p-1) * latency   (ring; B = \(r.gradientBytes) bytes in k = \(r.buckets + 1) buckets)")
-        print("    step(p) = compute + max(0, allreduce(p) - window); to target = \(epochsToTarget) epochs (--epochs-to-target) "
-              + "x ceil(\(examples) / (p * \(perRank))) steps x step(p)")
-        print("    the epochs to the target at global batch p x \(perRank) are assumed equal to one rank's (measured for 800 in docs/distributed.md)")
+        print("    step(p) = compute + max(0, allreduce(p) - window); to target = E epochs x ceil(\(examples) / (p * \(perRank))) steps x step(p),")
+        print("    E = \(epochsToTarget) on one rank (--epochs-to-target) and \(epochsAtScale ?? epochsToTarget) at p x \(perRank) (--epochs-at-scale"
+              + (epochsAtScale == nil ? ": assumed the same; m2 needs about twice as many at 800, docs/distributed.md)" : ")"))
         print("    ranks  network           allreduce      step   to target  vs 1 rank")
         for row in projection.rows() {
             let network = row.network.padding(toLength: 14, withPad: " ", startingAt: 0)
@@ -75,7 +78,9 @@ struct Bench: ParsableCommand {
         if threads <= 0 { throw ValidationError("--threads \(threads) must be positive") }
         if !(seconds > 0) { throw ValidationError("--seconds \(seconds) must be positive") }
         if !(allreduceBucketMb > 0) { throw ValidationError("--allreduce-bucket-mb \(allreduceBucketMb) must be positive") }
-        if examples <= 0 || !(epochsToTarget > 0) { throw ValidationError("--examples and --epochs-to-target must be positive") }
+        if examples <= 0 || !(epochsToTarget > 0) || !((epochsAtScale ?? 1) > 0) {
+            throw ValidationError("--examples, --epochs-to-target and --epochs-at-scale must be positive")
+        }
         if batchSize <= 0 || labelledBatchSize <= 0 { throw ValidationError("--batch-size and --labelled-batch-size must be positive") }
         if gemm == .blas && precision == .bf16 { throw ValidationError("--precision bf16 needs --gemm dnnl (OpenBLAS computes fp32 only)") }
         if let h = hidden {

@@ -23,6 +23,10 @@ final class ScalingProjectionTests: XCTestCase {
         XCTAssertEqual(r.secondsToTarget, 32.9364, accuracy: 1e-9)
         let one: Double = 10 * 500 * 0.05, eight: Double = 10 * 63 * 0.05228
         XCTAssertEqual(r.speedup, one / eight, accuracy: 1e-9)
+        var slower = p
+        slower.epochsAtScale = 20
+        XCTAssertEqual(slower.row(ranks: 8, network: link).speedup, r.speedup / 2, accuracy: 1e-9, "twice the epochs at scale, half the gain")
+        XCTAssertEqual(slower.row(ranks: 1, network: link).speedup, 1, accuracy: 1e-12)
         var wide = p
         wide.windowSeconds = 1
         for row in wide.rows(ranks: [2, 8, 64], networks: [link]) {

@@ -4,9 +4,10 @@
 ///     allreduce(p) = 2(p−1)/p · B/β + k · 2(p−1) · α        (ring, B bytes in k buckets, link β bytes/s, latency α)
 ///     step(p)      = compute + max(0, allreduce(p) − window)  (window: backward left after the first bucket leaves)
 ///     epoch(p)     = ⌈N / (p · b)⌉ · step(p)                   (N unlabelled examples, b per rank)
-///     to target    = E · epoch(p)                              (E epochs to the target accuracy)
+///     to target    = E(p) · epoch(p)                           (E(p) epochs to the target accuracy at batch p·b)
 ///
-/// E is an input: the epochs the recipe needs at the global batch p·b (measured for 100 and 800, assumed beyond).
+/// E is an input: the epochs one rank's recipe needs (E(1)), and those it needs at the larger global batches of
+/// p > 1 ranks (`epochsAtScale`, default E(1): accuracy per epoch assumed kept; m2 at 800 needs about twice as many).
 public struct ScalingProjection {
     public struct Network: Sendable {
         public let name: String
@@ -41,6 +42,8 @@ public struct ScalingProjection {
     public var perRankBatch: Int
     public var examples: Int
     public var epochsToTarget: Double
+    /// Epochs to the target at the global batches of several ranks (nil: `epochsToTarget`).
+    public var epochsAtScale: Double? = nil
 
     public init(computeSeconds: Double, windowSeconds: Double, gradientBytes: Int, buckets: Int, perRankBatch: Int, examples: Int,
                 epochsToTarget: Double) {
@@ -58,7 +61,7 @@ public struct ScalingProjection {
     public func row(ranks p: Int, network n: Network) -> Row {
         let a = Self.allreduceSeconds(bytes: gradientBytes, buckets: buckets, ranks: p, network: n)
         let step = computeSeconds + max(0, a - windowSeconds)
-        let toTarget = epochsToTarget * stepsPerEpoch(p) * step
+        let toTarget = (p > 1 ? epochsAtScale ?? epochsToTarget : epochsToTarget) * stepsPerEpoch(p) * step
         let one = epochsToTarget * stepsPerEpoch(1) * computeSeconds
         return Row(ranks: p, network: n.name, allreduceSeconds: a, stepSeconds: step, secondsToTarget: toTarget, speedup: one / toTarget)
     }
