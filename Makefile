@@ -81,14 +81,29 @@ test-slurm: build
 	Tests/slurm/run.sh
 
 # Throughput of m2 and adgm, fp32 and bf16, against this machine's own peaks and every library's rate at the
-# model's shapes (1 thread), then 1 vs 2 MPI ranks (1 thread each) with each precision.
+# model's shapes (1 thread), then 1 vs 2 MPI ranks (1 thread each) with each precision; ends with one table of all of
+# it. BENCH_SECONDS: seconds per measurement.
+BENCH_SECONDS ?= 5
 bench: build
-	@for m in m2 adgm; do for p in fp32 bf16; do $(BIN) bench --model $$m --threads 1 --gemm dnnl --precision $$p; done; done
-	@for m in m2 adgm; do for p in fp32 bf16; do \
-	  one=$$($(MPIRUN) -np 1 $(BIN) bench --distributed --model $$m --threads 1 --gemm dnnl --precision $$p | tee /dev/stderr | sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'); \
-	  two=$$($(MPIRUN) -np 2 $(BIN) bench --distributed --model $$m --threads 1 --gemm dnnl --precision $$p | tee /dev/stderr | sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'); \
-	  awk -v m=$$m -v p=$$p -v a=$$one -v b=$$two 'BEGIN { printf "scaling %s %s: 1 rank %.0f ex/s, 2 ranks %.0f ex/s, efficiency %.1f%%\n", m, p, a, b, 100*b/(2*a) }'; \
-	done; done
+	@results=$$(mktemp); \
+	for m in m2 adgm; do for p in fp32 bf16; do \
+	  $(BIN) bench --model $$m --threads 1 --gemm dnnl --precision $$p --seconds $(BENCH_SECONDS) | tee /dev/stderr | grep '^RESULT' >> $$results; \
+	  for n in 1 2; do \
+	    $(MPIRUN) -np $$n $(BIN) bench --distributed --model $$m --threads 1 --gemm dnnl --precision $$p --seconds $(BENCH_SECONDS) \
+	      | tee /dev/stderr | grep '^RESULT' >> $$results; \
+	  done; \
+	done; done; \
+	awk 'function v(k,  i, a) { for (i = 2; i <= NF; i++) { split($$i, a, "="); if (a[1] == k) return a[2] } return "" } \
+	  /^RESULT/ { key = v("model") " " v("precision") } \
+	  /threads=/ { one[key] = v("examples_per_second"); lib[key] = v("share_of_library"); peak[key] = v("share_of_peak"); order[++n] = key } \
+	  /ranks=1 / { r1[key] = v("examples_per_second") } \
+	  /ranks=2 / { r2[key] = v("examples_per_second"); hid[key] = v("hidden_share"); ar[key] = v("allreduce_share") } \
+	  END { printf "\n%-12s %10s %10s %10s %12s %12s %9s %10s %8s\n", "model", "ex/s", "of library", "of peak", \
+	          "1 rank ex/s", "2 ranks ex/s", "scaling", "allreduce", "hidden"; \
+	        for (i = 1; i <= n; i++) { k = order[i]; \
+	          printf "%-12s %10.0f %9.1f%% %9.1f%% %12.0f %12.0f %8.1f%% %9.1f%% %7.0f%%\n", k, one[k], 100 * lib[k], 100 * peak[k], \
+	                 r1[k], r2[k], 100 * r2[k] / (2 * r1[k]), 100 * ar[k], 100 * hid[k] } }' $$results; \
+	rm -f $$results
 
 # ssl-dist beside PyTorch (the same models, batch and precisions) in one run, interleaved; installs torch into a
 # virtualenv under .build the first time (several GB from PyPI). Not part of make test.
