@@ -241,3 +241,14 @@ void ssl_bernoulli_row(const float *restrict l, const float *restrict x, int64_t
 #endif
     bernoulli_row_scalar(l, x, d, w, loss, g);
 }
+
+void ssl_adam_direction(const float *restrict g, float *restrict m, float *restrict v, int64_t n, float scale, float clip,
+                        float b1, float b2, float c1, float c2, float eps, float *restrict out) {
+    for (int64_t i = 0; i < n; i++) {
+        float gi = clampf(g[i] * scale, clip);
+        float mi = b1 * m[i] + (1 - b1) * gi;
+        float vi = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = mi; v[i] = vi;
+        out[i] = (mi * c1) / (sqrtf(vi * c2) + eps);
+    }
+}

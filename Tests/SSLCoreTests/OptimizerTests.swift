@@ -72,6 +72,29 @@ final class OptimizerTests: XCTestCase {
 
     /// The vectorised kernel (8 lanes) and its scalar tail give the same bits: a 19-element update equals nineteen
     /// one-element updates.
+    /// LAMB: each tensor moves by lr·‖W‖ along Adam's direction (so by exactly lr·‖W‖ in norm), whatever the gradient's
+    /// scale; a tensor at zero takes Adam's own step.
+    func testTrustRatioScalesEachTensorsStepToItsNorm() {
+        var layout = ParameterLayout()
+        let w = layout.add("l.W", [2, 3]), b = layout.add("l.b", [2])
+        let s = ParameterStore(layout: layout)
+        for i in 0..<6 { s.values[w.offset + i] = Float(i) - 2.5 }   // b stays 0
+        for i in 0..<8 { s.grads[i] = Float(i % 3) * 1e-3 + 1e-4 }
+        let before = (0..<8).map { s.values[$0] }
+        let adam = Adam(count: 8, learningRate: 0.01, trustRatio: true)
+        adam.step(s)
+        func norm(_ xs: [Float]) -> Double { xs.map { Double($0) * Double($0) }.reduce(0, +).squareRoot() }
+        let moved = norm((0..<6).map { s.values[$0] - before[$0] }), weights = norm(Array(before[0..<6]))
+        XCTAssertEqual(moved, 0.01 * weights, accuracy: 1e-5 * weights, "W moves by lr·‖W‖")
+        // The bias starts at 0: Adam's first step, lr·m̂/(√v̂ + ε) = lr·sign(g) for each element.
+        for i in 0..<2 { XCTAssertEqual(s.values[b.offset + i], -0.01, accuracy: 1e-6) }
+        // The same gradients ten times smaller give the same step (Adam's direction does not see their scale).
+        let t = ParameterStore(layout: layout)
+        for i in 0..<8 { t.values[i] = before[i]; t.grads[i] = s.grads[i] * 0.1 }
+        Adam(count: 8, learningRate: 0.01, trustRatio: true).step(t)
+        for i in 0..<6 { XCTAssertEqual(t.values[i], s.values[i], accuracy: 1e-5) }
+    }
+
     func testTheVectorKernelAndTheScalarTailAgreeBitForBit() {
         let n = 19
         let values = (0..<n).map { Float($0) * 0.1 - 0.7 }, grads = (0..<n).map { Float(($0 * 37) % 11) - 5 }

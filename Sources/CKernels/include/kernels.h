@@ -42,3 +42,8 @@ void ssl_bn_backward_dx(const float *dy, float *dx, const float *restrict nr, in
 /// fused multiply-adds, so the bits equal the Swift code's on every CPU.
 void ssl_bernoulli_row(const float *restrict l, const float *restrict x, int64_t d, float w, float *restrict loss,
                        float *restrict g);
+
+/// Adam's direction without the step, for LAMB: g as in `ssl_adam_update` (scaled, clipped), m and v updated the same
+/// way, and out = (c₁m)/(√(c₂v) + ε); the parameters are left to the caller (a trust ratio per tensor).
+void ssl_adam_direction(const float *restrict g, float *restrict m, float *restrict v, int64_t n, float scale, float clip,
+                        float beta1, float beta2, float c1, float c2, float eps, float *restrict out);

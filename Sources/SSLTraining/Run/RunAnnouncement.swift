@@ -45,7 +45,7 @@ func announce(_ run: TrainingRun) {
 
 /// "lr 3e-4 (step ×0.75 every 200 epochs, floor 3e-05), clip norm 5, value 1, weight prior 1/N, EMA 0.999".
 func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
-    var t = "lr \(c.learningRate)"
+    var t = (c.optimizer == .lamb ? "LAMB (Adam, a trust ratio per tensor), " : "") + "lr \(c.learningRate)"
     switch s.schedule {
     case .constant: break
     case .step(let every, let factor, let floor):

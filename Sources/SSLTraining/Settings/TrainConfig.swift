@@ -49,6 +49,8 @@ public struct TrainConfig: Codable, Equatable {
     public var iw: Int? = nil
     public var alpha: Float? = nil
     public var learningRate: Float = 3e-4
+    /// Adam (nil) or LAMB (Adam with a trust ratio per tensor: `--lr` is then each step's size relative to a tensor's norm).
+    public var optimizer: OptimizerKind? = nil
     public var clipGradNorm: Float? = nil
     /// Clip every gradient element to ±this (after the norm clipping).
     public var clipGradValue: Float? = nil
@@ -157,7 +159,7 @@ public struct TrainConfig: Codable, Equatable {
     public func makeOptimizer(for store: ParameterStore) -> Adam {
         if ema != nil { store.keepAverage() }
         return Adam(count: store.layout.parameterCount, learningRate: learningRate, clipNorm: clipGradNorm,
-                    clipValue: clipGradValue, averageDecay: ema)
+                    clipValue: clipGradValue, averageDecay: ema, trustRatio: optimizer == .lamb)
     }
 
     /// Default hidden/latent/auxiliary sizes: Kingma's M1 (600,600; z 50), M2 and M1+M2's M2 (500; z 50),
@@ -300,6 +302,14 @@ public enum ClassPrior: String, Codable, CaseIterable, Sendable {
     /// p(y) uniform; the class-balance term's target is the unlabelled data's class mix, estimated early in training
     /// by EM from the classifier's predictions (`ClassMixEstimate`). The semi-supervised recipes' default.
     case estimated
+}
+
+/// The update rule.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+    case adam
+    /// Adam's direction, each tensor's step scaled to lr·‖W‖ (LAMB): measured to keep m2's accuracy per epoch at a
+    /// global batch of 800 (docs/distributed.md).
+    case lamb
 }
 
 /// How the learning rate changes with the step.
