@@ -85,10 +85,9 @@ public final class Adam {
                                u + start)
             for e in store.layout.entries where !e.isState && e.offset >= start {
                 let step = learningRate * trustRatio(weights: p + e.offset, direction: u + e.offset, count: e.count)
-                for i in e.offset..<(e.offset + e.count) {
-                    p[i] -= step * u[i]
-                    if let a = average, let d = decay { a[i] = d * a[i] + (1 - d) * p[i] }
-                }
+                let tensor = e.offset..<(e.offset + e.count)
+                for i in tensor { p[i] -= step * u[i] }
+                if let a = average, let d = decay { for i in tensor { a[i] = d * a[i] + (1 - d) * p[i] } }
             }
         } else {
             ssl_adam_update(g + start, p + start, mp + start, vp + start, Int64(n - start), scale, clipValue ?? 0, learningRate,

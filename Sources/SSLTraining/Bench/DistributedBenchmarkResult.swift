@@ -95,11 +95,4 @@ extension Benchmark {
                                           gradientBytes: (model.layout.parameterCount - model.frozenCount + StepTail.count) * 4,
                                           examplesPerStep: bu > 0 ? bu : labelledBatch)
     }
-
-    /// Ring-allreduce time for `bytes` over `ranks` ranks at `bytesPerSecond`, with `latency` per message:
-    /// 2(p−1)/p·bytes/bandwidth + 2(p−1)·latency.
-    public static func ringAllreduceSeconds(bytes: Int, ranks p: Int, bytesPerSecond: Double, latency: Double = 20e-6) -> Double {
-        guard p > 1 else { return 0 }
-        return 2 * Double(p - 1) / Double(p) * Double(bytes) / bytesPerSecond + 2 * Double(p - 1) * latency
-    }
 }

@@ -6,8 +6,9 @@ import SSLDistributed
 /// sums travel while backward computes the layers below (as PyTorch DDP and Horovod do).
 ///
 /// Buckets are contiguous ranges of the one gradient block, cut at tensor boundaries in layout order (about
-/// `bucketFloats` each, and at the end of every network); the step's scalars (`StepTail`) are a bucket of their own, always last. The first step this
-/// process runs sends every bucket after backward and records when backward last touches each one (`GradientWatch`);
+/// `bucketFloats` each, and at the end of every network); the step's scalars (`StepTail`) are a bucket of their own,
+/// always last. The first step this process runs sends every bucket after backward and records when backward last
+/// touches each one (`GradientWatch`);
 /// from then on a bucket starts at the first layer end after its last touch. The buckets, and so the sums, are the
 /// same in every step, so a resumed run computes what the uninterrupted one did. Each rank checks in every step that
 /// backward took the recorded path (the touch count at each layer end); where it did not, the rest of its buckets
@@ -85,7 +86,7 @@ final class OverlappedAllreduce: GradientWatch {
     /// Buckets the plan starts during backward (nil before the first step has made the plan).
     var startedDuringBackward: Int? { plan.map { $0.startsAtSettle.reduce(0) { $0 + $1.count } } }
 
-    /// "allreduce: 8 buckets of ≤ 2 MB, 7 started during backward; rank 0 waited 1.2 s for sums after backward in 61.0 s of steps".
+    /// The line `train` ends with: how many buckets, how many left during backward, and how long rank 0 waited after it.
     func summary(stepSeconds: Double) -> String {
         let mb = Double(buckets.dropLast().map(\.count).max() ?? 0) * 4 / 1e6
         return String(format: "allreduce: %d buckets of at most %.1f MB and the step's scalars, %d started during backward; "
@@ -167,9 +168,13 @@ final class OverlappedAllreduce: GradientWatch {
             if let k = settleTouches.firstIndex(where: { $0 >= lastTouch[b] }) { starts[k].append(b) } else { atEnd.append(b) }
         }
         var p = Plan(touchesAtSettle: settleTouches, startsAtSettle: starts, order: starts.flatMap { $0 } + atEnd + [tailBucket])
+        // The plan is the touch counts and the buckets started at each layer end (the order follows from them).
         var h = FNV1a()
-        for v in p.touchesAtSettle + p.order { h.add(UInt64(v)) }
-        for (k, s) in starts.enumerated() where !s.isEmpty { h.add(UInt64(k)) }
+        for (touches, started) in zip(settleTouches, starts) {
+            h.add(UInt64(touches))
+            for b in started { h.add(UInt64(b)) }
+            h.add(UInt64.max)
+        }
         if !(try comm.agree(h.value)) {
             // Backward took different paths on different ranks: every bucket after backward, in layout order.
             p = Plan(touchesAtSettle: [], startsAtSettle: [], order: Array(buckets.indices))
