@@ -8,17 +8,18 @@ import XCTest
 final class ModelGradientTests: XCTestCase {
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood = .bernoulli,
                classWeights: [Float]? = nil, mc: Int = 1, iw: Int = 1, classPrior: [Float]? = nil, normalize: Bool = false,
-               classBalance: Float = 0, classMix: [Float]? = nil, file: StaticString = #filePath, line: UInt = #line) {
+               classBalance: Float = 0, classMix: [Float]? = nil, auxLogVarianceMin: Float? = nil,
+               file: StaticString = #filePath, line: UInt = #line) {
         for engine in fp32Engines() {
             check(kind, beta: beta, labelled: labelled, unlabelled: unlabelled, likelihood: likelihood, classWeights: classWeights,
                   mc: mc, iw: iw, classPrior: classPrior, normalize: normalize, classBalance: classBalance, classMix: classMix,
-                  engine: engine, file: file, line: line)
+                  auxLogVarianceMin: auxLogVarianceMin, engine: engine, file: file, line: line)
         }
     }
 
     func check(_ kind: ModelKind, beta: Float, labelled: [Int32], unlabelled: Int, likelihood: Likelihood, classWeights: [Float]?,
                mc: Int, iw: Int, classPrior: [Float]?, normalize: Bool, classBalance: Float, classMix: [Float]?,
-               engine: MatMulEngine, file: StaticString, line: UInt) {
+               auxLogVarianceMin: Float?, engine: MatMulEngine, file: StaticString, line: UInt) {
         let d = 6, k = 3
         var config = ModelConfig(kind: kind, inputDim: d, classes: k, hidden: [5, 4], latent: 2, auxiliary: 2,
                                  activation: .softplus, alpha: 0.7, evalSamples: 3, likelihood: likelihood)
@@ -27,6 +28,7 @@ final class ModelGradientTests: XCTestCase {
         config.classPrior = classPrior
         config.normalize = normalize
         config.classBalance = classBalance
+        config.auxLogVarianceMin = auxLogVarianceMin
         // An estimated class mix: the term's target is the state tensor's π, held at `classMix` (a step does not move it).
         if classMix != nil { config.classMix = ClassMixEstimate(labelledPrior: [Float](repeating: 1 / Float(k), count: k)) }
         if kind.stacked {
@@ -64,6 +66,15 @@ final class ModelGradientTests: XCTestCase {
                               eps: normalize ? 2e-3 : 1e-2, atol: normalize ? 5e-3 : 2e-3, rtol: 2e-2, f)
         XCTAssertTrue(r.passed, "\(kind) β=\(beta) mc=\(mc) iw=\(iw) bn=\(normalize) \(engine.choice): \(r)", file: file, line: line)
         XCTAssertGreaterThan(analytic.map { abs($0) }.max()!, 1e-3, "gradient should not vanish", file: file, line: line)
+        if auxLogVarianceMin != nil {
+            // Every log-variance of p(a|·) below the floor: the density uses the floor, and its head learns nothing.
+            let head = store.layout.entries.filter { $0.name.hasPrefix("pa.logvar") }
+            XCTAssertFalse(head.isEmpty, file: file, line: line)
+            for e in head {
+                let start = store.layout.start(of: e)
+                XCTAssertTrue(analytic[start..<(start + e.count)].allSatisfy { $0 == 0 }, "\(e.name) got a gradient", file: file, line: line)
+            }
+        }
     }
 
     func testM2LabelledBoundGradient() { check(.m2, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
@@ -75,6 +86,9 @@ final class ModelGradientTests: XCTestCase {
     func testSDGMLabelledBoundGradient() { check(.sdgm, beta: 1, labelled: [0, 2, 1], unlabelled: 0) }
     func testSDGMUnlabelledBoundGradient() { check(.sdgm, beta: 1, labelled: [], unlabelled: 3) }
     func testSDGMWholeObjectiveGradientWithWarmUp() { check(.sdgm, beta: 0.6, labelled: [1, 0], unlabelled: 2) }
+    /// `--aux-logvar-min` above every log-variance p(a|·) puts out at these sizes: the objective's gradient is still right,
+    /// and none reaches p(a|·)'s log-variance head.
+    func testSDGMWithTheAuxiliaryLogVarianceFloor() { check(.sdgm, beta: 0.8, labelled: [1, 0], unlabelled: 2, auxLogVarianceMin: 5) }
     func testSDGMGaussianLikelihood() { check(.sdgm, beta: 0.9, labelled: [2], unlabelled: 2, likelihood: .gaussian) }
     func testSupervisedCrossEntropyGradient() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
     func testClassWeightedClassificationTerm() {

@@ -40,7 +40,8 @@ final class TrainSettingsTests: XCTestCase {
         for (args, words) in [(["--ema", "1.5"], "--ema: 1.5 must be in (0, 1)"), (["--lr-decay", "2"], "--lr-decay: 2.0 must be in (0, 1]"),
                               (["--clip-grad-norm", "-1"], "--clip-grad-norm: -1.0 must be positive"),
                               (["--alpha", "-3"], "--alpha: -3.0 must be 0 or more"), (["--class-balance", "-1"], "--class-balance: -1.0 must be 0 or more"),
-                              (["--lr-min", "-1"], "--lr-min: -1.0 must be 0 or more")] {
+                              (["--lr-min", "-1"], "--lr-min: -1.0 must be 0 or more"),
+                              (["--aux-logvar-min", "-50"], "--aux-logvar-min: -50.0 must be in [-40, 10]")] {
             XCTAssertTrue(problem(args).contains(words), "\(args): \(problem(args))")
         }
     }
@@ -51,6 +52,11 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertNoThrow(try c.validate())
         c.ema = 2
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--ema: 2.0 must be in (0, 1)"), "\($0)") }
+        // A rule between settings: p(a|·)'s floor is for the models that have an a.
+        c.ema = nil; c.auxLogVarianceMin = -4
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--aux-logvar-min: is for the models with an auxiliary a"), "\($0)") }
+        c.model = .sdgm
+        XCTAssertNoThrow(try c.validate())
     }
 
     func testResumeConflictsNameTheFlagsThatContradictTheCheckpoint() throws {

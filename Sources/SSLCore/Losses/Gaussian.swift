@@ -28,7 +28,8 @@ public func gaussianKLStandard(mu: Mat, logvar: Mat, rowLoss: UnsafeMutablePoint
     }
 }
 
-/// log N(x; μ, e^{lv}) per row: Σ −½(log 2π + lv + (x − μ)² e^{−lv}), with lv floored at `logVarianceFloor`.
+/// log N(x; μ, e^{lv}) per row: Σ −½(log 2π + lv + (x − μ)² e^{−lv}), with lv floored at `floor` (default
+/// `logVarianceFloor`; ADGM's p(a|·) can take a higher one, `ModelConfig.auxLogVarianceMin`).
 /// `x` row r is x[example(r)] when a map is given (a per-example value scored by per-row densities).
 /// With `weights`, adds the gradients of Σ_r w_r·logN_r:
 ///   dx += w·(−(x−μ)e^{−lv}),  dμ += w·(x−μ)e^{−lv},  dlv += w·(−½ + ½(x−μ)²e^{−lv})  (0 below the floor).
@@ -40,7 +41,8 @@ public func gaussianKLStandard(mu: Mat, logvar: Mat, rowLoss: UnsafeMutablePoint
 /// (2e−9), is far below what a density needs (a floor of −20 already changed a 40-step ADGM run on the digits) and
 /// keeps e^{−lv}·d² finite in Float.
 public func gaussianLogDensity(x: Mat, mu: Mat, logvar: Mat, map: RowMap?, rowValue: UnsafeMutablePointer<Double>,
-                               weights: UnsafePointer<Float>? = nil, dx: Mat? = nil, dmu: Mat? = nil, dlogvar: Mat? = nil) {
+                               weights: UnsafePointer<Float>? = nil, dx: Mat? = nil, dmu: Mat? = nil, dlogvar: Mat? = nil,
+                               floor: Float = logVarianceFloor) {
     let n = mu.cols
     for r in 0..<mu.rows {
         let ex = map.map { Int($0.example[r]) } ?? r
@@ -48,7 +50,7 @@ public func gaussianLogDensity(x: Mat, mu: Mat, logvar: Mat, map: RowMap?, rowVa
         var s: Double = 0
         for j in 0..<n {
             // In Float as before the floor, so that runs whose log-variances stay above it compute the same bits.
-            let d = xr[j] - m[j], lv = max(v[j], logVarianceFloor)
+            let d = xr[j] - m[j], lv = max(v[j], floor)
             s += Double(lv + d * d * fastExp(-lv))
         }
         rowValue[r] = -0.5 * s - Double(n) * halfLog2Pi
@@ -56,8 +58,8 @@ public func gaussianLogDensity(x: Mat, mu: Mat, logvar: Mat, map: RowMap?, rowVa
         let wr = w[r]
         guard wr != 0 else { continue }
         for j in 0..<n {
-            let d = xr[j] - m[j], floored = v[j] < logVarianceFloor
-            let ie = fastExp(-max(v[j], logVarianceFloor))
+            let d = xr[j] - m[j], floored = v[j] < floor
+            let ie = fastExp(-max(v[j], floor))
             let g = d * ie
             if let dx { dx.p[ex * n + j] -= wr * g }
             if let dmu { dmu.p[r * n + j] += wr * g }

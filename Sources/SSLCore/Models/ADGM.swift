@@ -24,6 +24,8 @@ import Foundation
 public final class ADGM: GenerativeModel, PassModel {
     /// SDGM: p(a|y,z) and p(x|a,y,z) instead of p(a|x,y,z) and p(x|y,z).
     let skip: Bool
+    /// The lowest log-variance of p(a|·) (`ModelConfig.auxLogVarianceMin`).
+    var paFloor: Float { config.auxLogVarianceMin ?? logVarianceFloor }
     public let config: ModelConfig
     public let layout: ParameterLayout
     let qa: MLP   // x → μ_a, lv_a (B×A)
@@ -145,7 +147,7 @@ public final class ADGM: GenerativeModel, PassModel {
                            dmu: qz.dOut[0], dlogvar: qz.dOut[1])
         pa.dOut[0].zero(); pa.dOut[1].zero()
         gaussianLogDensity(x: aB, mu: pa.out[0], logvar: pa.out[1], map: map, rowValue: logPA, weights: negBetaWeights,
-                           dx: daB, dmu: pa.dOut[0], dlogvar: pa.dOut[1])
+                           dx: daB, dmu: pa.dOut[0], dlogvar: pa.dOut[1], floor: paFloor)
         // +β·log q(a|x), once per example, normalised by its population.
         let invL = counts.labelled > 0 ? Float(b) / Float(counts.labelled) : 0
         let invU = counts.unlabelled > 0 ? Float(b) / Float(counts.unlabelled) : 0
@@ -178,7 +180,7 @@ public final class ADGM: GenerativeModel, PassModel {
     func computeCosts(_ s: ParameterStore, x: Mat, a aB: Mat) {
         observation.nll(s, out: px.out[0], targets: x, map: map, rowLoss: rec, scratch: scratch)
         gaussianKLStandard(mu: qz.out[0], logvar: qz.out[1], rowLoss: kl)
-        gaussianLogDensity(x: aB, mu: pa.out[0], logvar: pa.out[1], map: map, rowValue: logPA)
+        gaussianLogDensity(x: aB, mu: pa.out[0], logvar: pa.out[1], map: map, rowValue: logPA, floor: paFloor)
         gaussianLogDensity(x: aB, mu: qa.out[0], logvar: qa.out[1], map: nil, rowValue: logQA)
     }
 

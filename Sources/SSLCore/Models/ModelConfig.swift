@@ -83,6 +83,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// The class-balance term's target estimated from the unlabelled data (see `ClassMixEstimate`) in place of p(y);
     /// nil: p(y) is the target. The bound's own p(y) is `classPrior` either way.
     public var classMix: ClassMixEstimate? = nil
+    /// ADGM, SDGM: the lowest log-variance p(a|·) may use (nil: `logVarianceFloor`, −40, as in every run before it).
+    /// Below it the density uses the floor and the log-variance gets no gradient. It bounds how far the cost of an
+    /// unlikely label can run away from the likely one's (the label spread) when p(a|y,z) grows sure of a.
+    public var auxLogVarianceMin: Float? = nil
 
     /// −log p(y) per class.
     public var negativeLogPrior: [Double] {
@@ -101,7 +105,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     // Fields added after the first checkpoints decode as their defaults when missing.
     enum CodingKeys: String, CodingKey {
         case kind, inputDim, classes, hidden, latent, auxiliary, activation, alpha, evalSamples, likelihood
-        case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix
+        case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix, auxLogVarianceMin
     }
 
     public init(from decoder: Decoder) throws {
@@ -124,6 +128,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         normalize = try c.decodeIfPresent(Bool.self, forKey: .normalize) ?? false
         classBalance = try c.decodeIfPresent(Float.self, forKey: .classBalance) ?? 0
         classMix = try c.decodeIfPresent(ClassMixEstimate.self, forKey: .classMix)
+        auxLogVarianceMin = try c.decodeIfPresent(Float.self, forKey: .auxLogVarianceMin)
     }
 }
 

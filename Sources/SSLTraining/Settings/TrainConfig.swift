@@ -70,6 +70,8 @@ public struct TrainConfig: Codable, Equatable {
     /// λ is given per this many input dimensions: the term's λ is scaled by D/this (the recipes: 784, MNIST's, so the
     /// term keeps its weight against a bound that grows with the input's dimension); nil: not scaled (runs before it).
     public var classBalanceDimensions: Int? = nil
+    /// ADGM, SDGM: the lowest log-variance of p(a|·) (nil: −40, `logVarianceFloor`); see `ModelConfig.auxLogVarianceMin`.
+    public var auxLogVarianceMin: Float? = nil
     /// How weight matrices start (nil: Glorot-uniform, as in every run before this setting existed).
     public var initialization: WeightInit? = nil
     /// Decay of an exponential moving average of the parameters, used for validation, test and every command that
@@ -219,6 +221,7 @@ public struct TrainConfig: Codable, Equatable {
         m.iw = resolvedIW
         m.stack = stack
         m.normalize = resolvedBatchNorm
+        m.auxLogVarianceMin = auxLogVarianceMin
         m.classBalance = (classBalance ?? 0) * Float(classBalanceDimensions.map { Double(inputDim) / Double($0) } ?? 1)
         switch classPrior ?? .uniform {
         case .uniform: break
@@ -255,6 +258,9 @@ public struct TrainConfig: Codable, Equatable {
         }
         if classBalance != nil {
             if !model.semiSupervised { throw bad("--class-balance", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(model.rawValue))") }
+        }
+        if auxLogVarianceMin != nil && !model.hasAuxiliary {
+            throw bad("--aux-logvar-min", "is for the models with an auxiliary a: \(ModelKind.names { $0.hasAuxiliary }) (this run is \(model.rawValue))")
         }
         if model.stacked {
             let m = model.rawValue

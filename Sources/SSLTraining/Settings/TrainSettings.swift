@@ -218,6 +218,8 @@ public enum TrainSettings {
         int("class-balance-dimensions", \.classBalanceDimensions, min: 1,
             "λ of --class-balance is per this many input dimensions: scaled by D/N for D-dimensional data (recipes: 784)"),
         float("class-balance", \.classBalance, zeroIsOff: true, range: notNegative, "λ of λ·(KL(mean q(y|x) ‖ target) + mean H(q(y|x))) over the unlabelled batch (target: see --class-prior)"),
+        float("aux-logvar-min", \.auxLogVarianceMin, range: within("[-40, 10]") { $0 >= -40 && $0 <= 10 },
+              "ADGM/SDGM: the lowest log-variance of p(a|·), which bounds how far an unlikely label's cost can run from the likely one's (unset: -40)"),
         float("lr", \.learningRate, positive: true, "learning rate (lamb: each step's size as a fraction of each tensor's norm)"),
         choice("optimizer", \.optimizer, "adam, or lamb: Adam's direction with a trust ratio per tensor, for large global batches (unset: adam)"),
         choice("lr-schedule", \.lrSchedule, "learning-rate schedule (unset: constant)"),
