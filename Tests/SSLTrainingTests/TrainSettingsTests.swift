@@ -1,4 +1,5 @@
 import Foundation
+import SSLCore
 import SSLTraining
 import XCTest
 
@@ -26,6 +27,21 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertEqual(try config(["--model", "adgm"]).clipGradNorm, 5)
         // The last of two exclusive ways to say the labels wins within one kind; both kinds at once are refused.
         XCTAssertEqual(try config(["--labels-per-class", "3", "--labels-per-class", "4"]).labelsPerClass, 4)
+    }
+
+    /// Each registered model's recipe is `train` flags, read by this parser: every flag in it must parse, and it must
+    /// name the model's network sizes (`resolvedHidden` takes them from it).
+    func testEveryModelsRecipeIsReadByTheCommandLineParser() throws {
+        for kind in ModelKind.allCases {
+            let given = try TrainSettings.parse(arguments: kind.recipe.split(separator: " ").map(String.init))
+            XCTAssertTrue(given.contains { $0.name == "hidden" }, "\(kind)'s recipe names its hidden sizes")
+            let c = TrainConfig.recipe(for: kind)
+            XCTAssertEqual(c.model, kind)
+            XCTAssertEqual(c.hidden, try TrainSettings.apply(given, to: TrainConfig()).hidden)
+        }
+        XCTAssertEqual(TrainConfig.recipe(for: .adgm).learningRate, 1e-3)
+        XCTAssertEqual(TrainConfig.recipe(for: .m1).warmupEpochs, 15)
+        XCTAssertEqual(TrainConfig.recipe(for: .m2).binarize, false)
     }
 
     func testErrorsNameTheFlagAndWhatWouldWork() {

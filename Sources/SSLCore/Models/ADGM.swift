@@ -2,6 +2,20 @@ import Foundation
 
 // B examples, R enumerated rows, K classes, D input, H hidden, Z latent, A auxiliary.
 
+extension ModelKind {
+    /// Maaløe's recipe for ADGM and SDGM: their sizes (500-500, z 100, a 100), batch normalisation in every network,
+    /// the gradient norm clipped to 5 then each element to ±1, Adam 1e-3 on a cosine schedule down to 1e-5, the moving
+    /// average (0.999); and the class-balance term (see `m2`).
+    public static let auxiliaryRecipe = "--hidden 500,500 --latent 100 --auxiliary 100 --batch-norm --clip-grad-norm 5 --clip-grad-value 1 "
+        + "--lr 1e-3 --lr-schedule cosine --lr-min 1e-5 --ema 0.999 " + classBalanceRecipe
+    public static let adgm = ModelKind("adgm", labelSum: true, auxiliary: true, recipe: auxiliaryRecipe) { c, capacity, layout, ws in
+        ADGM(c, capacity: capacity, layout: &layout, workspace: ws)
+    }
+    public static let sdgm = ModelKind("sdgm", labelSum: true, auxiliary: true, recipe: auxiliaryRecipe) { c, capacity, layout, ws in
+        ADGM(c, capacity: capacity, layout: &layout, workspace: ws)
+    }
+}
+
 /// The auxiliary deep generative model of Maaløe et al. 2016, "Auxiliary Deep Generative Models".
 ///
 /// Inference:  q(a|x) = N(μ_a(x), e^{lv_a(x)}),  q(y|a,x) = Cat(softmax(f(a,x))),

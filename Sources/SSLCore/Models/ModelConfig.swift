@@ -2,37 +2,6 @@ import Foundation
 
 // B examples (labelled first, then unlabelled), K classes, D input features.
 
-public enum ModelKind: String, Codable, CaseIterable, Sendable {
-    case m2, adgm, sdgm, supervised, m1, m1m2, m1adgm, m1sdgm
-
-    /// M1+M2, M1+ADGM and M1+SDGM: a semi-supervised model on the latent features of a frozen M1.
-    public var stacked: Bool { self == .m1m2 || self == .m1adgm || self == .m1sdgm }
-    /// The model a stacked kind runs on its M1's features (the kind itself otherwise).
-    public var inner: ModelKind {
-        switch self {
-        case .m1m2: return .m2
-        case .m1adgm: return .adgm
-        case .m1sdgm: return .sdgm
-        default: return self
-        }
-    }
-    /// ADGM and SDGM (also on M1's features) have an auxiliary variable a.
-    public var hasAuxiliary: Bool { inner == .adgm || inner == .sdgm }
-    /// Every model but M1 (a VAE without labels) has a classifier q(y|x).
-    public var classifies: Bool { self != .m1 }
-    /// Every model but the supervised baseline has a bound on −log p(x).
-    public var hasBound: Bool { self != .supervised }
-    /// The models with p(y) and an unlabelled bound that sums over labels.
-    public var semiSupervised: Bool { inner == .m2 || hasAuxiliary }
-
-    /// The kinds for which `include` holds, in declaration order, as messages list them: "m1m2, m1adgm or m1sdgm".
-    public static func names(where include: (ModelKind) -> Bool) -> String {
-        let names = allCases.filter(include).map(\.rawValue)
-        guard let last = names.last, names.count > 1 else { return names.joined() }
-        return names.dropLast().joined(separator: ", ") + " or " + last
-    }
-}
-
 /// The frozen M1 under a stacked model (M1+M2, M1+ADGM, M1+SDGM): its architecture, and the latent dimensions the
 /// inner model sees.
 public struct StackedM1: Codable, Equatable, Sendable {

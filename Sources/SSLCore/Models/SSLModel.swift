@@ -62,16 +62,10 @@ public protocol GenerativeModel: Classifier, BoundModel {
 }
 
 /// The model `config` describes, its workspace allocated for `capacity`, its products computed by the workspace's
-/// engine. The one place that maps a kind to its type: a new model adds its file and a line here.
+/// engine (each kind says how it is built: `ModelKind.build`).
 public func makeModel(_ config: ModelConfig, capacity: Capacity, workspace: Workspace = Workspace()) -> SSLModel {
     var layout = ParameterLayout()
-    switch config.kind {
-    case .m2: return M2(config, capacity: capacity, layout: &layout, workspace: workspace)
-    case .adgm, .sdgm: return ADGM(config, capacity: capacity, layout: &layout, workspace: workspace)
-    case .supervised: return Supervised(config, capacity: capacity, workspace: workspace)
-    case .m1: return M1(config, capacity: capacity, layout: &layout, workspace: workspace)
-    case .m1m2, .m1adgm, .m1sdgm: return StackedModel(config, capacity: capacity, workspace: workspace)
-    }
+    return config.kind.build(config, capacity, &layout, workspace)
 }
 
 /// Runs a plain x → logits classifier (inference) and writes softmax probabilities.

@@ -1,5 +1,20 @@
 // B examples, D input, Z₁ M1's latent, F kept dimensions of z₁.
 
+extension ModelKind {
+    /// M2's recipe on its M1's features (Adam 1e-3, clipping to ±1, α 10, the moving average; features are never
+    /// binarised); M1+ADGM and M1+SDGM take ADGM's and SDGM's.
+    public static let m1m2 = ModelKind("m1m2", labelSum: true, stacks: "m2", recipe: "--hidden 500 --latent 50 --lr 1e-3 --clip-grad-value 1 "
+                                       + "--alpha 10 --ema 0.999 " + classBalanceRecipe) { c, capacity, _, ws in
+        StackedModel(c, capacity: capacity, workspace: ws)
+    }
+    public static let m1adgm = ModelKind("m1adgm", stacks: "adgm", recipe: auxiliaryRecipe) { c, capacity, _, ws in
+        StackedModel(c, capacity: capacity, workspace: ws)
+    }
+    public static let m1sdgm = ModelKind("m1sdgm", stacks: "sdgm", recipe: auxiliaryRecipe) { c, capacity, _, ws in
+        StackedModel(c, capacity: capacity, workspace: ws)
+    }
+}
+
 /// M1+M2 of Kingma et al. 2014: M2 with a Gaussian likelihood on the latent features z₁ of a trained, frozen M1; and
 /// in the same way M1+ADGM and M1+SDGM (`config.kind.inner`), the models of Maaløe et al. 2016 on those features.
 ///
@@ -37,11 +52,10 @@ public final class StackedModel: GenerativeModel {
         var innerConfig = config
         innerConfig.kind = config.kind.inner; innerConfig.inputDim = stack.kept.count; innerConfig.likelihood = .gaussian
         innerConfig.stack = nil
-        switch innerConfig.kind {
-        case .m2: inner = M2(innerConfig, capacity: capacity, layout: &layout, workspace: ws)
-        case .adgm, .sdgm: inner = ADGM(innerConfig, capacity: capacity, layout: &layout, workspace: ws)
-        default: preconditionFailure("\(config.kind.rawValue) is not a stacked model")
+        guard config.kind.stacked, let generative = innerConfig.kind.build(innerConfig, capacity, &layout, ws) as? GenerativeModel else {
+            preconditionFailure("\(config.kind.rawValue) is not a model on an M1's features")
         }
+        inner = generative
         self.layout = layout
         features = Batch(capacity: capacity.labelled + capacity.unlabelled, features: kept.count)
         epsBuffer = Buffer(count: capacity.examples * stack.latent)

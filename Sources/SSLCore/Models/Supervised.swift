@@ -2,6 +2,13 @@ import Foundation
 
 // B labelled examples, K classes, D input.
 
+extension ModelKind {
+    /// The bare settings (Adam 3e-4) and M2's classifier (500).
+    public static let supervised = ModelKind("supervised", hasBound: false, recipe: "--hidden 500") { c, capacity, _, ws in
+        Supervised(c, capacity: capacity, workspace: ws)
+    }
+}
+
 /// The baseline: the same classifier network as M2's q(y|x), trained only on labelled
 /// examples with J = mean_l CE(q(y|x), y). Unlabelled examples in a batch are ignored.
 public final class Supervised: Classifier {

@@ -38,7 +38,7 @@ extension Benchmark {
         let config = modelConfig(kind)
         let engine = try MatMulEngine(choice)
         let d = config.inputDim
-        let bu = kind == .supervised ? 0 : unlabelledBatch
+        let bu = !kind.hasBound ? 0 : unlabelledBatch
         let w = comm.size
         let myL = slice(total: labelledBatch, rank: comm.rank, world: w)
         let myU = slice(total: bu, rank: comm.rank, world: w)

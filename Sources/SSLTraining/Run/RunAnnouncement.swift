@@ -15,9 +15,9 @@ func announce(_ run: TrainingRun) {
         say("  note: the best checkpoint is chosen on \(v) validation examples, one example moving accuracy by "
             + String(format: "%.1f", 100 / Double(v)) + " points; give more with --validation-fraction (or --validation N)")
     }
-    let sizes = c.model == .supervised ? "" : ", z \(m.latent)" + (c.model.hasAuxiliary ? ", a \(m.auxiliary)" : "")
-    let alphaText = c.model == .supervised || !c.model.classifies ? "" : ", α \(String(format: "%.3g", m.alpha))"
-    let likelihoodText = c.model == .supervised ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
+    let sizes = !c.model.hasBound ? "" : ", z \(m.latent)" + (c.model.hasAuxiliary ? ", a \(m.auxiliary)" : "")
+    let alphaText = !c.model.hasBound || !c.model.classifies ? "" : ", α \(String(format: "%.3g", m.alpha))"
+    let likelihoodText = !c.model.hasBound ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
     say("  hidden \(m.hidden)\(sizes), \(c.activation.rawValue)\(m.normalize ? ", batch norm" : "")\(alphaText)\(likelihoodText), "
         + "\(s.model.layout.parameterCount) parameters, \((c.initialization ?? .glorot).rawValue) initialisation"
         + (s.model.frozenCount > 0 ? " (\(s.model.frozenCount) of them M1's, frozen)" : ""))

@@ -70,7 +70,7 @@ struct RunSetup {
         if c.model.classifies && !train.labels.contains(where: { $0 >= 0 }) {
             throw DataError(c.data, "no example has a label (all −1); only --model m1 trains without labels")
         }
-        let split = c.model == .m1 ? LabelSplit(unlabelledOnly: train.count)
+        let split = !c.model.classifies ? LabelSplit(unlabelledOnly: train.count)
             : try c.labelledFile.map {
                 try LabelSplit(given: LabelSplit.readPositions($0), labels: train.labels,
                                includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, source: $0)
@@ -90,12 +90,12 @@ struct RunSetup {
         }
         // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
         // --batch-size over the unlabelled set, so it gets the same number of steps as the others.
-        let globalL = c.model == .m1 ? 0 : c.labelledBatchSize
-        let globalU = c.model == .supervised ? 0 : c.batchSize
+        let globalL = !c.model.classifies ? 0 : c.labelledBatchSize
+        let globalU = !c.model.hasBound ? 0 : c.batchSize
         let world = comm.size, rank = comm.rank
         // M1 has no labelled batches; its bound on a split is computed in labelled + unlabelled chunks of this size.
         let perRankU = (globalU + world - 1) / world
-        let capacity = Capacity(labelled: c.model == .m1 ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
+        let capacity = Capacity(labelled: !c.model.classifies ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
                                 evaluation: c.evalBatchSize)
         let engine = EngineChoice.resolve(backend: request.0, precision: request.1, saved: saved?.engineChoice)
         return RunSetup(config: c, saved: saved, reader: reader, spec: spec, splits: splits, standardization: standardization,

@@ -107,53 +107,18 @@ public struct TrainConfig: Codable, Equatable {
     /// New runs of `ssl-dist train` start from `recipe(for:)` instead.
     public init() {}
 
-    /// The settings a new run of `model` starts from: the recipe that makes it learn from unlabelled data, found by
-    /// the experiments of README "Results" (MNIST and Fashion-MNIST, 10 labels per class). Every value lands in the
-    /// run's config.json and checkpoints, so a later change of a recipe never changes a resumed run.
-    /// - m2: after tijiang13's recipe: Adam 1e-3, every gradient element clipped to ±1, α 10, real-valued pixels (no
-    ///   binarisation), and a moving average of the parameters (0.999) for evaluation; ReLU (his softplus learned
-    ///   more slowly here: 81.4% against 85.0% validation accuracy after 10 MNIST epochs).
-    /// - adgm, sdgm: Maaløe's: batch normalisation in every network, gradient norm clipped to 5 then each element to
-    ///   ±1, Adam 1e-3 on a cosine schedule down to 1e-5, the moving average (0.999).
-    /// - m1: KL warm-up over the first 15 epochs (without it, M1 on Fashion-MNIST left 39 of its 50 latent
-    ///   dimensions unused, and M1+M2 on its features did not beat the supervised baseline: 71.6% against 69.5%
-    ///   test accuracy; with it 49 dimensions were used and M1+M2 reached 73.6%).
-    /// - m1m2: M2's recipe (Adam 1e-3, clipping to ±1, α 10, the moving average) on its M1's features.
-    /// - m1adgm, m1sdgm: ADGM's and SDGM's recipe on the M1's features.
-    /// - every semi-supervised model: the class-balance term at λ 10 (ours, not the papers'): confident predictions
-    ///   on the unlabelled batch whose mix follows the unlabelled data's class mix, estimated before training when
-    ///   the estimate can be trusted, else uniform (`--class-prior estimated`). Without the term a label draw could lose a class to another for good (MNIST
-    ///   seed 2: m2 gave 657 of 892 fives to 3, 81.3% test after 20 epochs; with it 89.3% after 10); with a uniform
-    ///   target instead of the estimate it cost m2 up to 9 points of balanced accuracy on imbalanced data.
-    /// - supervised: the bare settings (Adam 3e-4).
+    /// The settings a new run of `model` starts from: the bare settings with the model's recipe (`ModelKind.recipe`,
+    /// flags read by the command line's parser; why each value is there is written beside the model's declaration).
+    /// Every value lands in the run's config.json and checkpoints, so a later change of a recipe never changes a
+    /// resumed run.
     public static func recipe(for model: ModelKind) -> TrainConfig {
         var c = TrainConfig()
         c.model = model
-        switch model {
-        case .m2:
-            c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.binarize = false; c.ema = 0.999
-            c.classBalance = 10; c.classBalanceDimensions = 784; c.classPrior = .estimated
-        case .m1m2:
-            c.learningRate = 1e-3; c.clipGradValue = 1; c.alpha = 10; c.ema = 0.999; c.classBalance = 10
-            c.classBalanceDimensions = 784; c.classPrior = .estimated
-        case .m1:
-            c.warmupEpochs = 15
-        case .adgm, .sdgm, .m1adgm, .m1sdgm:
-            c.batchNorm = true; c.clipGradNorm = 5; c.clipGradValue = 1; c.learningRate = 1e-3
-            c.lrSchedule = .cosine; c.lrMin = 1e-5; c.ema = 0.999; c.classBalance = 10; c.classBalanceDimensions = 784
-            c.classPrior = .estimated
-        case .supervised:
-            break
+        do {
+            return try TrainSettings.apply(try TrainSettings.parse(arguments: model.recipe.split(separator: " ").map(String.init)), to: c)
+        } catch {
+            preconditionFailure("the recipe of \(model) does not parse: \(error)")
         }
-        // Network sizes, the papers': M1 600-600 with z 50; M2, M1+M2 and the supervised baseline 500 with z 50; ADGM,
-        // SDGM and their stacked forms 500-500 with z 100 and a 100.
-        switch model {
-        case .m1: c.hidden = [600, 600]; c.latent = 50
-        case .m2, .m1m2: c.hidden = [500]; c.latent = 50
-        case .supervised: c.hidden = [500]
-        case .adgm, .sdgm, .m1adgm, .m1sdgm: c.hidden = [500, 500]; c.latent = 100; c.auxiliary = 100
-        }
-        return c
     }
 
     /// Adam as these settings train with it: the learning rate, clipping by norm and by value, and the moving average
