@@ -7,6 +7,9 @@ import Foundation
 public enum Pass: Sendable {
     case training
     case inference
+    /// Batch statistics as in training, the running ones left alone: a second look at a training batch whose input
+    /// was moved (the perturbed passes of virtual adversarial training), which must not count as more data.
+    case perturbed
 }
 
 /// Batch normalisation (Ioffe & Szegedy 2015) of a hidden layer's pre-activations, per feature h:
@@ -47,7 +50,7 @@ public struct BatchNorm {
     /// its backward uses) untouched.
     public func forward(_ s: ParameterStore, x: Mat, y: Mat, pass: Pass, reducer: BatchReducer) {
         let h = features, g = s.w(gamma), b = s.w(beta)
-        guard pass == .training else {
+        guard pass != .inference else {
             let rm = s.w(runningMean), rv = s.w(runningVariance), sd = coefC
             for j in 0..<h { sd[j] = (rv[j] + Float(Self.epsilon)).squareRoot() }
             ssl_bn_infer(x.p, y.p, Int64(x.rows), Int64(h), rm, sd, g, b)
@@ -66,7 +69,7 @@ public struct BatchNorm {
             let variance = n > 0 ? max(sq[j] / n - mu * mu, 0) : 0
             mean[j] = Float(mu)
             invStd[j] = Float(1 / (variance + Self.epsilon).squareRoot())
-            guard n > 1 else { continue }
+            guard n > 1, pass == .training else { continue }
             rm[j] = Float((1 - m) * Double(rm[j]) + m * mu)
             rv[j] = Float((1 - m) * Double(rv[j]) + m * variance * n / (n - 1))
         }

@@ -42,6 +42,8 @@ public final class M2: GenerativeModel, PassModel {
     public let capacity: Capacity
     let workspace: Workspace
     let terms: BoundTerms
+    /// Virtual adversarial training of q(y|x) (nil: off).
+    let vat: VirtualAdversarial?
 
     var map: RowMap
     var identity: RowMap
@@ -83,6 +85,7 @@ public final class M2: GenerativeModel, PassModel {
                            negativeLogPrior: config.negativeLogPrior, mixRef: mixRef)
         negLogPrior = config.negativeLogPrior
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
+        vat = VATSettings.term(config.vat, rows: maxB, features: d, classes: k, workspace: ws)
         workspace = ws
     }
 
@@ -140,6 +143,11 @@ public final class M2: GenerativeModel, PassModel {
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
                                  store: s, dlogits: classifier.dOut[0], cost)
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
+        if let vat {
+            let t = vat.apply(classifier, store: s, inputs: [x], part: 0, map: identity, logP: lp, batch: batch, noise: noise,
+                              step: step, globalRows: (counts.labelled + counts.unlabelled) * config.replicas)
+            result.objective += t.objective; result.adversarial += t.klSum
+        }
 
         dzR.zero()
         decoder.backward(s, inputs: [zR, zR], map: map, dInputs: [nil, dzR])

@@ -56,6 +56,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Below it the density uses the floor and the log-variance gets no gradient. It bounds how far the cost of an
     /// unlikely label can run away from the likely one's (the label spread) when p(a|y,z) grows sure of a.
     public var auxLogVarianceMin: Float? = nil
+    /// Virtual adversarial training of the classifier (nil: none, as in the papers; see `VirtualAdversarial`).
+    public var vat: VATSettings? = nil
 
     /// −log p(y) per class.
     public var negativeLogPrior: [Double] {
@@ -74,7 +76,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     // Fields added after the first checkpoints decode as their defaults when missing.
     enum CodingKeys: String, CodingKey {
         case kind, inputDim, classes, hidden, latent, auxiliary, activation, alpha, evalSamples, likelihood
-        case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix, auxLogVarianceMin
+        case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix, auxLogVarianceMin, vat
     }
 
     public init(from decoder: Decoder) throws {
@@ -98,6 +100,22 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         classBalance = try c.decodeIfPresent(Float.self, forKey: .classBalance) ?? 0
         classMix = try c.decodeIfPresent(ClassMixEstimate.self, forKey: .classMix)
         auxLogVarianceMin = try c.decodeIfPresent(Float.self, forKey: .auxLogVarianceMin)
+        vat = try c.decodeIfPresent(VATSettings.self, forKey: .vat)
+    }
+}
+
+/// Virtual adversarial training's settings: the perturbation's size ε (L2, per example), the term's weight λ, and
+/// the power iteration's step ξ (see `VirtualAdversarial`).
+public struct VATSettings: Codable, Equatable, Sendable {
+    public var epsilon: Float
+    public var weight: Float
+    public var xi: Float
+    public init(epsilon: Float, weight: Float = 1, xi: Float = 10) { self.epsilon = epsilon; self.weight = weight; self.xi = xi }
+
+    /// The term for a model's classifier with `features` perturbed inputs, or nil without these settings.
+    public static func term(_ v: VATSettings?, rows: Int, features: Int, classes: Int, workspace: Workspace) -> VirtualAdversarial? {
+        v.map { VirtualAdversarial(epsilon: $0.epsilon, weight: $0.weight, xi: $0.xi, maxRows: rows, features: features,
+                                   classes: classes, workspace: workspace) }
     }
 }
 

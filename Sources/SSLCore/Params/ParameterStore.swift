@@ -38,8 +38,23 @@ public final class ParameterStore {
     }
     /// The gradient of a parameter (state has none).
     @inlinable public func g(_ r: ParamRef) -> UnsafeMutablePointer<Float> {
+        if let discard { return discard.pointer }
         watch?.touched(r)
         return grads.pointer + r.offset
+    }
+
+    /// While set, `g(_:)` hands out this scratch area (as large as the largest tensor) instead of the gradients, and
+    /// reports nothing to the watch (see `discardingGradients`).
+    @usableFromInline var discard: Buffer? = nil
+    private lazy var discardArea = Buffer(count: layout.entries.map(\.count).max() ?? 1)
+
+    /// Runs `body` with every gradient write going to a scratch area: a backward pass run only for its input gradients
+    /// (the power iteration of virtual adversarial training) leaves the step's gradients, and the allreduce that
+    /// watches them, alone.
+    public func discardingGradients<T>(_ body: () throws -> T) rethrows -> T {
+        discard = discardArea
+        defer { discard = nil }
+        return try body()
     }
 
     /// Every gradient write through a pointer from `g(_:)` so far is complete (each layer's backward ends with it).

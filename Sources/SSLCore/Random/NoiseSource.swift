@@ -15,6 +15,8 @@ public enum NoiseStream: UInt32 {
     case generation = 9
     /// z₁ ~ q(z₁|x) of a frozen M1, drawn every step for M1+M2, M1+ADGM, M1+SDGM.
     case m1Features = 10
+    /// The random direction d ~ N(0, I) of virtual adversarial training's power iteration, per example.
+    case adversarial = 11
 }
 
 /// Which set an example was drawn from in a step: the same training example may be

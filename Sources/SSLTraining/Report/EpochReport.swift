@@ -27,6 +27,11 @@ struct EpochReport {
     var nu: Double { max(sums.unlabelledCount, 1) }
     var rate: Double { (semiSupervised ? sums.unlabelledCount : sums.labelledCount) / max(seconds, 1e-9) }
 
+    /// Virtual adversarial training's mean KL(q(y|x) ‖ q(y|x + r_adv)) per example (nil: the run has none).
+    var adversarial: Double? {
+        sums.adversarial > 0 ? sums.adversarial / max(sums.labelledCount + sums.unlabelledCount, 1) : nil
+    }
+
     var line: String {
         let e = epoch == epoch.rounded() ? String(Int(epoch)) : String(format: "%.2f", epoch)
         var s = "epoch \(e) step \(step)"
@@ -37,6 +42,7 @@ struct EpochReport {
         }
         if semiSupervised { s += String(format: "  L %.2f  U %.2f", sums.labelledBound / nl, sums.unlabelledBound / nu) }
         if semiSupervised && classifies { s += String(format: "  spread %.1f", sums.labelSpread / nu) }
+        if let v = adversarial { s += String(format: "  VAT %.4f", v) }
         s += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", sums.crossEntropy / nl, beta, 100 * sums.correct / nl)
         if let v = validation { s += String(format: "  val%@ %.2f%%", averaged ? " (ema)" : "", 100 * v) }
         return s + String(format: "  %.0f ex/s", rate)
@@ -53,6 +59,7 @@ struct EpochReport {
             s += [("loss/labelled_bound", sums.labelledBound / nl), ("loss/unlabelled_bound", sums.unlabelledBound / nu)]
             if classifies { s.append(("diagnostics/label_spread", sums.labelSpread / nu)) }
         }
+        if let v = adversarial { s.append(("loss/virtual_adversarial", v)) }
         if let v = validation { s.append((classifies ? "accuracy/validation" : "loss/validation_bound", v)) }
         for (k, p) in (classMix ?? []).enumerated() { s.append(("class_mix/estimated_\(k)", Double(p))) }
         for (k, p) in (trueMix ?? []).enumerated() { s.append(("class_mix/true_\(k)", p)) }
@@ -70,6 +77,7 @@ struct EpochReport {
             r["unlabelled_bound"] = sums.unlabelledBound / nu
             if classifies { r["label_spread"] = sums.labelSpread / nu }
         }
+        if let v = adversarial { r["virtual_adversarial"] = v }
         if let v = validation { r[classifies ? "validation_accuracy" : "validation_bound"] = v }
         if let m = classMix { r["class_mix"] = m.map(Double.init) }
         if let m = trueMix { r["class_mix_true"] = m }

@@ -72,6 +72,11 @@ public struct TrainConfig: Codable, Equatable {
     public var classBalanceDimensions: Int? = nil
     /// ADGM, SDGM: the lowest log-variance of p(a|·) (nil: −40, `logVarianceFloor`); see `ModelConfig.auxLogVarianceMin`.
     public var auxLogVarianceMin: Float? = nil
+    /// Virtual adversarial training of the classifier: ε, the L2 size of each example's perturbation (nil: off), λ the
+    /// term's weight (nil: 1) and ξ the power iteration's step (nil: 10); see `VirtualAdversarial`.
+    public var vat: Float? = nil
+    public var vatWeight: Float? = nil
+    public var vatXi: Float? = nil
     /// How weight matrices start (nil: Glorot-uniform, as in every run before this setting existed).
     public var initialization: WeightInit? = nil
     /// Decay of an exponential moving average of the parameters, used for validation, test and every command that
@@ -187,6 +192,7 @@ public struct TrainConfig: Codable, Equatable {
         m.stack = stack
         m.normalize = resolvedBatchNorm
         m.auxLogVarianceMin = auxLogVarianceMin
+        m.vat = vat.map { VATSettings(epsilon: $0, weight: vatWeight ?? 1, xi: vatXi ?? 10) }
         m.classBalance = (classBalance ?? 0) * Float(classBalanceDimensions.map { Double(inputDim) / Double($0) } ?? 1)
         switch classPrior ?? .uniform {
         case .uniform: break
@@ -223,6 +229,12 @@ public struct TrainConfig: Codable, Equatable {
         }
         if classBalance != nil {
             if !model.semiSupervised { throw bad("--class-balance", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(model.rawValue))") }
+        }
+        if vat != nil && !model.semiSupervised {
+            throw bad("--vat", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(model.rawValue))")
+        }
+        if vat == nil, let flag = vatWeight != nil ? "--vat-weight" : vatXi != nil ? "--vat-xi" : nil {
+            throw bad(flag, "sets virtual adversarial training, which is off: give --vat EPSILON too")
         }
         if auxLogVarianceMin != nil && !model.hasAuxiliary {
             throw bad("--aux-logvar-min", "is for the models with an auxiliary a: \(ModelKind.names { $0.hasAuxiliary }) (this run is \(model.rawValue))")
