@@ -2,23 +2,6 @@ import Foundation
 
 // B examples (labelled first, then unlabelled), K classes, D input features.
 
-/// The frozen M1 under a stacked model (M1+M2, M1+ADGM, M1+SDGM): its architecture, and the latent dimensions the
-/// inner model sees.
-public struct StackedM1: Codable, Equatable, Sendable {
-    public var hidden: [Int]
-    public var latent: Int
-    public var activation: Activation
-    public var likelihood: Likelihood
-    /// The dimensions of z₁ kept as M2's features (posterior-mean std ≥ 0.1 over the training split), ascending.
-    public var kept: [Int]
-    /// Whether the M1's networks batch-normalise (nil in checkpoints written before it existed: no).
-    public var normalize: Bool? = nil
-    public init(hidden: [Int], latent: Int, activation: Activation, likelihood: Likelihood, kept: [Int], normalize: Bool = false) {
-        self.hidden = hidden; self.latent = latent; self.activation = activation; self.likelihood = likelihood; self.kept = kept
-        self.normalize = normalize ? true : nil
-    }
-}
-
 /// Everything that fixes a model's architecture and objective. Built once per run from the training settings and the
 /// data (`TrainConfig.modelConfig`), stored in every checkpoint, and read back by everything that loads one.
 public struct ModelConfig: Codable, Equatable, Sendable {
@@ -102,34 +85,4 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         auxLogVarianceMin = try c.decodeIfPresent(Float.self, forKey: .auxLogVarianceMin)
         vat = try c.decodeIfPresent(VATSettings.self, forKey: .vat)
     }
-}
-
-/// Virtual adversarial training's settings: the perturbation's size ε (L2, per example), the term's weight λ, and
-/// the power iteration's step ξ (see `VirtualAdversarial`).
-public struct VATSettings: Codable, Equatable, Sendable {
-    public var epsilon: Float
-    public var weight: Float
-    public var xi: Float
-    public init(epsilon: Float, weight: Float = 1, xi: Float = 10) { self.epsilon = epsilon; self.weight = weight; self.xi = xi }
-
-    /// The term for a model's classifier with `features` perturbed inputs, or nil without these settings.
-    public static func term(_ v: VATSettings?, rows: Int, features: Int, classes: Int, workspace: Workspace) -> VirtualAdversarial? {
-        v.map { VirtualAdversarial(epsilon: $0.epsilon, weight: $0.weight, xi: $0.xi, maxRows: rows, features: features,
-                                   classes: classes, workspace: workspace) }
-    }
-}
-
-/// Batch capacities a model allocates its workspace for.
-public struct Capacity: Equatable, Sendable {
-    public var labelled: Int
-    public var unlabelled: Int
-    /// Examples per evaluation chunk.
-    public var evaluation: Int
-    public init(labelled: Int, unlabelled: Int, evaluation: Int) {
-        self.labelled = labelled; self.unlabelled = unlabelled; self.evaluation = evaluation
-    }
-    public var examples: Int { max(labelled + unlabelled, evaluation) }
-    /// Room for each training example `n` times over (Monte Carlo and importance samples).
-    public func replicated(_ n: Int) -> Capacity { Capacity(labelled: labelled * n, unlabelled: unlabelled * n, evaluation: evaluation) }
-    public func rows(classes k: Int) -> Int { max(labelled + unlabelled * k, evaluation) }
 }
