@@ -44,6 +44,23 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertEqual(TrainConfig.recipe(for: .m2).binarize, false)
     }
 
+    /// `--vat ε --vat-dimensions N` keeps the perturbation's size per feature: ε·√(D/N) for D-dimensional data; the
+    /// VAT flags without `--vat` are refused by name.
+    func testVirtualAdversarialSizeFollowsTheInputDimension() throws {
+        var c = try config(["--model", "adgm", "--epochs", "1", "--vat", "2", "--vat-dimensions", "784", "--vat-weight", "0.5"])
+        let m = c.modelConfig(inputDim: 64, classes: 10, trainingExamples: 1000, labels: [0, 1], stack: nil)
+        XCTAssertEqual(Double(m.vat?.epsilon ?? 0), 2 * (64.0 / 784).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(m.vat?.weight, 0.5); XCTAssertEqual(m.vat?.xi, 10)
+        c.vatDimensions = nil
+        XCTAssertEqual(c.modelConfig(inputDim: 64, classes: 10, trainingExamples: 1000, labels: [0, 1], stack: nil).vat?.epsilon, 2)
+        c.vat = nil
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--vat-weight: sets virtual adversarial training, which is off"), "\($0)") }
+        XCTAssertNil(TrainConfig.recipe(for: .supervised).modelConfig(inputDim: 4, classes: 2, trainingExamples: 10, labels: [0], stack: nil).vat)
+        XCTAssertThrowsError(try config(["--model", "supervised", "--epochs", "1", "--vat", "2"]).validate()) {
+            XCTAssertTrue("\($0)".contains("--vat: is for --model m2, adgm, sdgm"), "\($0)")
+        }
+    }
+
     func testErrorsNameTheFlagAndWhatWouldWork() {
         XCTAssertTrue(problem(["--epochs", "ten"]).contains("--epochs: 'ten' should be"), problem(["--epochs", "ten"]))
         XCTAssertTrue(problem(["--bogus", "1"]).contains("--bogus: unknown option"))

@@ -56,7 +56,10 @@ func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     if let v = c.clipGradValue { t += ", clip value \(v)" }
     if s.prior != nil { t += ", weight prior N(0,1)/N" }
     if let e = c.ema { t += ", EMA \(e)" }
-    if let v = s.setup.modelConfig.vat { t += ", virtual adversarial ε \(v.epsilon) λ \(v.weight) ξ \(v.xi)" }
+    if let v = s.setup.modelConfig.vat {
+        t += ", virtual adversarial ε \(v.epsilon) λ \(v.weight) ξ \(v.xi)"
+        if let n = c.vatDimensions, n != s.setup.train.dim { t += String(format: " (--vat %g per %d dimensions)", c.vat ?? 0, n) }
+    }
     if let f = s.setup.modelConfig.auxLogVarianceMin { t += ", p(a|·) log-variance ≥ \(f)" }
     if let b = c.classBalance {
         t += ", class balance λ \(b)"

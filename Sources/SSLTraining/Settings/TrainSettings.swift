@@ -224,6 +224,8 @@ public enum TrainSettings {
               "virtual adversarial training of the classifier: ε, the L2 size of each example's perturbation, e.g. 2 (unset: off)"),
         float("vat-weight", \.vatWeight, range: positive, "--vat: λ, the weight of the mean KL(q(y|x) ‖ q(y|x + r_adv)) (default 1)"),
         float("vat-xi", \.vatXi, range: positive, "--vat: ξ, the power iteration's step (default 10)"),
+        int("vat-dimensions", \.vatDimensions, min: 1,
+            "--vat: ε is per this many input dimensions, scaled by √(D/N) for D-dimensional data (unset: ε as given)"),
         float("lr", \.learningRate, positive: true, "learning rate (lamb: each step's size as a fraction of each tensor's norm)"),
         choice("optimizer", \.optimizer, "adam, or lamb: Adam's direction with a trust ratio per tensor, for large global batches (unset: adam)"),
         choice("lr-schedule", \.lrSchedule, "learning-rate schedule (unset: constant)"),
