@@ -151,6 +151,11 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 500), Float(1e-5 + 0.5 * (1e-3 - 1e-5)), accuracy: 1e-9)
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 1000), 1e-5, accuracy: 1e-9)
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 5000), 1e-5, accuracy: 1e-9)
+        // A warm-up of 4 steps rises linearly to the schedule's rate, then follows it.
+        XCTAssertEqual(cosine.rate(base: 1e-3, step: 0, warmupSteps: 4), cosine.rate(base: 1e-3, step: 0) / 4)
+        XCTAssertEqual(cosine.rate(base: 1e-3, step: 2, warmupSteps: 4), cosine.rate(base: 1e-3, step: 2) * 3 / 4)
+        XCTAssertEqual(cosine.rate(base: 1e-3, step: 4, warmupSteps: 4), cosine.rate(base: 1e-3, step: 4))
+        XCTAssertEqual(step.rate(base: 1e-3, step: 7, warmupSteps: 0), step.rate(base: 1e-3, step: 7))
     }
 
     /// The weight prior N(0, 1)/N adds W/N to the gradient of every weight matrix, and nothing to vectors or state;

@@ -4,6 +4,8 @@ import Foundation
 ///   constant:  lr
 ///   step:      lr·factorᵏ, k = ⌊step / every⌋, never below `floor` (Maaløe's ADGM: ×0.75 every 200 epochs, floor 3e-5)
 ///   cosine:    floor + ½(lr − floor)(1 + cos(π·step/total)), reaching `floor` at the last step
+/// and, with a learning-rate warm-up of W steps (`--lr-warmup-epochs`), the schedule's rate times (step + 1)/W for the
+/// first W steps.
 public enum LearningRateSchedule: Codable, Equatable, Sendable {
     case constant
     case step(every: Int, factor: Double, floor: Double)
@@ -21,5 +23,11 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
             let progress = total > 0 ? min(Double(step) / Double(total), 1) : 0
             return Float(f + 0.5 * (Double(base) - f) * (1 + cos(Double.pi * progress)))
         }
+    }
+
+    /// The rate at `step` after a linear warm-up over the first `warmupSteps` steps.
+    public func rate(base: Float, step: Int, warmupSteps: Int) -> Float {
+        let r = rate(base: base, step: step)
+        return step < warmupSteps ? r * Float(step + 1) / Float(warmupSteps) : r
     }
 }

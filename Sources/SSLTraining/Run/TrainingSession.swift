@@ -104,11 +104,8 @@ final class TrainingSession {
         if let a = store.average { a.pointer.update(from: store.values.pointer, count: store.values.count) }
     }
 
-    /// The schedule's rate at step `s`, times (s + 1)/W during a warm-up of W steps.
-    func learningRate(atStep s: Int) -> Float {
-        let rate = schedule.rate(base: config.learningRate, step: s)
-        return s < lrWarmupSteps ? rate * Float(s + 1) / Float(lrWarmupSteps) : rate
-    }
+    /// The learning rate at step `s` (the schedule's, after the warm-up).
+    func learningRate(atStep s: Int) -> Float { schedule.rate(base: config.learningRate, step: s, warmupSteps: lrWarmupSteps) }
 
     /// One step at `beta`: returns the loss sums over every rank, rank 0's β for the next step, and whether any rank
     /// asked to stop (each rides in the gradient allreduce's tail).
