@@ -37,6 +37,20 @@ final class PlotTests: XCTestCase {
         let a = (sup["test_accuracy_at_best"] as! NSNumber).doubleValue, b = (m2["test_accuracy_at_best"] as! NSNumber).doubleValue
         XCTAssertTrue(p.stdout.contains(String(format: "%.2f%%", 100 * a)) && p.stdout.contains(String(format: "%.2f%%", 100 * b)), p.stdout)
         XCTAssertTrue(p.stdout.contains(String(format: "m2 over sup: %+.2f points", 100 * (b - a))), p.stdout)
+        // Time to a target: the first epoch whose validation accuracy reached it, from metrics.jsonl; an unreachable
+        // one says so with the best reached.
+        let curves = try LearningCurves.read(["\(dir!)/m2"], metric: "validation_accuracy")
+        let pts = curves.runs[0].points, best = pts.map(\.value).max()!
+        let target = (pts[0].value + best) / 2
+        let first = try XCTUnwrap(curves.firstReaching(target)[0])
+        XCTAssertEqual(first.epoch, pts.first { $0.value >= target }!.epoch)
+        XCTAssertTrue(pts.filter { $0.epoch < first.epoch }.allSatisfy { $0.value < target })
+        XCTAssertNil(curves.firstReaching(best + 0.01)[0])
+        let r = try ssl(["plot", "\(dir!)/m2", "--out", png, "--reach", String(format: "%.4f,%.4f", 100 * target, 100 * best + 1)])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stdout.contains("epoch \(epochText(first.epoch)), ") && r.stdout.contains("not reached (best"), r.stdout)
+        let bad = try ssl(["plot", "\(dir!)/m2", "--out", png, "--reach", "95,x"])
+        XCTAssertTrue(bad.stderr.contains("--reach 95,x"), bad.stderr)
     }
 
     func testBadInputIsNamed() throws {

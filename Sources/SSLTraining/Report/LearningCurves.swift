@@ -36,6 +36,33 @@ public struct LearningCurves {
         return LearningCurves(metric: metric, runs: runs)
     }
 
+    /// Time to a target: for each run, the first record whose metric reaches `target` (at or above it; for a
+    /// metric that falls, such as a bound, at or below it with `falling`), as (epoch, minutes), nil when none did.
+    public func firstReaching(_ target: Double, falling: Bool = false) -> [(epoch: Double, minutes: Double)?] {
+        runs.map { run in
+            run.points.first { falling ? $0.value <= target : $0.value >= target }.map { ($0.epoch, $0.minutes) }
+        }
+    }
+
+    /// The table `ssl-dist plot --reach` prints: a row per run, a column per target, "epoch E, M min" or "not reached
+    /// (best B)". Accuracy targets are given and shown in percent.
+    public func reachTable(_ targets: [Double]) -> String {
+        let percent = metric.hasSuffix("accuracy")
+        func show(_ v: Double) -> String { percent ? String(format: "%.2f%%", 100 * v) : String(format: "%.4g", v) }
+        let width = max(4, runs.map(\.name.count).max() ?? 4)
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        let cells = targets.map { t in firstReaching(percent ? t / 100 : t) }
+        var lines = [pad("run", width) + targets.map { "  " + pad("\(metric) ≥ " + show(percent ? $0 / 100 : $0), 28) }.joined()]
+        for (i, run) in runs.enumerated() {
+            let best = run.points.map(\.value).max() ?? 0
+            lines.append(pad(run.name, width) + cells.map { c in
+                "  " + pad(c[i].map { "epoch \(epochText($0.epoch)), \(String(format: "%.1f", $0.minutes)) min" }
+                           ?? "not reached (best \(show(best)))", 28)
+            }.joined())
+        }
+        return lines.map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")
+    }
+
     /// Two panels side by side, the metric against epoch and against minutes.
     public func image(width: Int = 1400, height: Int = 520) -> RGBImage {
         var img = RGBImage(width: width, height: height, fill: (255, 255, 255))
