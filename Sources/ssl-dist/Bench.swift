@@ -57,9 +57,11 @@ struct Bench: ParsableCommand {
                                            windowSeconds: r.bucketed.windowSeconds, gradientBytes: r.gradientBytes, buckets: r.buckets + 1,
                                            perRankBatch: perRank, examples: examples, epochsToTarget: epochsToTarget)
         projection.epochsAtScale = epochsAtScale
+        projection.algorithm = .inUse(ProcessInfo.processInfo.environment)
         print("  projection for p ranks of \(perRank) unlabelled examples each (the global batch grows with p), from this run's "
               + String(format: "compute %.2f ms/step and backward window %.2f ms:", projection.computeSeconds * 1e3, projection.windowSeconds * 1e3))
-        print("    allreduce(p) = 2(p-1)/p * B/bandwidth + k * 2(p-1) * latency   (ring; B = \(r.gradientBytes) bytes in k = \(r.buckets + 1) buckets)")
+        print("    allreduce(p) = \(projection.algorithm.formula)   (the buckets' \(projection.algorithm.rawValue); "
+              + "B = \(r.gradientBytes) bytes in k = \(r.buckets + 1) buckets)")
         print("    step(p) = compute + max(0, allreduce(p) - window); to target = E epochs x ceil(\(examples) / (p * \(perRank))) steps x step(p),")
         print("    E = \(epochsToTarget) on one rank (--epochs-to-target) and \(epochsAtScale ?? epochsToTarget) at p x \(perRank) (--epochs-at-scale"
               + (epochsAtScale == nil ? ": assumed the same; m2 needs about twice as many at 800, docs/distributed.md)" : ")"))
