@@ -16,10 +16,17 @@ extension ModelKind {
     /// changes a resumed run.
     public static let m2 = ModelKind("m2", labelSum: true,
                                      recipe: "--hidden 500 --latent 50 --lr 1e-3 --clip-grad-value 1 --alpha 10 --no-binarize --ema 0.999 "
-                                         + classBalanceRecipe) { c, capacity, layout, ws in
+                                         + classBalanceRecipe + " " + adversarialRecipe) { c, capacity, layout, ws in
         M2(c, capacity: capacity, layout: &layout, workspace: ws)
     }
     public static let classBalanceRecipe = "--class-balance 10 --class-balance-dimensions 784 --class-prior estimated"
+    /// Virtual adversarial training of the classifier (ours with these models, Miyato et al.'s term) at ε 2 per 784
+    /// input dimensions (0.071 per feature): after 10 MNIST-100 epochs adgm reached 94.47% and 94.42% test accuracy
+    /// (seeds 1, 2) against 90.90% and 89.87% without it, m2 94.67% against 87.16% (seed 1), sdgm 93.76% against
+    /// 91.74% (seed 1); on 10:1 imbalanced MNIST adgm's balanced accuracy rose from 86.00/78.24% to 88.40/80.40%; on
+    /// Fashion-MNIST it cost adgm 0.85 points (seed 1: 72.93% against 73.78%). docs/results.md has every run. On m2,
+    /// adgm and sdgm; not yet on the stacked models, whose features it has not been measured on.
+    public static let adversarialRecipe = "--vat 2 --vat-dimensions 784"
 }
 
 /// M2 of Kingma et al. 2014, "Semi-supervised Learning with Deep Generative Models".
