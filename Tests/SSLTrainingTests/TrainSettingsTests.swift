@@ -56,6 +56,12 @@ final class TrainSettingsTests: XCTestCase {
         c.vat = nil
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--vat-weight: sets virtual adversarial training, which is off"), "\($0)") }
         XCTAssertNil(TrainConfig.recipe(for: .supervised).modelConfig(inputDim: 4, classes: 2, trainingExamples: 10, labels: [0], stack: nil).vat)
+        // On by default for m2, adgm and sdgm (ε 2 per 784 dimensions); `--vat 0` alone turns it off.
+        let adgm = try config(["--model", "adgm", "--epochs", "1"])
+        XCTAssertEqual(adgm.modelConfig(inputDim: 784, classes: 10, trainingExamples: 100, labels: [0], stack: nil).vat?.epsilon, 2)
+        let off = try config(["--model", "adgm", "--epochs", "1", "--vat", "0"])
+        XCTAssertNoThrow(try off.validate())
+        XCTAssertNil(off.modelConfig(inputDim: 784, classes: 10, trainingExamples: 100, labels: [0], stack: nil).vat)
         XCTAssertThrowsError(try config(["--model", "supervised", "--epochs", "1", "--vat", "2"]).validate()) {
             XCTAssertTrue("\($0)".contains("--vat: is for --model m2, adgm, sdgm"), "\($0)")
         }

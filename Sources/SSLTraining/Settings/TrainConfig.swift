@@ -239,7 +239,8 @@ public struct TrainConfig: Codable, Equatable {
         if vat != nil && !model.semiSupervised {
             throw bad("--vat", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(model.rawValue))")
         }
-        if vat == nil, let flag = vatWeight != nil ? "--vat-weight" : vatXi != nil ? "--vat-xi" : vatDimensions != nil ? "--vat-dimensions" : nil {
+        // (--vat-dimensions is in the recipes, so `--vat 0` on its own turns the term off.)
+        if vat == nil, let flag = vatWeight != nil ? "--vat-weight" : vatXi != nil ? "--vat-xi" : nil {
             throw bad(flag, "sets virtual adversarial training, which is off: give --vat EPSILON too")
         }
         if auxLogVarianceMin != nil && !model.hasAuxiliary {
