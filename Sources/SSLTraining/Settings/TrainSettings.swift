@@ -207,7 +207,7 @@ public enum TrainSettings {
         int("latent", \.latent, min: 1, "latent size z"),
         int("auxiliary", \.auxiliary, min: 1, "auxiliary size a"),
         choice("activation", \.activation, "hidden activation"),
-        choice("likelihood", \.likelihood, "p(x|·) (default bernoulli; m1m2, m1adgm, m1sdgm: gaussian)"),
+        choice("likelihood", \.likelihood, "p(x|·): bernoulli for binary or [0, 1] data, gaussian for real values (the stacked models: always gaussian)"),
         bool("standardize", \.standardize, "standardise each feature with the training split's mean and std"),
         choice("init", \.initialization, "how weight matrices start: Glorot-uniform, or U(±1/√fan_in) over the whole layer (PyTorch's default)"),
         bool("batch-norm", \.batchNorm, "batch normalisation in every network, statistics over all ranks"),
