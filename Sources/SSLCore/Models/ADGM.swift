@@ -8,11 +8,13 @@ extension ModelKind {
     /// average (0.999); and the class-balance term (see `m2`).
     public static let auxiliaryRecipe = "--hidden 500,500 --latent 100 --auxiliary 100 --batch-norm --clip-grad-norm 5 --clip-grad-value 1 "
         + "--lr 1e-3 --lr-schedule cosine --lr-min 1e-5 --ema 0.999 " + classBalanceRecipe
-    public static let adgm = ModelKind("adgm", labelSum: true, auxiliary: true, recipe: auxiliaryRecipe + " --likelihood bernoulli " + adversarialRecipe) {
+    public static let adgm = ModelKind("adgm", labelSum: true, auxiliary: true,
+                                       recipe: auxiliaryRecipe + " --likelihood bernoulli " + adversarialRecipe) {
         c, capacity, layout, ws in
         ADGM(c, capacity: capacity, layout: &layout, workspace: ws)
     }
-    public static let sdgm = ModelKind("sdgm", labelSum: true, auxiliary: true, recipe: auxiliaryRecipe + " --likelihood bernoulli " + adversarialRecipe) {
+    public static let sdgm = ModelKind("sdgm", labelSum: true, auxiliary: true,
+                                       recipe: auxiliaryRecipe + " --likelihood bernoulli " + adversarialRecipe) {
         c, capacity, layout, ws in
         ADGM(c, capacity: capacity, layout: &layout, workspace: ws)
     }

@@ -6,7 +6,8 @@ extension ModelKind {
     /// Kingma's sizes (600-600, z 50) and a KL warm-up over the first 15 epochs (without it, M1 on Fashion-MNIST left 39
     /// of its 50 latent dimensions unused, and M1+M2 on its features did not beat the supervised baseline: 71.6%
     /// against 69.5% test accuracy; with it 49 dimensions were used and M1+M2 reached 73.6%).
-    public static let m1 = ModelKind("m1", classifies: false, recipe: "--hidden 600,600 --latent 50 --likelihood bernoulli --warmup-epochs 15") {
+    public static let m1 = ModelKind("m1", classifies: false,
+                                     recipe: "--hidden 600,600 --latent 50 --likelihood bernoulli --warmup-epochs 15") {
         c, capacity, layout, ws in M1(c, capacity: capacity, layout: &layout, workspace: ws)
     }
 }

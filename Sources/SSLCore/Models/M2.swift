@@ -15,8 +15,9 @@ extension ModelKind {
     /// data. Each recipe's values land in the run's config.json and checkpoints, so a later change of a recipe never
     /// changes a resumed run.
     public static let m2 = ModelKind("m2", labelSum: true,
-                                     recipe: "--hidden 500 --latent 50 --likelihood bernoulli --lr 1e-3 --clip-grad-value 1 --alpha 10 --no-binarize --ema 0.999 "
-                                         + classBalanceRecipe + " " + adversarialRecipe) { c, capacity, layout, ws in
+                                     recipe: "--hidden 500 --latent 50 --likelihood bernoulli --lr 1e-3 --clip-grad-value 1 "
+                                         + "--alpha 10 --no-binarize --ema 0.999 " + classBalanceRecipe + " " + adversarialRecipe) {
+        c, capacity, layout, ws in
         M2(c, capacity: capacity, layout: &layout, workspace: ws)
     }
     public static let classBalanceRecipe = "--class-balance 10 --class-balance-dimensions 784 --class-prior estimated"

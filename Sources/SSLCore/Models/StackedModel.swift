@@ -4,14 +4,17 @@ extension ModelKind {
     /// M2's recipe on its M1's features (Adam 1e-3, clipping to ±1, α 10, the moving average; features are never
     /// binarised); M1+ADGM and M1+SDGM take ADGM's and SDGM's without VAT. All three model real-valued features: a
     /// Gaussian likelihood (the only one they accept).
-    public static let m1m2 = ModelKind("m1m2", labelSum: true, stacks: "m2", recipe: "--hidden 500 --latent 50 --lr 1e-3 --clip-grad-value 1 "
-                                       + "--alpha 10 --ema 0.999 --likelihood gaussian " + classBalanceRecipe) { c, capacity, _, ws in
+    public static let m1m2 = ModelKind("m1m2", labelSum: true, stacks: "m2",
+                                       recipe: "--hidden 500 --latent 50 --lr 1e-3 --clip-grad-value 1 --alpha 10 --ema 0.999 "
+                                           + "--likelihood gaussian " + classBalanceRecipe) { c, capacity, _, ws in
         StackedModel(c, capacity: capacity, workspace: ws)
     }
-    public static let m1adgm = ModelKind("m1adgm", stacks: "adgm", recipe: auxiliaryRecipe + " --likelihood gaussian") { c, capacity, _, ws in
+    public static let m1adgm = ModelKind("m1adgm", stacks: "adgm", recipe: auxiliaryRecipe + " --likelihood gaussian") {
+        c, capacity, _, ws in
         StackedModel(c, capacity: capacity, workspace: ws)
     }
-    public static let m1sdgm = ModelKind("m1sdgm", stacks: "sdgm", recipe: auxiliaryRecipe + " --likelihood gaussian") { c, capacity, _, ws in
+    public static let m1sdgm = ModelKind("m1sdgm", stacks: "sdgm", recipe: auxiliaryRecipe + " --likelihood gaussian") {
+        c, capacity, _, ws in
         StackedModel(c, capacity: capacity, workspace: ws)
     }
 }
