@@ -23,7 +23,7 @@ extension ModelKind {
     public static let classBalanceRecipe = "--class-balance 10 --class-balance-dimensions 784 --class-prior estimated"
     /// Virtual adversarial training of the classifier (ours with these models, Miyato et al.'s term) at ε 2 per 784
     /// input dimensions (0.071 per feature): after 10 MNIST-100 epochs adgm reached 94.78% test accuracy (seeds 1–3)
-    /// against 90.63% without it, m2 94.67% and 96.52% against 87.16% and 87.33% (seeds 1, 2), sdgm 93.76% against
+    /// against 90.63% without it, m2 95.76% against 87.51% (seeds 1–3), sdgm 93.76% against
     /// 91.74% (seed 1); on 10:1 imbalanced MNIST adgm's balanced accuracy rose from 86.00/78.24% to 88.40/80.40%; on
     /// Fashion-MNIST it cost adgm 0.85 and 0.26 points (seeds 1, 2). docs/results.md has every run. On m2,
     /// adgm and sdgm; not yet on the stacked models, whose features it has not been measured on.
