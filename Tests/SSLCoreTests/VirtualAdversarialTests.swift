@@ -35,7 +35,7 @@ final class VirtualAdversarialTests: XCTestCase {
         let logP = ws.mat(n, k)
         net.forward(s, inputs: [batch.x], map: map, pass: .training)
         logSoftmax(net.out[0], into: logP)
-        let vat = VirtualAdversarial(epsilon: epsilon, weight: 0.7, xi: xi, maxRows: n, features: d, classes: k, workspace: ws)
+        let vat = VirtualAdversarial(VATSettings(epsilon: epsilon, weight: 0.7, xi: xi), maxRows: n, features: d, classes: k, workspace: ws)
         return Fixture(net: net, store: s, batch: batch, map: map, logP: logP, vat: vat, workspace: ws)
     }
 

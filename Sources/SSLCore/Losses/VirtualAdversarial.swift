@@ -19,21 +19,25 @@ import Foundation
 /// the running ones alone (`Pass.perturbed`). ξ is far above the paper's 1e-6: with bf16 products the difference of
 /// two softmaxes that close is rounding noise (ξ = 10, as in common PyTorch ports).
 public final class VirtualAdversarial {
-    public let epsilon: Float, weight: Float, xi: Float
+    public let settings: VATSettings
     let perturbed: Mat, direction: Mat, logQ: Mat
 
-    public init(epsilon: Float, weight: Float, xi: Float, maxRows: Int, features: Int, classes: Int, workspace ws: Workspace) {
-        self.epsilon = epsilon; self.weight = weight; self.xi = xi
+    public init(_ settings: VATSettings, maxRows: Int, features: Int, classes: Int, workspace ws: Workspace) {
+        self.settings = settings
         perturbed = ws.mat(maxRows, features); direction = ws.mat(maxRows, features); logQ = ws.mat(maxRows, classes)
     }
 
-    /// Adds the term's gradient to f's parameters after f's own backward (f's buffers are reused) and returns its
-    /// value, this rank's share of the objective (λ/N · Σ KL over its rows) and the plain Σ KL for the log.
-    /// `logP` is log p per row (B×K); `inputs` are f's training inputs, `inputs[part]` the rows' x (B×D).
-    public func apply(_ f: MLP, store s: ParameterStore, inputs: [Mat], part: Int, map: RowMap, logP: Mat, batch: Batch,
-                      noise: NoiseSource, step: Int, globalRows: Int) -> (objective: Double, klSum: Double) {
+    /// After f's own backward (f's buffers are reused): adds the term's gradient to f's parameters, this rank's share
+    /// of it (λ/N · Σ KL over its rows, N the global batch's examples times their `replicas`) to `result.objective`
+    /// and the plain Σ KL to `result.adversarial`. `logP` is log p per row (B×K); `inputs` are f's training inputs,
+    /// `inputs[part]` the rows' x (B×D).
+    public func add(to result: inout LossSums, _ f: MLP, store s: ParameterStore, inputs: [Mat], part: Int, map: RowMap,
+                    logP: Mat, batch: Batch, noise: NoiseSource, step: Int, counts: GlobalCounts, replicas: Int) {
         let moved = adversarialInput(f, store: s, inputs: inputs, part: part, map: map, logP: logP, batch: batch, noise: noise, step: step)
-        return term(f, store: s, inputs: inputs, part: part, at: moved, map: map, logP: logP, globalRows: globalRows)
+        let t = term(f, store: s, inputs: inputs, part: part, at: moved, map: map, logP: logP,
+                     globalRows: (counts.labelled + counts.unlabelled) * replicas)
+        result.objective += t.objective
+        result.adversarial += t.klSum
     }
 
     /// x + r_adv for every row (a view of this term's buffer, valid until the next call): r = ξ·d/‖d‖, then
@@ -45,14 +49,14 @@ public final class VirtualAdversarial {
         var moved = inputs
         moved[part] = xr
         noise.exampleNormals(dr, batch: batch, step: step, stream: .adversarial)
-        displace(x, along: dr, by: xi, into: xr)
+        displace(x, along: dr, by: settings.xi, into: xr)
         f.forward(s, inputs: moved, map: map, pass: .perturbed)
         _ = klGradient(f, logP: logP, logQ: logQ.prefix(rows: b), scale: 1)
         dr.zero()
         s.discardingGradients {
             f.backward(s, inputs: moved, map: map, dInputs: (0..<inputs.count).map { $0 == part ? dr : nil })
         }
-        displace(x, along: dr, by: epsilon, into: xr)
+        displace(x, along: dr, by: settings.epsilon, into: xr)
         return xr
     }
 
@@ -63,7 +67,7 @@ public final class VirtualAdversarial {
         var given = inputs
         given[part] = moved
         f.forward(s, inputs: given, map: map, pass: .perturbed)
-        let w = weight / Float(max(globalRows, 1))
+        let w = settings.weight / Float(max(globalRows, 1))
         let kl = klGradient(f, logP: logP, logQ: logQ.prefix(rows: logP.rows), scale: w)
         f.backward(s, inputs: given, map: map, dInputs: inputs.map { _ in nil })
         return (Double(w) * kl, kl)

@@ -111,7 +111,7 @@ public final class ADGM: GenerativeModel, PassModel {
         negLogPrior = config.negativeLogPrior
         scratch = ws.floats(2 * d)
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
-        vat = VATSettings.term(config.vat, rows: maxB, features: d, classes: k, workspace: ws)
+        vat = config.vat.map { VirtualAdversarial($0, maxRows: maxB, features: d, classes: k, workspace: ws) }
         workspace = ws
     }
 
@@ -190,11 +190,8 @@ public final class ADGM: GenerativeModel, PassModel {
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
                                  store: s, dlogits: qy.dOut[0], cost)
         qy.backward(s, inputs: [aB, x], map: identity, dInputs: [daB, nil])
-        if let vat {
-            let t = vat.apply(qy, store: s, inputs: [aB, x], part: 1, map: identity, logP: lp, batch: batch, noise: noise,
-                              step: step, globalRows: (counts.labelled + counts.unlabelled) * config.replicas)
-            result.objective += t.objective; result.adversarial += t.klSum
-        }
+        vat?.add(to: &result, qy, store: s, inputs: [aB, x], part: 1, map: identity, logP: lp, batch: batch, noise: noise,
+                 step: step, counts: counts, replicas: config.replicas)
 
         // a = μ_a + σ_a·ε_a.
         reparameterizeBackward(logvar: qa.out[1], eps: epsAB, dz: daB, dmu: qa.dOut[0], dlogvar: qa.dOut[1])

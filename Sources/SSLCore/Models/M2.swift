@@ -93,7 +93,7 @@ public final class M2: GenerativeModel, PassModel {
                            negativeLogPrior: config.negativeLogPrior, mixRef: mixRef)
         negLogPrior = config.negativeLogPrior
         replicated = config.replicas > 1 ? Batch(capacity: inner.labelled + inner.unlabelled, features: d) : nil
-        vat = VATSettings.term(config.vat, rows: maxB, features: d, classes: k, workspace: ws)
+        vat = config.vat.map { VirtualAdversarial($0, maxRows: maxB, features: d, classes: k, workspace: ws) }
         workspace = ws
     }
 
@@ -151,11 +151,8 @@ public final class M2: GenerativeModel, PassModel {
                                  classWeights: config.classWeights, replicas: config.replicas, weighted: replicated != nil,
                                  store: s, dlogits: classifier.dOut[0], cost)
         classifier.backward(s, inputs: [x], map: identity, dInputs: [nil])
-        if let vat {
-            let t = vat.apply(classifier, store: s, inputs: [x], part: 0, map: identity, logP: lp, batch: batch, noise: noise,
-                              step: step, globalRows: (counts.labelled + counts.unlabelled) * config.replicas)
-            result.objective += t.objective; result.adversarial += t.klSum
-        }
+        vat?.add(to: &result, classifier, store: s, inputs: [x], part: 0, map: identity, logP: lp, batch: batch, noise: noise,
+                 step: step, counts: counts, replicas: config.replicas)
 
         dzR.zero()
         decoder.backward(s, inputs: [zR, zR], map: map, dInputs: [nil, dzR])

@@ -7,10 +7,4 @@ public struct VATSettings: Codable, Equatable, Sendable {
     public var weight: Float
     public var xi: Float
     public init(epsilon: Float, weight: Float = 1, xi: Float = 10) { self.epsilon = epsilon; self.weight = weight; self.xi = xi }
-
-    /// The term for a model's classifier with `features` perturbed inputs, or nil without these settings.
-    public static func term(_ v: VATSettings?, rows: Int, features: Int, classes: Int, workspace: Workspace) -> VirtualAdversarial? {
-        v.map { VirtualAdversarial(epsilon: $0.epsilon, weight: $0.weight, xi: $0.xi, maxRows: rows, features: features,
-                                   classes: classes, workspace: workspace) }
-    }
 }

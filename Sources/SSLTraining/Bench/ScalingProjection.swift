@@ -83,7 +83,7 @@ public struct ScalingProjection {
     }
 
     public static func allreduceSeconds(bytes: Int, buckets k: Int, ranks p: Int, network n: Network,
-                                        algorithm: Algorithm = .ring) -> Double {
+                                        algorithm: Algorithm) -> Double {
         guard p > 1 else { return 0 }
         let transfer = Double(bytes) / n.bytesPerSecond, share = 2 * Double(p - 1) / Double(p)
         let log = Int.bitWidth - 1 - p.leadingZeroBitCount  // ⌊log2 p⌋

@@ -50,17 +50,19 @@ public struct LearningCurves {
         let percent = metric.hasSuffix("accuracy")
         func show(_ v: Double) -> String { percent ? String(format: "%.2f%%", 100 * v) : String(format: "%.4g", v) }
         let width = max(4, runs.map(\.name.count).max() ?? 4)
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         let cells = targets.map { t in firstReaching(percent ? t / 100 : t) }
-        var lines = [pad("run", width) + targets.map { "  " + pad("\(metric) ≥ " + show(percent ? $0 / 100 : $0), 28) }.joined()]
+        /// A row: the name column, then the cells 28 wide, the last one not padded.
+        func row(_ name: String, _ texts: [String]) -> String {
+            ([pad(name, width)] + texts.dropLast().map { pad($0, 28) } + texts.suffix(1)).joined(separator: "  ")
+        }
+        var lines = [row("run", targets.map { "\(metric) ≥ " + show(percent ? $0 / 100 : $0) })]
         for (i, run) in runs.enumerated() {
             let best = run.points.map(\.value).max() ?? 0
-            lines.append(pad(run.name, width) + cells.map { c in
-                "  " + pad(c[i].map { "epoch \(epochText($0.epoch)), \(String(format: "%.1f", $0.minutes)) min" }
-                           ?? "not reached (best \(show(best)))", 28)
-            }.joined())
+            lines.append(row(run.name, cells.map { c in
+                c[i].map { "epoch \(epochText($0.epoch)), \(String(format: "%.1f", $0.minutes)) min" } ?? "not reached (best \(show(best)))"
+            }))
         }
-        return lines.map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")
+        return lines.joined(separator: "\n")
     }
 
     /// Two panels side by side, the metric against epoch and against minutes.

@@ -31,7 +31,6 @@ public struct RunSummary {
     public static func table(_ runs: [RunSummary]) -> String {
         func pct(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "—" }
         let width = max(4, runs.map(\.name.count).max() ?? 4)
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         var lines = [pad("run", width) + "  model       seed  epochs  minutes  best val (epoch)    test at best  test at end"]
         for r in runs {
             let best = r.bestValidation.map { "\(pct($0)) (\(epochText(r.bestEpoch ?? 0)))" } ?? "—"
@@ -49,6 +48,9 @@ public struct RunSummary {
         return lines.joined(separator: "\n")
     }
 }
+
+/// `s` padded with spaces on the right to `n` characters, for the aligned tables `plot` prints.
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 
 /// An epoch count as the table shows it: whole epochs as integers, a stopped run's fraction to two decimals.
 public func epochText(_ e: Double) -> String { e == e.rounded() ? String(Int(e)) : String(format: "%.2f", e) }
