@@ -54,7 +54,7 @@ let package = Package(
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["SSLCore", "SSLData"], path: "Tests/TestSupport"),
-        .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "TestSupport"]),
+        .testTarget(name: "SSLCoreTests", dependencies: ["SSLCore", "CKernels", "TestSupport"]),
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "SSLData", "SSLCore", "TestSupport"]),
         .testTarget(name: "SSLTemplateTests", dependencies: ["SSLTemplate", "SSLTraining", "SSLData", "SSLCore", "TestSupport"]),

@@ -35,7 +35,7 @@ struct Features: ParsableCommand {
             let c = loaded.state.config
             let (d, specText) = try PredictionData.load(data ?? c.data, split: split, for: loaded)
             let z = loaded.modelConfig.latent
-            let noise = NoiseSource(seed: seed ?? c.seed)
+            let noise = loaded.modelConfig.noise(seed: seed ?? c.seed)
             var features = [Float](repeating: 0, count: d.count * z)
             let eps = Buffer(count: z)
             encodeInChunks(m1, store: loaded.store, data: d) { start, mu, lv in

@@ -41,6 +41,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var auxLogVarianceMin: Float? = nil
     /// Virtual adversarial training of the classifier (nil: none, as in the papers; see `VirtualAdversarial`).
     public var vat: VATSettings? = nil
+    /// How the model's N(0, 1) noise is drawn: `float` for new runs; `double` for checkpoints written before it (a
+    /// config without the field), which resume and evaluate with the draws they were trained with.
+    public var normals: NormalDraw = .float
+
+    /// The model's noise under `seed`, drawn as `normals` says.
+    public func noise(seed: UInt64) -> NoiseSource { NoiseSource(seed: seed, normals: normals) }
 
     /// −log p(y) per class.
     public var negativeLogPrior: [Double] {
@@ -59,7 +65,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     // Fields added after the first checkpoints decode as their defaults when missing.
     enum CodingKeys: String, CodingKey {
         case kind, inputDim, classes, hidden, latent, auxiliary, activation, alpha, evalSamples, likelihood
-        case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix, auxLogVarianceMin, vat
+        case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix, auxLogVarianceMin, vat, normals
     }
 
     public init(from decoder: Decoder) throws {
@@ -84,5 +90,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         classMix = try c.decodeIfPresent(ClassMixEstimate.self, forKey: .classMix)
         auxLogVarianceMin = try c.decodeIfPresent(Float.self, forKey: .auxLogVarianceMin)
         vat = try c.decodeIfPresent(VATSettings.self, forKey: .vat)
+        normals = try c.decodeIfPresent(NormalDraw.self, forKey: .normals) ?? .double
     }
 }

@@ -77,6 +77,7 @@ func migratedModelConfig(_ state: TrainingState) throws -> ModelConfig {
     m.iw = c.resolvedIW
     m.stack = state.stack
     m.classPrior = state.classPrior
+    m.normals = .double  // every format-1 run drew its noise in Double
     return m
 }
 

@@ -5,9 +5,9 @@ import SSLData
 /// Drawing from a trained model's generative side, as image grids.
 public enum Generation {
     /// z ~ N(0, I) for samples first..<first+count, each keyed by (seed, sample index).
-    public static func latents(seed: UInt64, first: Int = 0, count: Int, dim: Int) -> [Float] {
+    public static func latents(seed: UInt64, normals: NormalDraw = .float, first: Int = 0, count: Int, dim: Int) -> [Float] {
         var z = [Float](repeating: 0, count: count * dim)
-        let noise = NoiseSource(seed: seed)
+        let noise = NoiseSource(seed: seed, normals: normals)
         z.withUnsafeMutableBufferPointer { p in
             for i in 0..<count {
                 noise.normals(step: 0, example: first + i, stream: .generation, population: .evaluation,
@@ -63,7 +63,7 @@ public enum Generation {
         let rows = classes.count > 1 ? classes.count : (count + cols - 1) / cols
         let n = classes.count > 1 ? classes.count * count : count
         let labels = (0..<n).map { Int32(classes.count > 1 ? classes[$0 / count] : classes[0]) }
-        let z = latents(seed: seed, count: n, dim: loaded.modelConfig.latent)
+        let z = latents(seed: seed, normals: loaded.modelConfig.normals, count: n, dim: loaded.modelConfig.latent)
         let means = try decode(loaded, z: z, labels: labels)
         var grid = ImageGrid(rows: rows, cols: cols, cellHeight: side, cellWidth: side)
         means.withUnsafeBufferPointer { m in
@@ -89,7 +89,7 @@ public enum Generation {
                 let ids = [0, 1]
                 ids.withUnsafeBufferPointer {
                     g.classify(Mat(xp.baseAddress!, 2, d), ids: $0, store: loaded.store,
-                                          noise: NoiseSource(seed: loaded.state.config.seed), probs: Mat(pp.baseAddress!, 2, k))
+                                          noise: loaded.modelConfig.noise(seed: loaded.state.config.seed), probs: Mat(pp.baseAddress!, 2, k))
                 }
                 let pm = Mat(pp.baseAddress!, 2, k)
                 predicted = (argmaxRow(pm, 0), argmaxRow(pm, 1))

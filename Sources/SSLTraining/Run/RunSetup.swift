@@ -77,9 +77,11 @@ struct RunSetup {
             } ?? LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
                              total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
                              sampling: c.labelSampling ?? .stratified)
-        let modelConfig = try c.modelConfig(inputDim: train.dim, classes: train.classes, trainingExamples: train.count,
+        var modelConfig = try c.modelConfig(inputDim: train.dim, classes: train.classes, trainingExamples: train.count,
                                             labels: split.labelled.map { train.labels[$0] },
                                             stack: saved?.modelConfig?.stack ?? saved?.stack ?? stackedM1(m1, c: c, train: train, comm: comm))
+        // A resumed run keeps drawing its noise as it was trained (checkpoints before `NormalDraw.float`: in Double).
+        if let saved { modelConfig.normals = saved.modelConfig?.normals ?? .double }
         // On resume the settings and data rebuild the checkpoint's model exactly (evaluation samples may change).
         if var stored = saved?.modelConfig {
             stored.evalSamples = modelConfig.evalSamples

@@ -63,7 +63,7 @@ final class TrainingSession {
         adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         adamStep.initialize(to: 0)
         sections = payloadSections(store, adam, adamStep)
-        noise = NoiseSource(seed: c.seed)
+        noise = setup.modelConfig.noise(seed: c.seed)
         let sampler = GlobalBatchSampler(labelledCount: setup.split.labelled.count, unlabelledCount: setup.split.unlabelled.count,
                                          labelledBatch: setup.counts.labelled, unlabelledBatch: c.batchSize, seed: c.seed)
         assembler = BatchAssembler(train: setup.train, split: setup.split, sampler: sampler, noise: noise, binarize: c.binarizes)
