@@ -252,3 +252,34 @@ void ssl_adam_direction(const float *restrict g, float *restrict m, float *restr
         out[i] = (mi * c1) / (sqrtf(vi * c2) + eps);
     }
 }
+
+// MARK: - bf16 rounding
+// SSLCore's `convertToBF16`: the upper 16 bits after adding 0x7FFF plus the lowest kept bit (nearest, ties to even), in
+// integer arithmetic, so every path gives the same bits.
+#define BF16_BODY                                                                   \
+    for (int64_t i = 0; i < n; i++) {                                               \
+        uint32_t bits;                                                              \
+        __builtin_memcpy(&bits, src + i, 4);                                        \
+        dst[i] = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);          \
+    }
+
+static void bf16_scalar(const float *restrict src, uint16_t *restrict dst, int64_t n) { BF16_BODY }
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw"), min_vector_width(512)))
+static void bf16_avx512(const float *restrict src, uint16_t *restrict dst, int64_t n) { BF16_BODY }
+__attribute__((target("avx2")))
+static void bf16_avx2(const float *restrict src, uint16_t *restrict dst, int64_t n) { BF16_BODY }
+#endif
+
+void ssl_round_bf16(const float *restrict src, uint16_t *restrict dst, int64_t n) {
+#if defined(__x86_64__)
+    static int level = -1;  // 2: AVX-512, 1: AVX2, 0: neither
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    if (level == 2) { bf16_avx512(src, dst, n); return; }
+    if (level == 1) { bf16_avx2(src, dst, n); return; }
+#endif
+    bf16_scalar(src, dst, n);
+}

@@ -17,6 +17,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Activation: relu or softplus (default: the model's recipe).") var activation: Activation?
     @Option(help: "Matrix products: dnnl or blas (default dnnl).") var gemm: GemmBackend?
     @Option(help: "Inputs of the matrix products: bf16 or fp32 (default: bf16 where this CPU multiplies bf16 faster: AMX, or AVX512-BF16 on AMD).") var precision: Precision?
+    @Flag(help: "Also time each distinct matrix product of the step alone: its calls, share of the FLOPs, rate and milliseconds.")
+    var shapes = false
     @Flag(help: "Measure data-parallel steps under mpirun: one allreduce against buckets during backward, and project 8 to 512 ranks.")
     var distributed = false
     @Option(help: "--distributed: gradient bucket size in MB.") var allreduceBucketMb = TrainConfig.defaultAllreduceBucketMB
@@ -100,7 +102,7 @@ struct Bench: ParsableCommand {
         do {
             r = try Benchmark.run(model: model, threads: threads, backend: choice.backend, precision: choice.precision,
                                   unlabelledBatch: batchSize, labelledBatch: labelledBatchSize, seconds: seconds, hidden: h,
-                                  activation: activation)
+                                  activation: activation, shapes: shapes)
         } catch {
             // A runtime failure (exit 1), not a usage mistake: no usage text.
             failOnAllRanks(error, SingleProcessCommunicator())
@@ -127,8 +129,20 @@ struct Bench: ParsableCommand {
             print(String(format: "  step's share               %.1f%% of its library at the same shapes, %.1f%% of the machine's %@ peak",
                          100 * r.achievedGflops / own.shapes, 100 * r.achievedGflops / r.precisionPeak, r.precision.rawValue))
         }
+        if !r.shapeRates.isEmpty { printShapes(r) }
         print(String(format: "RESULT model=%@ threads=%d gemm=%@ precision=%@ examples_per_second=%.1f share_of_library=%.4f share_of_peak=%.4f",
                      model.rawValue, threads, r.backend.rawValue, r.precision.rawValue, r.examplesPerSecond,
                      r.ownRate.map { r.achievedGflops / $0.shapes } ?? 0, r.achievedGflops / r.precisionPeak))
+    }
+
+    func printShapes(_ r: BenchmarkResult) {
+        print("  products of the step, each alone on \(r.engine) (m×n×k of op(A)·op(B); T: transposed operand), slowest total first")
+        print("    calls  transA transB      m      n      k   FLOPs  GFLOP/s   ms/step")
+        for s in r.shapeRates {
+            print(String(format: "    %5d  %6@ %6@ %6d %6d %6d  %5.1f%%  %7.1f  %8.3f", s.calls, s.shape.transA ? "T" : "-",
+                         s.shape.transB ? "T" : "-", s.shape.m, s.shape.n, s.shape.k, 100 * s.flopShare, s.gflops, s.milliseconds))
+        }
+        let total = r.shapeRates.reduce(0) { $0 + $1.milliseconds }
+        print(String(format: "    products alone %.2f ms of the step's %.2f ms (%.0f%%)", total, r.stepSeconds * 1e3, 100 * total / (r.stepSeconds * 1e3)))
     }
 }

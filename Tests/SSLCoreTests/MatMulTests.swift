@@ -88,10 +88,13 @@ final class MatMulTests: XCTestCase {
 
     func testBF16RoundingIsNearestEven() {
         let values: [Float] = [1, 1 + 0x1p-8, 1 + 0x1p-7 + 0x1p-8, 1 + 0x1p-9, -3.14159, 0, 65504]
-        var out = [UInt16](repeating: 0, count: values.count)
-        convertToBF16(values, &out, count: values.count)
+        let expected: [Float] = [1, 1, 1 + 0x1p-6, 1, -3.140625, 0, 65536]
+        // Repeated to 7 × 11 = 77 values: the vector loop and its remainder both meet every case.
+        let many = Array(repeating: values, count: 11).flatMap { $0 }
+        var out = [UInt16](repeating: 0, count: many.count)
+        convertToBF16(many, &out, count: many.count)
         // 1 + 2⁻⁸ is halfway between 1 and 1 + 2⁻⁷: ties go to the even one (1); 1 + 3·2⁻⁸ goes up to 1 + 2⁻⁶.
-        XCTAssertEqual(out.map(floatFromBF16), [1, 1, 1 + 0x1p-6, 1, -3.140625, 0, 65536])
+        XCTAssertEqual(out.map(floatFromBF16), Array(repeating: expected, count: 11).flatMap { $0 })
     }
 
     /// One whole training step of each model: oneDNN fp32 gives the gradients of OpenBLAS within 1e-5 relative.

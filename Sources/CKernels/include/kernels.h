@@ -47,3 +47,6 @@ void ssl_bernoulli_row(const float *restrict l, const float *restrict x, int64_t
 /// way, and out = (c₁m)/(√(c₂v) + ε); the parameters are left to the caller (a trust ratio per tensor).
 void ssl_adam_direction(const float *restrict g, float *restrict m, float *restrict v, int64_t n, float scale, float clip,
                         float beta1, float beta2, float c1, float c2, float eps, float *restrict out);
+
+/// Rounds n floats to bf16 (nearest, ties to even; SSLCore's `convertToBF16`, bit for bit), vectorised.
+void ssl_round_bf16(const float *restrict src, uint16_t *restrict dst, int64_t n);

@@ -59,16 +59,37 @@ public struct JointLinear {
         }
         let labelIndex = parts.firstIndex { if case .label = $0 { return true } else { return false } }
         let b = bias.map { s.w($0) }
+        let table = labelIndex.map { s.w(weights[$0]) }
         map.example.withUnsafeBufferPointer { ex in
             map.label.withUnsafeBufferPointer { lab in
                 for r in 0..<out.rows {
-                    let d = out.p + r * o
-                    if !hasPerRow { d.update(repeating: 0, count: o) }
-                    if hasPerExample { let src = perEx.p + Int(ex[r]) * o; for j in 0..<o { d[j] += src[j] } }
-                    if let li = labelIndex { let e = s.w(weights[li]) + Int(lab[r]) * o; for j in 0..<o { d[j] += e[j] } }
-                    if let b { for j in 0..<o { d[j] += b[j] } }
+                    addRow(into: out.p + r * o, count: o, keep: hasPerRow,
+                           hasPerExample ? UnsafePointer(perEx.p + Int(ex[r]) * o) : nil,
+                           table.map { UnsafePointer($0 + Int(lab[r]) * o) }, b.map { UnsafePointer($0) })
                 }
             }
+        }
+    }
+
+    /// d = ((d or 0) + t₁) + t₂) + t₃ over the terms given, in one pass (the order of the separate passes it replaced,
+    /// so the bits are theirs).
+    @inline(__always)
+    func addRow(into d: UnsafeMutablePointer<Float>, count o: Int, keep: Bool,
+                _ t1: UnsafePointer<Float>?, _ t2: UnsafePointer<Float>?, _ t3: UnsafePointer<Float>?) {
+        var given = (t1, t2, t3)  // the given terms first, in order
+        if given.1 == nil { given = (given.0, given.2, nil) }
+        if given.0 == nil { given = (given.1, given.2, nil) }
+        if given.1 == nil { given = (given.0, given.2, nil) }
+        let n = given.2 != nil ? 3 : given.1 != nil ? 2 : given.0 != nil ? 1 : 0
+        switch (n, keep) {
+        case (0, false): d.update(repeating: 0, count: o)
+        case (0, true): break
+        case (1, false): let a = given.0!; for j in 0..<o { d[j] = 0 + a[j] }
+        case (1, true): let a = given.0!; for j in 0..<o { d[j] += a[j] }
+        case (2, false): let a = given.0!, b = given.1!; for j in 0..<o { d[j] = (0 + a[j]) + b[j] }
+        case (2, true): let a = given.0!, b = given.1!; for j in 0..<o { d[j] = (d[j] + a[j]) + b[j] }
+        case (_, false): let a = given.0!, b = given.1!, c = given.2!; for j in 0..<o { d[j] = ((0 + a[j]) + b[j]) + c[j] }
+        case (_, true): let a = given.0!, b = given.1!, c = given.2!; for j in 0..<o { d[j] = ((d[j] + a[j]) + b[j]) + c[j] }
         }
     }
 

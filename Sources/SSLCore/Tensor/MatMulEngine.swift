@@ -179,14 +179,11 @@ public func computeThreads() -> Int { Int(openblas_get_num_threads()) }
 
 // MARK: - bf16
 
-/// Rounds `n` floats to bf16, nearest even (the upper 16 bits after rounding the lower 16).
+/// Rounds `n` floats to bf16, nearest even (the upper 16 bits after rounding the lower 16), vectorised in C
+/// (`ssl_round_bf16`, integer arithmetic: the same bits on every instruction set).
 @inlinable
 public func convertToBF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count n: Int) {
-    let s = UnsafeRawPointer(src).assumingMemoryBound(to: UInt32.self)
-    for i in 0..<n {
-        let bits = s[i]
-        dst[i] = UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
-    }
+    ssl_round_bf16(src, dst, Int64(n))
 }
 
 /// The float a bf16 value stands for.

@@ -34,12 +34,25 @@ public struct BenchmarkResult {
     public var trainingPassSeconds: Double
     public var boundSeconds: Double?
     public var rates: [Rate]
+    /// With `shapes`: each distinct product of the step, with its calls and its rate on the step's engine alone.
+    public var shapeRates: [ShapeRate] = []
     public var peak: MachinePeak
     public var achievedGflops: Double { flopsPerStep / stepSeconds / 1e9 }
     /// The step's own engine at the step's shapes.
     public var ownRate: Rate? { rates.first { $0.backend == backend && $0.precision == precision } }
     /// The machine's peak for the step's precision.
     public var precisionPeak: Double { precision == .bf16 ? (peak.bf16 ?? peak.fp32) : peak.fp32 }
+}
+
+/// One distinct product of a training step: how often the step computes it and the step's engine's rate at it alone.
+public struct ShapeRate {
+    public var shape: GemmShape
+    public var calls: Int
+    public var gflops: Double
+    /// The product's share of the step's FLOPs.
+    public var flopShare: Double
+    /// Milliseconds the step spends in this product at `gflops`.
+    public var milliseconds: Double { Double(calls) * shape.flops / gflops / 1e6 }
 }
 
 public enum Benchmark {
@@ -99,7 +112,7 @@ public enum Benchmark {
     public static func run(model kind: ModelKind, threads: Int, backend: GemmBackend, precision: Precision,
                            unlabelledBatch: Int = 100, labelledBatch: Int = 100, seconds: Double = 5,
                            hidden: [Int]? = nil, latent: Int? = nil, auxiliary: Int? = nil,
-                           activation: Activation? = nil) throws -> BenchmarkResult {
+                           activation: Activation? = nil, shapes: Bool = false) throws -> BenchmarkResult {
         setComputeThreads(threads)
         let engine = try MatMulEngine(backend: backend, precision: precision)
         let config = modelConfig(kind, hidden: hidden, latent: latent, auxiliary: auxiliary, activation: activation)
@@ -151,10 +164,24 @@ public enum Benchmark {
         }
         let peak = MachinePeak.measure(threads: threads)
         let examples = Double(bu > 0 ? bu : labelledBatch)
-        return BenchmarkResult(model: kind, threads: threads, backend: backend, precision: precision, engine: engine.description,
-                               flopsPerStep: rec.flops, gemmCalls: rec.shapes.count, stepSeconds: stepSeconds,
-                               examplesPerSecond: examples / stepSeconds, trainingPassSeconds: trainingPass, boundSeconds: bound,
-                               rates: rates, peak: peak)
+        var result = BenchmarkResult(model: kind, threads: threads, backend: backend, precision: precision, engine: engine.description,
+                                     flopsPerStep: rec.flops, gemmCalls: rec.shapes.count, stepSeconds: stepSeconds,
+                                     examplesPerSecond: examples / stepSeconds, trainingPassSeconds: trainingPass, boundSeconds: bound,
+                                     rates: rates, peak: peak)
+        if shapes { result.shapeRates = shapeRates(rec, engine: engine, seconds: seconds) }
+        return result
+    }
+
+    /// Each distinct product of the recorded step on `engine` alone (its inputs rounded to bf16 on every call, as
+    /// `replayRate` does), slowest total first; `seconds` in all, split evenly over the shapes.
+    static func shapeRates(_ rec: GemmRecorder, engine: MatMulEngine, seconds: Double) -> [ShapeRate] {
+        var calls: [GemmShape: Int] = [:]
+        for s in rec.shapes { calls[s, default: 0] += 1 }
+        let each = seconds / Double(max(calls.count, 1))
+        return calls.map { shape, n in
+            ShapeRate(shape: shape, calls: n, gflops: replayRate([shape], engine: engine, seconds: each),
+                      flopShare: Double(n) * shape.flops / rec.flops)
+        }.sorted { $0.milliseconds > $1.milliseconds }
     }
 
     /// GFLOP/s of `engine` computing `shapes` back to back (β = 1 into one output, inputs of small values).
