@@ -119,6 +119,22 @@ void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows
     else bn_normalize_out(x, y, nr, rows, h, mean, invStd, gamma, beta);
 }
 
+SSL_VECTOR void ssl_bn_normalize_relu(const float *restrict x, float *restrict y, float *restrict act, float *restrict nr,
+                                      int64_t n, int64_t h, const float *restrict mean, const float *restrict invStd,
+                                      const float *restrict g, const float *restrict b) {
+    for (int64_t r = 0; r < n; r++) {
+        const float *restrict xr = x + r * h;
+        float *restrict yr = y + r * h, *restrict ar = act + r * h, *restrict nrr = nr + r * h;
+        for (int64_t j = 0; j < h; j++) {
+            float v = (xr[j] - mean[j]) * invStd[j];
+            nrr[j] = v;
+            float yv = g[j] * v + b[j];
+            yr[j] = yv;
+            ar[j] = yv > 0 ? yv : 0;
+        }
+    }
+}
+
 SSL_VECTOR static void bn_infer_out(const float *restrict x, float *restrict y, int64_t n, int64_t h,
                                     const float *restrict mean, const float *restrict sd, const float *restrict g,
                                     const float *restrict b) {
@@ -148,6 +164,21 @@ SSL_VECTOR void ssl_bn_backward_sums(const float *restrict dy, const float *rest
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict d = dy + r * h, *restrict nrr = nr + r * h;
         for (int64_t j = 0; j < h; j++) { float p = d[j] * nrr[j]; s1[j] += d[j]; s2[j] += p; }
+    }
+}
+
+SSL_VECTOR void ssl_bn_backward_sums_relu(float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
+                                          int64_t h, double *restrict s1, double *restrict s2) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict d = dy + r * h;
+        const float *restrict ar = act + r * h, *restrict nrr = nr + r * h;
+        for (int64_t j = 0; j < h; j++) {
+            float v = ar[j] > 0 ? d[j] : 0;
+            d[j] = v;
+            float p = v * nrr[j];
+            s1[j] += v;
+            s2[j] += p;
+        }
     }
 }
 

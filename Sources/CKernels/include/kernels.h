@@ -28,10 +28,17 @@ void ssl_bn_sums(const float *restrict x, int64_t rows, int64_t h, double *restr
 void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows, int64_t h,
                       const float *restrict mean, const float *restrict invStd,
                       const float *restrict gamma, const float *restrict beta);
+/// normalize followed by ReLU in one pass (x, y, act and nr distinct): y and nr as in normalize, act = y > 0 ? y : 0.
+void ssl_bn_normalize_relu(const float *restrict x, float *restrict y, float *restrict act, float *restrict nr, int64_t rows,
+                           int64_t h, const float *restrict mean, const float *restrict invStd,
+                           const float *restrict gamma, const float *restrict beta);
 void ssl_bn_infer(const float *x, float *y, int64_t rows, int64_t h, const float *restrict mean,
                   const float *restrict sd, const float *restrict gamma, const float *restrict beta);
 void ssl_bn_backward_sums(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
                           double *restrict s1, double *restrict s2);
+/// ReLU's backward then backward sums, in one pass: dy ← (act > 0 ? dy : 0) in place, then the sums of that dy.
+void ssl_bn_backward_sums_relu(float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
+                               int64_t h, double *restrict s1, double *restrict s2);
 void ssl_bn_backward_dx(const float *dy, float *dx, const float *restrict nr, int64_t rows, int64_t h,
                         const float *restrict c, const float *restrict a, const float *restrict b);
 

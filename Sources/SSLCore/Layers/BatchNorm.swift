@@ -56,6 +56,21 @@ public struct BatchNorm {
             ssl_bn_infer(x.p, y.p, Int64(x.rows), Int64(h), rm, sd, g, b)
             return
         }
+        batchStatistics(s, x: x, pass: pass, reducer: reducer)
+        ssl_bn_normalize(x.p, y.p, normalized.p, Int64(x.rows), Int64(h), mean, invStd, g, b)
+    }
+
+    /// y = BN(x) and act = ReLU(y) in one pass, for a training or perturbed pass (`forward` then ReLU, bit for bit);
+    /// x, y and act distinct.
+    public func forwardReLU(_ s: ParameterStore, x: Mat, y: Mat, act: Mat, pass: Pass, reducer: BatchReducer) {
+        precondition(pass != .inference, "forwardReLU normalises with the batch's statistics")
+        batchStatistics(s, x: x, pass: pass, reducer: reducer)
+        ssl_bn_normalize_relu(x.p, y.p, act.p, normalized.p, Int64(x.rows), Int64(features), mean, invStd, s.w(gamma), s.w(beta))
+    }
+
+    /// μ and 1/√(σ² + ε) of x's rows over every rank into `mean` and `invStd`; a training pass updates the running ones.
+    private func batchStatistics(_ s: ParameterStore, x: Mat, pass: Pass, reducer: BatchReducer) {
+        let h = features
         // Σx, Σx² and the row count, over every rank's rows.
         let sx = sums, sq = sums + h
         sx.update(repeating: 0, count: 2 * h + 1)
@@ -73,15 +88,27 @@ public struct BatchNorm {
             rm[j] = Float((1 - m) * Double(rm[j]) + m * mu)
             rv[j] = Float((1 - m) * Double(rv[j]) + m * variance * n / (n - 1))
         }
-        ssl_bn_normalize(x.p, y.p, normalized.p, Int64(x.rows), Int64(h), mean, invStd, g, b)
     }
 
     /// Accumulates dγ, dβ and writes dx (which may alias dy) from dy, for the rows of the last training forward.
     public func backward(_ s: ParameterStore, dy: Mat, dx: Mat, reducer: BatchReducer) {
+        sums.update(repeating: 0, count: 2 * features + 1)
+        ssl_bn_backward_sums(dy.p, normalized.p, Int64(dy.rows), Int64(features), sums, sums + features)
+        finishBackward(s, dy: dy, dx: dx, reducer: reducer)
+    }
+
+    /// The backward of `forwardReLU`: dAct (the gradient of its output) becomes dx in place, through ReLU and BN
+    /// (`Activation.backward` then `backward`, bit for bit, with the ReLU gate in the same pass as the sums).
+    public func backwardReLU(_ s: ParameterStore, dAct: Mat, act: Mat, reducer: BatchReducer) {
+        sums.update(repeating: 0, count: 2 * features + 1)
+        ssl_bn_backward_sums_relu(dAct.p, act.p, normalized.p, Int64(dAct.rows), Int64(features), sums, sums + features)
+        finishBackward(s, dy: dAct, dx: dAct, reducer: reducer)
+    }
+
+    /// From the sums of dy and dy·x̂ over this rank's rows: dγ, dβ, the global means, and dx.
+    private func finishBackward(_ s: ParameterStore, dy: Mat, dx: Mat, reducer: BatchReducer) {
         let h = features, g = s.w(gamma), dg = s.g(gamma), db = s.g(beta)
         let sdy = sums, sdyx = sums + h
-        sdy.update(repeating: 0, count: 2 * h + 1)
-        ssl_bn_backward_sums(dy.p, normalized.p, Int64(dy.rows), Int64(h), sdy, sdyx)
         for j in 0..<h { db[j] += Float(sdy[j]); dg[j] += Float(sdyx[j]) }
         sums[2 * h] = Double(dy.rows)
         reducer.sum(UnsafeMutableBufferPointer(start: sums, count: 2 * h + 1))

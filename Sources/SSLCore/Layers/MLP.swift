@@ -59,6 +59,7 @@ public final class MLP {
     /// running ones alone.
     public func forward(_ s: ParameterStore, inputs: [Mat], map: RowMap, pass: Pass = .training) {
         rows = map.rows
+        lastPass = pass
         for i in 0..<pre.count { pre[i].rows = rows; linear[i].rows = rows; act[i].rows = rows; dAct[i].rows = rows }
         for i in 0..<out.count { out[i].rows = rows; dOut[i].rows = rows }
         first.forward(engine, s, inputs: inputs, map: map, out: linear[0], scratch: scratch)
@@ -70,11 +71,21 @@ public final class MLP {
         for (i, head) in heads.enumerated() { head.forward(engine, s, x: act[act.count - 1], y: out[i]) }
     }
 
-    /// Normalisation (if any) and activation of hidden layer `i`'s linear output.
+    /// Normalisation (if any) and activation of hidden layer `i`'s linear output; batch normalisation of a training
+    /// pass and ReLU run as one pass (`fusesNormAndReLU`).
     private func finishHidden(_ i: Int, _ s: ParameterStore, _ pass: Pass) {
+        if let norm = norms?[i], fusesNormAndReLU(pass) {
+            norm.forwardReLU(s, x: linear[i], y: pre[i], act: act[i], pass: pass, reducer: workspace.reducer)
+            return
+        }
         norms?[i].forward(s, x: linear[i], y: pre[i], pass: pass, reducer: workspace.reducer)
         activation.forward(pre: pre[i].p, out: act[i].p, count: pre[i].count)
     }
+
+    /// Whether a pass of this kind normalises and activates in one pass (and backward gates and sums in one).
+    private func fusesNormAndReLU(_ pass: Pass) -> Bool { norms != nil && activation == .relu && pass != .inference }
+    /// The kind of the last forward pass (backward follows a training or perturbed one).
+    private var lastPass: Pass = .training
 
     /// Backpropagates `dOut` (filled by the caller) through the last training forward; adds parameter gradients
     /// into the store and input gradients into `dInputs[p]` where given.
@@ -84,8 +95,12 @@ public final class MLP {
         for (i, head) in heads.enumerated() { head.backward(engine, s, x: act[last], dy: dOut[i], dx: dAct[last]) }
         var i = last
         while true {
-            activation.backward(pre: pre[i].p, dh: dAct[i].p, dpre: dAct[i].p, count: dAct[i].count)
-            norms?[i].backward(s, dy: dAct[i], dx: dAct[i], reducer: workspace.reducer)
+            if let norm = norms?[i], fusesNormAndReLU(lastPass) {
+                norm.backwardReLU(s, dAct: dAct[i], act: act[i], reducer: workspace.reducer)
+            } else {
+                activation.backward(pre: pre[i].p, dh: dAct[i].p, dpre: dAct[i].p, count: dAct[i].count)
+                norms?[i].backward(s, dy: dAct[i], dx: dAct[i], reducer: workspace.reducer)
+            }
             if i == 0 { break }
             dAct[i - 1].zero()
             hidden[i - 1].backward(engine, s, x: act[i - 1], dy: dAct[i], dx: dAct[i - 1])
