@@ -101,7 +101,22 @@ class Model(nn.Module):
         rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
         return rec + c
 
-    def loss(self, xl, yl, xu, alpha):
+    def virtual_adversarial(self, x, a, logits, eps, xi=10.0):
+        """ssl-dist's VirtualAdversarial: mean KL(p ‖ q(y|x + r_adv)) over the batch, p = q(y|x) held, a as drawn, r_adv
+        from one power iteration from a random direction of size ξ."""
+        p = F.softmax(logits.float(), -1).detach()
+        logp = torch.log(p.clamp_min(1e-30))
+
+        def kl(xx):
+            q = F.log_softmax(self.qy(xx if a is None else torch.cat([xx, a.detach()], -1)).float(), -1)
+            return (p * (logp - q)).sum(-1)
+        d = torch.randn_like(x)
+        d = (xi * d / d.norm(dim=-1, keepdim=True)).requires_grad_(True)
+        g, = torch.autograd.grad(kl(x + d).sum(), d)
+        r = eps * g / (g.norm(dim=-1, keepdim=True) + 1e-12)
+        return kl(x + r.detach()).mean()
+
+    def loss(self, xl, yl, xu, alpha, vat=0.0, balance=0.0):
         k = self.k
         n_l, n_u = xl.shape[0], xu.shape[0]
         x = torch.cat([xl, xu])
@@ -126,7 +141,13 @@ class Model(nn.Module):
         pu, lpu = torch.exp(logp[n_l:]), logp[n_l:]
         U = (pu * (Lu + lpu)).sum(-1)
         spread = (Lu.max(-1).values - Lu.min(-1).values).mean()
-        return L.mean() + U.mean() + alpha * ce, dict(L=L.mean().item(), U=U.mean().item(), CE=ce.item(),
+        total = L.mean() + U.mean() + alpha * ce
+        if balance > 0:  # ssl-dist's class-balance term: λ·(KL(q̄(y) ‖ uniform) + mean H(q(y|x))) over the unlabelled rows
+            qbar = pu.mean(0)
+            total = total + balance * ((qbar * torch.log(qbar.clamp_min(1e-30) * k)).sum() - (pu * lpu).sum(-1).mean())
+        if vat > 0:
+            total = total + self.virtual_adversarial(x, a, logits, vat)
+        return total, dict(L=L.mean().item(), U=U.mean().item(), CE=ce.item(),
                                                         spread=spread.item())
 
 
@@ -221,7 +242,8 @@ def train(args):
 def bench(args):
     """One training step of each model as ssl-dist's recipe trains it (TrainConfig.recipe): m2 with gradient
     elements clipped to ±1, α 10 and a moving average of the parameters; adgm with batch normalisation, the norm
-    clipped to 5 then the elements to ±1, and the moving average; Adam 1e-3."""
+    clipped to 5 then the elements to ±1, and the moving average; both with virtual adversarial training (ε 2, ξ 10,
+    λ 1) and the class-balance term (λ 10); Adam 1e-3."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     adgm = args.model != "m2"
@@ -236,7 +258,7 @@ def bench(args):
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            loss, _ = model.loss(xl, yl, xu, 10.0 if not adgm else 50.0)
+            loss, _ = model.loss(xl, yl, xu, 10.0 if not adgm else 50.0, vat=args.vat, balance=args.class_balance)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         clip(model, 5.0 if adgm else None, 1.0)
@@ -257,6 +279,8 @@ def main():
     b = sub.add_parser("bench")
     b.add_argument("--model", default="m2"); b.add_argument("--threads", type=int, default=1)
     b.add_argument("--bf16", action="store_true"); b.add_argument("--seconds", type=float, default=5)
+    b.add_argument("--vat", type=float, default=2.0, help="ε of virtual adversarial training (0: off; the recipes: 2)")
+    b.add_argument("--class-balance", type=float, default=10.0, help="λ of the class-balance term (0: off; the recipes: 10)")
     t = sub.add_parser("train")
     t.add_argument("--model", default="m2"); t.add_argument("--data", required=True)
     t.add_argument("--epochs", type=int, default=30); t.add_argument("--seed", type=int, default=1)
