@@ -59,7 +59,9 @@ let package = Package(
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "SSLData", "SSLCore", "TestSupport"]),
         .testTarget(name: "SSLTemplateTests", dependencies: ["SSLTemplate", "SSLTraining", "SSLData", "SSLCore", "TestSupport"]),
         .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
-        .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLCore", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"]),
+        // Fixtures are read from the source tree by path (#filePath), not bundled.
+        .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLCore", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

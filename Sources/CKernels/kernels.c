@@ -2,6 +2,7 @@
 // Products and sums round separately everywhere (no fused multiply-add), so every path gives the same bits.
 #pragma STDC FP_CONTRACT OFF
 #include <math.h>
+#include "two_atanh.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -228,18 +229,7 @@ static inline float fast_exp(float x) {
     return p * scale;
 }
 
-static inline float log1p_small(float e) {
-    float s = e / (2.0f + e);
-    float s2 = s * s;
-    float q = 1.0f / 13.0f;
-    q = q * s2 + 1.0f / 11.0f;
-    q = q * s2 + 1.0f / 9.0f;
-    q = q * s2 + 1.0f / 7.0f;
-    q = q * s2 + 1.0f / 5.0f;
-    q = q * s2 + 1.0f / 3.0f;
-    q = q * s2 + 1.0f;
-    return 2.0f * s * q;
-}
+static inline float log1p_small(float e) { return two_atanh_series(e / (2.0f + e)); }
 
 #define BERNOULLI_ROW_BODY                                                          \
     for (int64_t j = 0; j < d; j++) {                                               \

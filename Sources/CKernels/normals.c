@@ -2,6 +2,7 @@
 // Products and sums round separately (no fused multiply-add), so every path gives the same bits.
 #pragma STDC FP_CONTRACT OFF
 #include <math.h>
+#include "two_atanh.h"
 
 // Philox4x32-10 (SSLCore's `Philox.block`), one block.
 #define PHILOX_BLOCK(x0, x1, x2, x3, key0, key1)                                            \
@@ -32,16 +33,8 @@ static inline float log_positive(float x) {
     int big = m > 1.41421356f;
     m = big ? m * 0.5f : m;
     e = big ? e + 1 : e;
-    float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
-    float q = 1.0f / 13.0f;
-    q = q * s2 + 1.0f / 11.0f;
-    q = q * s2 + 1.0f / 9.0f;
-    q = q * s2 + 1.0f / 7.0f;
-    q = q * s2 + 1.0f / 5.0f;
-    q = q * s2 + 1.0f / 3.0f;
-    q = q * s2 + 1.0f;
     float fe = (float)e;
-    return fe * 0.693359375f + (fe * -2.12194440e-4f + 2.0f * s * q);
+    return fe * 0.693359375f + (fe * -2.12194440e-4f + two_atanh_series((m - 1.0f) / (m + 1.0f)));
 }
 
 // (cos 2πt, sin 2πt) for t in (0, 1): t = (k + f)/4 with k = round(4t) and f in [−½, ½], so 2πt = k·π/2 + φ with
