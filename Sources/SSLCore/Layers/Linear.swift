@@ -17,17 +17,20 @@ public struct Linear {
         b = bias ? layout.add("\(name).b", [outputs]) : nil
     }
 
-    /// y(B×O) = x(B×I)·Wᵀ + b.
-    public func forward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, y: Mat) {
-        copies.x.invalidate(); copies.w.invalidate()
-        e.matmulWT(x, s.w(w), out: outputs, into: y, copies: (copies.x, copies.w))
+    /// y(B×O) = x(B×I)·Wᵀ + b. `xCopy`: x's bf16 copy kept by the caller (made by x's producer, or shared by the layers
+    /// that read the same x), which must then be valid or invalidated; without it the layer rounds x itself.
+    public func forward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, y: Mat, xCopy: BF16Copy? = nil) {
+        if xCopy == nil { copies.x.invalidate() }
+        copies.w.invalidate()
+        e.matmulWT(x, s.w(w), out: outputs, into: y, copies: (xCopy ?? copies.x, copies.w))
         if let b { addBias(s.w(b), y) }
     }
 
-    /// dW += dyᵀ·x, db += Σ_rows dy, and dx += dy·W when `dx` is given. x and W must be those of the last `forward`.
-    public func backward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, dy: Mat, dx: Mat?) {
+    /// dW += dyᵀ·x, db += Σ_rows dy, and dx += dy·W when `dx` is given. x, W and `xCopy` must be those of the last
+    /// `forward`.
+    public func backward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, dy: Mat, dx: Mat?, xCopy: BF16Copy? = nil) {
         copies.dy.invalidate()
-        e.accumulateWeightGrad(dy: dy, x: x, dW: s.g(w), copies: (copies.dy, copies.x))
+        e.accumulateWeightGrad(dy: dy, x: x, dW: s.g(w), copies: (copies.dy, xCopy ?? copies.x))
         if let b { accumulateColumnSums(dy, into: s.g(b)) }
         if let dx { e.accumulateInputGrad(dy: dy, w: s.w(w), dx: dx, copies: (copies.dy, copies.w)) }
         s.gradientsSettled()

@@ -21,6 +21,9 @@ public final class MLP {
     var act: [Mat]
     var dAct: [Mat]
     let scratch: Mat
+    /// bf16 copies of each hidden layer's activations, rounded once per forward by the first product that reads them
+    /// and shared with the others (every head reads the last layer's).
+    let actCopies: [BF16Copy]
     /// Computes every matrix product of the network (the workspace's engine).
     let engine: MatMulEngine
     /// Owns the buffers the views above point into, and sums batch statistics over ranks.
@@ -48,6 +51,7 @@ public final class MLP {
         out = headSpecs.map { ws.mat(maxRows, $0.1) }
         dOut = headSpecs.map { ws.mat(maxRows, $0.1) }
         scratch = ws.mat(maxExamples, sizes.max()!)
+        actCopies = sizes.map { _ in BF16Copy() }
         engine = ws.engine
         workspace = ws
         // Views start at full size; forward() narrows them to the rows in use.
@@ -65,15 +69,17 @@ public final class MLP {
         first.forward(engine, s, inputs: inputs, map: map, out: linear[0], scratch: scratch)
         finishHidden(0, s, pass)
         for (i, layer) in hidden.enumerated() {
-            layer.forward(engine, s, x: act[i], y: linear[i + 1])
+            layer.forward(engine, s, x: act[i], y: linear[i + 1], xCopy: actCopies[i])
             finishHidden(i + 1, s, pass)
         }
-        for (i, head) in heads.enumerated() { head.forward(engine, s, x: act[act.count - 1], y: out[i]) }
+        let last = act.count - 1
+        for (i, head) in heads.enumerated() { head.forward(engine, s, x: act[last], y: out[i], xCopy: actCopies[last]) }
     }
 
     /// Normalisation (if any) and activation of hidden layer `i`'s linear output; batch normalisation of a training
     /// pass and ReLU run as one pass (`fusesNormAndReLU`).
     private func finishHidden(_ i: Int, _ s: ParameterStore, _ pass: Pass) {
+        actCopies[i].invalidate()
         if let norm = norms?[i], fusesNormAndReLU(pass) {
             norm.forwardReLU(s, x: linear[i], y: pre[i], act: act[i], pass: pass, reducer: workspace.reducer)
             return
@@ -92,7 +98,9 @@ public final class MLP {
     public func backward(_ s: ParameterStore, inputs: [Mat], map: RowMap, dInputs: [Mat?]) {
         let last = act.count - 1
         dAct[last].zero()
-        for (i, head) in heads.enumerated() { head.backward(engine, s, x: act[last], dy: dOut[i], dx: dAct[last]) }
+        for (i, head) in heads.enumerated() {
+            head.backward(engine, s, x: act[last], dy: dOut[i], dx: dAct[last], xCopy: actCopies[last])
+        }
         var i = last
         while true {
             if let norm = norms?[i], fusesNormAndReLU(lastPass) {
@@ -103,7 +111,7 @@ public final class MLP {
             }
             if i == 0 { break }
             dAct[i - 1].zero()
-            hidden[i - 1].backward(engine, s, x: act[i - 1], dy: dAct[i], dx: dAct[i - 1])
+            hidden[i - 1].backward(engine, s, x: act[i - 1], dy: dAct[i], dx: dAct[i - 1], xCopy: actCopies[i - 1])
             i -= 1
         }
         first.backward(engine, s, inputs: inputs, map: map, dOut: dAct[0], dInputs: dInputs, scratch: scratch)
