@@ -17,8 +17,8 @@ public struct Linear {
         b = bias ? layout.add("\(name).b", [outputs]) : nil
     }
 
-    /// y(B×O) = x(B×I)·Wᵀ + b. `xCopy`: x's bf16 copy kept by the caller (made by x's producer, or shared by the layers
-    /// that read the same x), which must then be valid or invalidated; without it the layer rounds x itself.
+    /// y(B×O) = x(B×I)·Wᵀ + b. `xCopy`: x's bf16 copy kept by the caller and shared by the layers that read the same x
+    /// (the caller invalidates it whenever x changes); without it the layer keeps its own.
     public func forward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, y: Mat, xCopy: BF16Copy? = nil) {
         if xCopy == nil { copies.x.invalidate() }
         copies.w.invalidate()

@@ -29,6 +29,8 @@ public final class MLP {
     /// Owns the buffers the views above point into, and sums batch statistics over ranks.
     let workspace: Workspace
     public private(set) var rows = 0
+    /// The kind of the last forward pass (backward follows a training or perturbed one).
+    private var lastPass: Pass = .training
 
     public init(_ layout: inout ParameterLayout, _ name: String, parts: [(String, JointLinear.Part)],
                 hidden sizes: [Int], heads headSpecs: [(String, Int)], activation: Activation, normalize: Bool = false,
@@ -90,8 +92,6 @@ public final class MLP {
 
     /// Whether a pass of this kind normalises and activates in one pass (and backward gates and sums in one).
     private func fusesNormAndReLU(_ pass: Pass) -> Bool { norms != nil && activation == .relu && pass != .inference }
-    /// The kind of the last forward pass (backward follows a training or perturbed one).
-    private var lastPass: Pass = .training
 
     /// Backpropagates `dOut` (filled by the caller) through the last training forward; adds parameter gradients
     /// into the store and input gradients into `dInputs[p]` where given.
