@@ -9,8 +9,17 @@ final class CommandLineChecksTests: XCTestCase {
 
     func testMistakesNameTheRightFlag() throws {
         let big = try ssl(["train", "--model", "m2", "--data", "fashion-mnist", "--epochs", "1", "--batch-size", "100000"])
-        XCTAssertEqual(big.status, 64, big.output)  // ArgumentParser's usage-error code
-        XCTAssertTrue(big.stderr.contains("--batch-size:") && !big.stderr.contains("--mc:"), "the batch, not --mc: \(big.stderr)")
+        // A mistake: one kind of message naming the flag, a pointer to the help, exit 2, no usage text.
+        XCTAssertEqual(big.status, 2, big.output)
+        XCTAssertTrue(big.stderr.hasPrefix("ssl-dist: error: --batch-size:") && !big.stderr.contains("--mc:"), "the batch, not --mc: \(big.stderr)")
+        XCTAssertTrue(big.stderr.contains("see 'ssl-dist train --help'") && !big.output.contains("USAGE:") && !big.output.contains("Usage:"), big.stderr)
+        let value = try ssl(["bench", "--model", "nope"])
+        XCTAssertEqual(value.status, 2, value.output)
+        XCTAssertTrue(value.stderr.hasPrefix("ssl-dist: error: ") && value.stderr.contains("--model"), value.stderr)
+        // Under mpirun every rank parses the same arguments: only rank 0 says so.
+        let quiet = try runProcess(sslDistBinary(), ["bench", "--model", "nope"], environment: ["OMPI_COMM_WORLD_RANK": "1"], timeout: 60)
+        XCTAssertEqual(quiet.status, 2)
+        XCTAssertEqual(quiet.stderr, "")
         let rising = try ssl(["train", "--model", "m2", "--data", "fashion-mnist", "--epochs", "1", "--lr-schedule", "cosine",
                               "--lr", "1e-3", "--lr-min", "0.01"])
         XCTAssertNotEqual(rising.status, 0)
