@@ -31,30 +31,36 @@ struct Train: ParsableCommand {
     @Option(help: "Without a terminal (logs, CI=true): a progress line every this many steps.") var progressEvery = 100
     @OptionGroup var runtime: RuntimeOptions
 
-    /// The settings given on the command line, in order.
-    func flagSettings() throws -> [GivenSetting] { try TrainSettings.parse(arguments: settingArguments) }
+    /// The given settings, read once: the config file's, then the flags (which override it).
+    struct Given {
+        let fromFile: [GivenSetting], flags: [GivenSetting]
 
-    /// `base` (nil: a new run, from the recipe of the model the settings name) with the config file's settings, then
-    /// the flags, applied.
-    func makeConfig(base: TrainConfig? = nil) throws -> TrainConfig {
-        let fromFile = try config.map(ConfigFile.read) ?? [], flags = try flagSettings()
-        let withFile = try TrainSettings.apply(fromFile, to: try base ?? TrainSettings.newRunBase(fromFile + flags))
-        return try TrainSettings.apply(flags, to: withFile)
-    }
+        /// `base` (nil: a new run, from the recipe of the model the settings name) with the file's settings, then the
+        /// flags, applied; every value is checked by its declaration on the way.
+        func config(base: TrainConfig? = nil) throws -> TrainConfig {
+            let withFile = try TrainSettings.apply(fromFile, to: try base ?? TrainSettings.newRunBase(fromFile + flags))
+            return try TrainSettings.apply(flags, to: withFile)
+        }
 
-    /// The given settings (file and flags) that would change the meaning of a resumed run.
-    func conflicts(with saved: TrainConfig) throws -> [String] {
-        let fromFile = try config.map(ConfigFile.read) ?? []
-        return TrainSettings.conflicts(fromFile, with: saved) + TrainSettings.conflicts(try flagSettings(), with: saved)
+        /// The given settings that would change the meaning of a resumed run.
+        func conflicts(with saved: TrainConfig) -> [String] {
+            TrainSettings.conflicts(fromFile, with: saved) + TrainSettings.conflicts(flags, with: saved)
+        }
     }
 
     func validate() throws {
         if progressEvery <= 0 { throw ValidationError("--progress-every \(progressEvery) must be positive") }
+    }
+
+    /// Reads the config file and the flags once and checks the settings of a new run (a resumed run's are checked
+    /// against its checkpoint when that is read); a mistake is a `ValidationError` (exit 2, naming the flag).
+    func readSettings() throws -> (Given, TrainConfig) {
         do {
-            let given = try makeConfig()  // parses and checks every given setting
-            guard resume == nil else { return }  // the rest is checked against the checkpoint's config when it is read
-            guard !printConfig else { return }  // shows a model's recipe even before --epochs or --steps is chosen
-            try given.validate()
+            let given = Given(fromFile: try config.map(ConfigFile.read) ?? [], flags: try TrainSettings.parse(arguments: settingArguments))
+            let c = try given.config()
+            // --print-config shows a model's recipe even before --epochs or --steps is chosen.
+            if resume == nil && !printConfig { try c.validate() }
+            return (given, c)
         } catch let e as ConfigError {
             throw ValidationError(e.description)
         } catch let e as DataError {
@@ -65,9 +71,12 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if printConfig && resume != nil {
+            throw ValidationError("--print-config shows a new run's settings; use `ssl-dist inspect` for a checkpoint's")
+        }
+        let (given, newRun) = try readSettings()
         if printConfig {
-            guard resume == nil else { throw ValidationError("--print-config shows a new run's settings; use `ssl-dist inspect` for a checkpoint's") }
-            print(ConfigFile.toml(try makeConfig()), terminator: "")
+            print(ConfigFile.toml(newRun), terminator: "")
             return
         }
         let comm = try runtime.makeCommunicator()
@@ -75,16 +84,16 @@ struct Train: ParsableCommand {
         do {
             let request = resume.map { spec in
                 ResumeRequest(checkpoint: spec) { saved in
-                    let bad = try conflicts(with: saved)
+                    let bad = given.conflicts(with: saved)
                     guard bad.isEmpty else {
                         throw ConfigError(flag: bad.joined(separator: ", "), problem: "contradicts the checkpoint's configuration "
                             + "(given flags must match it, except " + TrainSettings.resumable.joined(separator: ", ")
                             + "); drop them to continue")
                     }
-                    return try makeConfig(base: saved)
+                    return try given.config(base: saved)
                 }
             }
-            _ = try Trainer(config: try makeConfig(), communicator: comm, resume: request,
+            _ = try Trainer(config: newRun, communicator: comm, resume: request,
                             gemm: runtime.gemm, precision: runtime.precision, overwrite: overwrite,
                             stopRequested: { stopSignal.load(ordering: .relaxed) != 0 },
                             progress: ProgressStyle.detect(quiet: quiet, every: progressEvery,
