@@ -3,6 +3,7 @@
 #pragma STDC FP_CONTRACT OFF
 #include <math.h>
 #include "two_atanh.h"
+#include "vector_level.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -56,8 +57,7 @@ void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict
                      float *restrict a, float d) {
     int64_t done = 0;
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) done = adam_avx2(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
+    if (vector_level() >= 1) done = adam_avx2(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
 #endif
     adam_scalar(g, p, m, v, done, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
 }
@@ -255,8 +255,7 @@ static void bernoulli_row_avx2(const float *restrict l, const float *restrict x,
 void ssl_bernoulli_row(const float *restrict l, const float *restrict x, int64_t d, float w, float *restrict loss,
                        float *restrict g) {
 #if defined(__x86_64__)
-    static int level = -1;  // 2: AVX-512, 1: AVX2, 0: neither (the same bits on each)
-    if (level < 0) { __builtin_cpu_init(); level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0; }
+    int level = vector_level();
     if (level == 2) { bernoulli_row_avx512(l, x, d, w, loss, g); return; }
     if (level == 1) { bernoulli_row_avx2(l, x, d, w, loss, g); return; }
 #endif
@@ -294,11 +293,7 @@ static void bf16_avx2(const float *restrict src, uint16_t *restrict dst, int64_t
 
 void ssl_round_bf16(const float *restrict src, uint16_t *restrict dst, int64_t n) {
 #if defined(__x86_64__)
-    static int level = -1;  // 2: AVX-512, 1: AVX2, 0: neither
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
+    int level = vector_level();
     if (level == 2) { bf16_avx512(src, dst, n); return; }
     if (level == 1) { bf16_avx2(src, dst, n); return; }
 #endif

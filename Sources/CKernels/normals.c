@@ -3,6 +3,7 @@
 #pragma STDC FP_CONTRACT OFF
 #include <math.h>
 #include "two_atanh.h"
+#include "vector_level.h"
 
 // Philox4x32-10 (SSLCore's `Philox.block`), one block.
 #define PHILOX_BLOCK(x0, x1, x2, x3, key0, key1)                                            \
@@ -65,8 +66,8 @@ static inline void cos_sin_turn(float t, float *c, float *s) {
     for (int i = 0; i < CHUNK_BLOCKS; i++) {                                                \
         uint32_t x0 = block0 + (uint32_t)i, x1 = c1, x2 = c2, x3 = c3;                      \
         PHILOX_BLOCK(x0, x1, x2, x3, k0, k1);                                               \
-        float r1 = __builtin_elementwise_sqrt(-2.0f * log_positive(unit_float(x0)));                             \
-        float r2 = __builtin_elementwise_sqrt(-2.0f * log_positive(unit_float(x2)));                             \
+        float r1 = __builtin_elementwise_sqrt(-2.0f * log_positive(unit_float(x0)));        \
+        float r2 = __builtin_elementwise_sqrt(-2.0f * log_positive(unit_float(x2)));        \
         float ca, sa, cb, sb;                                                               \
         cos_sin_turn(unit_float(x1), &ca, &sa);                                             \
         cos_sin_turn(unit_float(x3), &cb, &sb);                                             \
@@ -89,15 +90,7 @@ static void normals_avx2(uint32_t k0, uint32_t k1, uint32_t block0, uint32_t c1,
 
 void ssl_philox_normals(uint32_t k0, uint32_t k1, uint32_t block0, uint32_t c1, uint32_t c2, uint32_t c3,
                         float *out, int64_t n, int level) {
-#if defined(__x86_64__)
-    static int best = -1;  // 2: AVX-512, 1: AVX2, 0: neither (the same bits on each)
-    if (best < 0) {
-        __builtin_cpu_init();
-        best = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? 2
-             : __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-    if (level < 0 || level > best) level = best;
-#endif
+    if (level < 0 || level > vector_level()) level = vector_level();
     float chunk[4 * CHUNK_BLOCKS] __attribute__((aligned(64)));
     for (int64_t done = 0; done < n; done += 4 * CHUNK_BLOCKS, block0 += CHUNK_BLOCKS) {
         int64_t take = n - done < 4 * CHUNK_BLOCKS ? n - done : 4 * CHUNK_BLOCKS;
@@ -110,5 +103,4 @@ void ssl_philox_normals(uint32_t k0, uint32_t k1, uint32_t block0, uint32_t c1, 
             normals_scalar(k0, k1, block0, c1, c2, c3, to);
         if (to == chunk) for (int64_t j = 0; j < take; j++) out[done + j] = chunk[j];
     }
-    (void)level;
 }
