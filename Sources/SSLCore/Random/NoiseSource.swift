@@ -63,13 +63,13 @@ public struct NoiseSource {
     }
 
     /// Fills `out[0..<n]` four values per Philox block, each block's words mapped by `transform`.
-    @inlinable
     /// `replica` (a Monte Carlo or importance sample of the same draw) selects the high 16 bits of the block
-    /// index, so replica 0 is the plain draw and each replica has 2^16 blocks (2^18 values) of its own.
+    /// index, so replica 0 is the plain draw and each replica has 2^16 blocks (2^18 values) of its own (`normals`,
+    /// the only caller with replicas, checks the bound).
+    @inlinable
     func fill(_ counter: (UInt32, UInt32, UInt32), replica: Int = 0, into out: UnsafeMutablePointer<Float>, count n: Int,
               _ transform: (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) {
         let (c1, c2, c3) = counter
-        precondition(replica == 0 || (n + 3) / 4 <= 1 << 16, "a replicated draw holds at most 2^18 values")
         var i = 0
         var block: UInt32 = UInt32(truncatingIfNeeded: replica) << 16
         while i < n {
@@ -98,10 +98,10 @@ public struct NoiseSource {
     @inlinable
     public func normals(step: Int, example: Int, stream: NoiseStream, population: Population, sub: Int = 0, replica: Int = 0,
                         into out: UnsafeMutablePointer<Float>, count n: Int) {
+        precondition(replica == 0 || (n + 3) / 4 <= 1 << 16, "a replicated draw holds at most 2^18 values")
         let c = counter(step: step, example: example, stream: stream, population: population, sub: sub)
         switch normalDraw {
         case .float:
-            precondition(replica == 0 || (n + 3) / 4 <= 1 << 16, "a replicated draw holds at most 2^18 values")
             ssl_philox_normals(philox.key.0, philox.key.1, UInt32(truncatingIfNeeded: replica) << 16, c.0, c.1, c.2, out, Int64(n), -1)
         case .double:
             fill(c, replica: replica, into: out, count: n) {

@@ -16,6 +16,9 @@ public struct LoadedModel {
     /// Whether `store` holds the moving average.
     public let averaged: Bool
 
+    /// The run's noise, drawn as the model was trained (its seed and `ModelConfig.normals`).
+    public var noise: NoiseSource { modelConfig.noise(seed: state.config.seed) }
+
     /// The model's classifier, or an error naming the checkpoint when it has none (M1).
     public func classifier() throws -> Classifier {
         guard let c = model as? Classifier else {

@@ -89,7 +89,7 @@ public enum Generation {
                 let ids = [0, 1]
                 ids.withUnsafeBufferPointer {
                     g.classify(Mat(xp.baseAddress!, 2, d), ids: $0, store: loaded.store,
-                                          noise: loaded.modelConfig.noise(seed: loaded.state.config.seed), probs: Mat(pp.baseAddress!, 2, k))
+                                          noise: loaded.noise, probs: Mat(pp.baseAddress!, 2, k))
                 }
                 let pm = Mat(pp.baseAddress!, 2, k)
                 predicted = (argmaxRow(pm, 0), argmaxRow(pm, 1))

@@ -13,7 +13,7 @@ public enum Prediction {
                            _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let classifier = try loaded.classifier()
         let k = loaded.modelConfig.classes, d = data.dim, world = comm.size
-        let noise = loaded.modelConfig.noise(seed: loaded.state.config.seed)
+        let noise = loaded.noise
         let chunks = (data.count + chunk - 1) / chunk
         var slots = [Float](repeating: 0, count: world * chunk * k)
         let input = Buffer(count: chunk * d)

@@ -57,7 +57,7 @@ public struct EvaluationReport {
     public static func run(_ loaded: LoadedModel, data: Dataset, dataName: String, split: String, comm: Communicator,
                            chunk: Int) throws -> EvaluationReport {
         let k = loaded.modelConfig.classes
-        let noise = loaded.modelConfig.noise(seed: loaded.state.config.seed)
+        let noise = loaded.noise
 
         let chunks = (data.count + chunk - 1) / chunk
         let myChunks = slice(total: chunks, rank: comm.rank, world: comm.size)
