@@ -2,7 +2,7 @@ import Foundation
 
 /// Which CSV column holds the class label: `first`, `last`, a column number counted from 1 as spreadsheets do, or a
 /// header name. Written and read as that text (configs and checkpoints hold "first" or "last" from before).
-public enum LabelColumn: Equatable, Sendable, Codable, RawRepresentable, CustomStringConvertible {
+public enum LabelColumn: Hashable, Sendable, Codable, RawRepresentable, CustomStringConvertible {
     case first, last
     case number(Int)
     case name(String)

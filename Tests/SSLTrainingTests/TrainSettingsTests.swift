@@ -104,4 +104,35 @@ final class TrainSettingsTests: XCTestCase {
         let given = try TrainSettings.parse(arguments: ["--epochs", "20", "--lr", "0.5", "--model", "m2"])
         XCTAssertEqual(TrainSettings.conflicts(given, with: saved), ["--lr"], "--epochs may grow on resume, --lr may not change")
     }
+
+    /// Every declared setting, set to a value other than its default, is read back from a checkpoint's JSON (snake_case
+    /// keys, as `CheckpointDirectory` writes them) and from config.json (the Swift names): one declaration gives the
+    /// key, so no setting can be left out of either. (allreduceBucketMB was lost this way before the declarations
+    /// carried the keys: snake_case turned it into allreduceBucketMb.)
+    func testEverySettingSurvivesTheJSONOfACheckpointAndOfConfigJSON() throws {
+        let candidates: [SettingValue] = [.int(7), .int(3), .double(0.5), .double(0.25), .bool(false), .bool(true), .ints([7, 5]),
+                                          .string("m2"), .string("softplus"), .string("gaussian"), .string("proportional"),
+                                          .string("balanced"), .string("labelled"), .string("lamb"), .string("cosine"),
+                                          .string("first"), .string("fan-in"), .string("some/file")]
+        var c = TrainConfig()
+        for s in TrainSettings.all {
+            let before = c
+            for v in candidates where TrainSettings.fits(v, s.kind) {
+                var trial = c
+                if (try? s.set(&trial, v)) != nil, s.get(trial) != s.get(before) { c = trial; break }
+            }
+            XCTAssertNotEqual(s.get(c), s.get(before), "no candidate value changes \(s.name)")
+        }
+        let snake = JSONEncoder(); snake.keyEncodingStrategy = .convertToSnakeCase
+        let fromSnake = JSONDecoder(); fromSnake.keyDecodingStrategy = .convertFromSnakeCase
+        let back = try fromSnake.decode(TrainConfig.self, from: snake.encode(c))
+        let plain = try JSONDecoder().decode(TrainConfig.self, from: JSONEncoder().encode(c))
+        for s in TrainSettings.all {
+            XCTAssertEqual(s.get(back), s.get(c), "\(s.name) through a checkpoint's JSON")
+            XCTAssertEqual(s.get(plain), s.get(c), "\(s.name) through config.json")
+        }
+        XCTAssertEqual(back, c); XCTAssertEqual(plain, c)
+        // A config written before a setting existed lacks its key: it reads as the declaration's default.
+        XCTAssertEqual(try JSONDecoder().decode(TrainConfig.self, from: Data("{\"model\": \"m2\"}".utf8)).batchSize, 100)
+    }
 }

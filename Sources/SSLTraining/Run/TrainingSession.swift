@@ -70,7 +70,7 @@ final class TrainingSession {
         batch = Batch(capacity: setup.capacity.labelled + setup.capacity.unlabelled, features: setup.train.dim)
         evaluator = Evaluator(model: model, chunk: c.evalBatchSize)
         stepsPerEpoch = sampler.stepsPerEpoch
-        warmup = Warmup(steps: c.warmupSteps(stepsPerEpoch: stepsPerEpoch))
+        warmup = Warmup(steps: c.klWarmupSteps(stepsPerEpoch: stepsPerEpoch))
         totalSteps = c.steps ?? (c.epochs! * stepsPerEpoch)
         schedule = c.schedule(stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps)
         lrWarmupSteps = c.lrWarmupSteps(stepsPerEpoch: stepsPerEpoch)
