@@ -135,4 +135,23 @@ final class TrainSettingsTests: XCTestCase {
         // A config written before a setting existed lacks its key: it reads as the declaration's default.
         XCTAssertEqual(try JSONDecoder().decode(TrainConfig.self, from: Data("{\"model\": \"m2\"}".utf8)).batchSize, 100)
     }
+
+    /// `--classifier-hidden` shapes q(y|·) alone: its layers take those sizes in every model with a classifier, the
+    /// other networks keep --hidden, and configs without it build the classifier they were trained with.
+    func testClassifierSizesShapeOnlyTheClassifier() throws {
+        for model in ["m2", "adgm", "sdgm", "supervised"] {
+            let c = try config(["--model", model, "--epochs", "1", "--hidden", "40", "--classifier-hidden", "30,20"])
+            let m = c.modelConfig(inputDim: 64, classes: 10, trainingExamples: 100, labels: [0, 1], stack: nil)
+            let layout = makeModel(m, capacity: Capacity(labelled: 4, unlabelled: 4, evaluation: 4)).layout
+            let weights = layout.entries.filter { $0.shape.count == 2 && !$0.isState }
+            let classifier = weights.filter { $0.name.hasPrefix("qy") }.map(\.shape)
+            XCTAssertTrue(classifier.contains([30, 64]) && classifier.contains([20, 30]) && classifier.contains([10, 20]),
+                          "\(model): \(classifier)")
+            XCTAssertTrue(weights.filter { !$0.name.hasPrefix("qy") }.allSatisfy { !$0.shape.contains(30) && !$0.shape.contains(20) },
+                          "\(model): only q(y|·) takes the classifier's sizes")
+            var old = m; old.classifierHidden = nil
+            let decoded = try JSONDecoder().decode(ModelConfig.self, from: JSONEncoder().encode(old))
+            XCTAssertEqual(decoded.classifierSizes, [40], "\(model): a config without the field keeps --hidden")
+        }
+    }
 }

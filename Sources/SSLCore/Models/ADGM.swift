@@ -81,7 +81,7 @@ public final class ADGM: GenerativeModel, PassModel {
         let act = config.activation, hid = config.hidden, bn = config.normalize
         qa = MLP(&layout, "qa", parts: [("x", .perRow(d))], hidden: hid, heads: [("mu", ad), ("logvar", ad)],
                  activation: act, normalize: bn, maxRows: maxB, maxExamples: maxB, workspace: ws)
-        qy = MLP(&layout, "qy", parts: [("a", .perRow(ad)), ("x", .perRow(d))], hidden: hid, heads: [("logits", k)],
+        qy = MLP(&layout, "qy", parts: [("a", .perRow(ad)), ("x", .perRow(d))], hidden: config.classifierSizes, heads: [("logits", k)],
                  activation: act, normalize: bn, maxRows: maxB, maxExamples: maxB, workspace: ws)
         qz = MLP(&layout, "qz", parts: [("a", .perExample(ad)), ("x", .perExample(d)), ("y", .label(k))], hidden: hid,
                  heads: [("mu", zd), ("logvar", zd)], activation: act, normalize: bn, maxRows: maxR, maxExamples: maxB,

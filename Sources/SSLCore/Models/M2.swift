@@ -71,7 +71,7 @@ public final class M2: GenerativeModel, PassModel {
         let k = config.classes, d = config.inputDim, zdim = config.latent, bn = config.normalize
         let inner = capacity.replicated(config.replicas)
         let maxB = inner.examples, maxR = inner.rows(classes: k)
-        classifier = MLP(&layout, "qy", parts: [("x", .perRow(d))], hidden: config.hidden, heads: [("logits", k)],
+        classifier = MLP(&layout, "qy", parts: [("x", .perRow(d))], hidden: config.classifierSizes, heads: [("logits", k)],
                          activation: config.activation, normalize: bn, maxRows: maxB, maxExamples: maxB, workspace: ws)
         encoder = MLP(&layout, "qz", parts: [("x", .perExample(d)), ("y", .label(k))], hidden: config.hidden,
                       heads: [("mu", zdim), ("logvar", zdim)], activation: config.activation, normalize: bn,

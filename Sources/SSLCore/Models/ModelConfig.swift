@@ -9,6 +9,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var inputDim: Int
     public var classes: Int
     public var hidden: [Int]
+    /// The classifier q(y|·)'s hidden sizes (nil: `hidden`, as in every run before it).
+    public var classifierHidden: [Int]? = nil
+    public var classifierSizes: [Int] { classifierHidden ?? hidden }
     public var latent: Int
     public var auxiliary: Int
     public var activation: Activation
@@ -66,6 +69,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case kind, inputDim, classes, hidden, latent, auxiliary, activation, alpha, evalSamples, likelihood
         case classWeights, mc, iw, stack, classPrior, normalize, classBalance, classMix, auxLogVarianceMin, vat, normals
+        case classifierHidden
     }
 
     public init(from decoder: Decoder) throws {
@@ -91,5 +95,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         auxLogVarianceMin = try c.decodeIfPresent(Float.self, forKey: .auxLogVarianceMin)
         vat = try c.decodeIfPresent(VATSettings.self, forKey: .vat)
         normals = try c.decodeIfPresent(NormalDraw.self, forKey: .normals) ?? .double
+        classifierHidden = try c.decodeIfPresent([Int].self, forKey: .classifierHidden)
     }
 }

@@ -26,7 +26,7 @@ public final class Supervised: Classifier {
         self.capacity = capacity
         let maxB = capacity.examples
         var layout = ParameterLayout()
-        classifier = MLP(&layout, "qy", parts: [("x", .perRow(config.inputDim))], hidden: config.hidden,
+        classifier = MLP(&layout, "qy", parts: [("x", .perRow(config.inputDim))], hidden: config.classifierSizes,
                          heads: [("logits", config.classes)], activation: config.activation, normalize: config.normalize,
                          maxRows: maxB, maxExamples: maxB, workspace: ws)
         self.layout = layout

@@ -18,7 +18,7 @@ func announce(_ run: TrainingRun) {
     let sizes = !c.model.hasBound ? "" : ", z \(m.latent)" + (c.model.hasAuxiliary ? ", a \(m.auxiliary)" : "")
     let alphaText = !c.model.hasBound || !c.model.classifies ? "" : ", α \(String(format: "%.3g", m.alpha))"
     let likelihoodText = !c.model.hasBound ? "" : ", \(c.resolvedLikelihood.rawValue) likelihood" + (c.binarizes ? " (dynamic binarisation)" : "")
-    say("  hidden \(m.hidden)\(sizes), \(c.activation.rawValue)\(m.normalize ? ", batch norm" : "")\(alphaText)\(likelihoodText), "
+    say("  hidden \(m.hidden)\(m.classifierHidden.map { ", classifier \($0)" } ?? "")\(sizes), \(c.activation.rawValue)\(m.normalize ? ", batch norm" : "")\(alphaText)\(likelihoodText), "
         + "\(s.model.layout.parameterCount) parameters, \((c.initialization ?? .glorot).rawValue) initialisation"
         + (s.model.frozenCount > 0 ? " (\(s.model.frozenCount) of them M1's, frozen)" : ""))
     if let st = m.stack {

@@ -141,6 +141,11 @@ public enum SettingChecks {
     public static let positive = bound("must be positive") { $0 > 0 }
     public static let notNegative = bound("must be 0 or more") { $0 >= 0 }
     public static func within(_ text: String, _ ok: @escaping (Double) -> Bool) -> SettingCheck { bound("must be in \(text)", ok) }
+    /// Layer sizes: at least one, each positive.
+    public static let sizes: SettingCheck = { v in
+        guard case .ints(let h) = v, h.isEmpty || h.contains(where: { $0 <= 0 }) else { return nil }
+        return "\(h) must be positive sizes, e.g. 500,500"
+    }
     public static func atLeast(_ m: Int) -> SettingCheck {
         { v in if case .int(let i) = v, i < m { return "\(i) must be at least \(m)" }; return nil }
     }

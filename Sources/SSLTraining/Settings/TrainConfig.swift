@@ -127,6 +127,7 @@ public struct TrainConfig: Codable, Equatable {
         m.mc = resolvedMC
         m.iw = resolvedIW
         m.stack = stack
+        m.classifierHidden = self.classifierHidden
         m.normalize = resolvedBatchNorm
         m.auxLogVarianceMin = self.auxLogVarianceMin
         m.vat = self.vat.map {

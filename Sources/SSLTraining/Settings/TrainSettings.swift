@@ -43,10 +43,9 @@ public struct TrainSettings {
     public let batchSize = Setting<Int>("batch-size", 100, check: SettingChecks.atLeast(0), "global unlabelled batch per step")
     public let labelledBatchSize = Setting<Int>("labelled-batch-size", 100, check: SettingChecks.atLeast(1), "global labelled batch per step")
 
-    public let hidden = Setting<[Int]?>("hidden", nil, check: { v in
-        guard case .ints(let h) = v, h.isEmpty || h.contains(where: { $0 <= 0 }) else { return nil }
-        return "\(h) must be positive sizes, e.g. 500,500"
-    }, "hidden sizes, e.g. 500,500")
+    public let hidden = Setting<[Int]?>("hidden", nil, check: SettingChecks.sizes, "hidden sizes, e.g. 500,500")
+    public let classifierHidden = Setting<[Int]?>("classifier-hidden", nil, check: SettingChecks.sizes,
+        "hidden sizes of the classifier q(y|·), e.g. 1200,600,300,150 (unset: --hidden)")
     public let latent = Setting<Int?>("latent", nil, check: SettingChecks.atLeast(1), "latent size z")
     public let auxiliary = Setting<Int?>("auxiliary", nil, check: SettingChecks.atLeast(1), "auxiliary size a")
     public let activation = Setting<Activation>("activation", .relu, "hidden activation")
