@@ -22,6 +22,34 @@ public struct Dataset {
         self.features = features; self.labels = labels; self.dim = dim; self.classes = classes; self.shape = shape
     }
 
+    /// Where each example's features start in `features` when only some examples keep them (`keepingFeatures(of:)`):
+    /// −1 for one without; nil: example i's at i·D.
+    public private(set) var featureRow: [Int32]? = nil
+
+    /// The offset of example i's features in `features`.
+    @inline(__always) public func offset(ofExample i: Int) -> Int {
+        guard let rows = featureRow else { return i * dim }
+        precondition(rows[i] >= 0, "Dataset: example \(i)'s features were let go (keepingFeatures)")
+        return Int(rows[i]) * dim
+    }
+
+    /// These examples, all with their labels, holding the features of `kept` only (sorted indices): a rank's copy of
+    /// the training set that lets go of other ranks' shards. Every other example's features are gone.
+    public func keepingFeatures(of kept: [Int]) -> Dataset {
+        var f = [Float](); f.reserveCapacity(kept.count * dim)
+        var rows = [Int32](repeating: -1, count: count)
+        features.withUnsafeBufferPointer { src in
+            for (r, i) in kept.enumerated() {
+                let o = offset(ofExample: i)
+                f.append(contentsOf: src[o..<(o + dim)]); rows[i] = Int32(r)
+            }
+        }
+        var d = self
+        d.features = f
+        d.featureRow = rows
+        return d
+    }
+
     /// Example i's position in its file.
     public func position(_ i: Int) -> Int { origin?[i] ?? i }
 
@@ -29,7 +57,7 @@ public struct Dataset {
     public func subset(_ indices: [Int]) -> Dataset {
         var f = [Float](); f.reserveCapacity(indices.count * dim)
         features.withUnsafeBufferPointer { src in
-            for i in indices { f.append(contentsOf: src[(i * dim)..<((i + 1) * dim)]) }
+            for i in indices { let o = offset(ofExample: i); f.append(contentsOf: src[o..<(o + dim)]) }
         }
         var d = Dataset(features: f, labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
         d.origin = indices.map { position($0) }

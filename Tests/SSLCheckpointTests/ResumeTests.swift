@@ -159,10 +159,14 @@ final class ResumeTests: XCTestCase {
     /// At learning rate 3e-4: at m2's recipe rate of 1e-3 the small digits model's training amplifies rounding-level
     /// differences to about 1e-2 relative over these 60 steps (measured: 8.4e-3, against 5.9e-7 at 3e-4), which would
     /// hide the bugs this test is for (a wrong slice or count changes the parameters at the first step).
+    /// With fp32 products: with bf16 ones, a rounding-level difference that moves one activation across a bf16
+    /// rounding boundary changes it by 2^-8 relative, and such flips, which come at random steps, grow to 1e-5–1e-4
+    /// over these 60 steps (measured 1 vs 3 ranks: 5.6e-6 and 8.9e-6 with bf16 in the sharded and whole-set orders,
+    /// 2.9e-7 and 2.2e-7 with fp32; 2 → 1 → 3 ranks, sharded, bf16: 7.9e-5).
     func testResumeOnOtherWorldSizes() throws {
         let straight = "\(dir!)/straight", moved = "\(dir!)/moved"
-        XCTAssertEqual(try run(args(straight, steps: 60) + ["--lr", "3e-4"]).status, 0)
-        XCTAssertEqual(try run(args(moved, steps: 20) + ["--lr", "3e-4"], ranks: 2).status, 0)
+        XCTAssertEqual(try run(args(straight, steps: 60) + ["--lr", "3e-4", "--precision", "fp32"]).status, 0)
+        XCTAssertEqual(try run(args(moved, steps: 20) + ["--lr", "3e-4", "--precision", "fp32"], ranks: 2).status, 0)
         let one = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", moved], ranks: 1)
         XCTAssertEqual(one.status, 0, one.output)
         XCTAssertTrue(one.stdout.contains("written on world size 2; now world size 1: batches are global"), one.output)

@@ -94,4 +94,71 @@ final class SplitTests: XCTestCase {
             }
         }
     }
+
+    /// The sharded order: every world size W ≤ S computes the same global batches (the union of the ranks' parts, as one
+    /// rank takes it), a rank takes examples of its own shards only, an epoch visits every example but the last partial
+    /// batch's once, the workspace bound holds, and a batch of a file sorted by class is not one class.
+    func testShardedOrderIsTheSameForEveryWorldAndEachRankReadsOnlyItsShards() {
+        for (count, batch, shards) in [(50, 10, 4), (103, 10, 8), (1000, 100, 256), (37, 5, 64)] {
+            let one = GlobalBatchSampler(labelledCount: 5, unlabelledCount: count, labelledBatch: 2, unlabelledBatch: batch, seed: 9,
+                                         shards: shards)
+            let s = one.shards!
+            XCTAssertEqual(s, min(shards, count))
+            XCTAssertEqual(one.stepsPerEpoch, count / batch)
+            var epoch: [Int] = []
+            for t in 0..<one.stepsPerEpoch { epoch += one.unlabelled(step: t, rank: 0, world: 1) }
+            XCTAssertEqual(Set(epoch).count, epoch.count, "an epoch visits no example twice")
+            XCTAssertEqual(epoch.count, one.stepsPerEpoch * batch, "an epoch leaves out only the last partial batch")
+            for world in [2, 3, 4].filter({ $0 <= s }) {
+                let ranks = (0..<world).map { _ in
+                    GlobalBatchSampler(labelledCount: 5, unlabelledCount: count, labelledBatch: 2, unlabelledBatch: batch, seed: 9,
+                                       shards: shards)
+                }
+                let bound = one.mostUnlabelledPerRank(world: world)
+                for t in [0, 1, one.stepsPerEpoch - 1, one.stepsPerEpoch, 3 * one.stepsPerEpoch + 1] {
+                    let parts = ranks.indices.map { ranks[$0].unlabelled(step: t, rank: $0, world: world) }
+                    XCTAssertEqual(parts.flatMap { $0 }.sorted(), one.unlabelled(step: t, rank: 0, world: 1).sorted(),
+                                   "\(count)/\(batch)/\(shards), \(world) ranks, step \(t): the same global batch")
+                    for (r, part) in parts.enumerated() {
+                        XCTAssertTrue(Set(part).isSubset(of: ranks[r].unlabelledExamples(rank: r, world: world)),
+                                      "rank \(r) reads its shards only")
+                        XCTAssertLessThanOrEqual(part.count, bound)
+                    }
+                }
+                // Each example belongs to exactly one rank.
+                let owned = (0..<world).map { Set(one.unlabelledExamples(rank: $0, world: world)) }
+                XCTAssertEqual(owned.map(\.count).reduce(0, +), count)
+                XCTAssertEqual(owned.reduce(Set<Int>()) { $0.union($1) }.count, count)
+            }
+            // A new epoch reshuffles within the shards; the order is a pure function of the step.
+            let again = GlobalBatchSampler(labelledCount: 5, unlabelledCount: count, labelledBatch: 2, unlabelledBatch: batch, seed: 9,
+                                           shards: shards)
+            XCTAssertEqual(again.unlabelled(step: one.stepsPerEpoch + 1, rank: 0, world: 1), one.unlabelled(step: one.stepsPerEpoch + 1, rank: 0, world: 1))
+            if count / s > 1 {
+                XCTAssertNotEqual(one.unlabelled(step: one.stepsPerEpoch, rank: 0, world: 1), one.unlabelled(step: 0, rank: 0, world: 1))
+            }
+        }
+    }
+
+    /// With W dividing S the ranks' parts of a batch differ by at most one example per round a batch spans; the
+    /// batches of a file sorted into 10 classes each hold every class.
+    func testShardedBatchesAreBalancedOverRanksAndSpreadOverTheFile() {
+        let sampler = GlobalBatchSampler(labelledCount: 5, unlabelledCount: 50_000, labelledBatch: 2, unlabelledBatch: 100, seed: 1,
+                                         shards: 256)
+        for world in [2, 4, 8] { XCTAssertLessThanOrEqual(sampler.mostUnlabelledPerRank(world: world), 100 / world + 2, "\(world) ranks") }
+        for t in [0, 7, 250, 499] {
+            let classes = Set(sampler.unlabelled(step: t, rank: 0, world: 1).map { $0 / 5_000 })
+            XCTAssertEqual(classes.count, 10, "step \(t): a batch of a class-sorted file holds every class")
+        }
+    }
+
+    /// A rank's copy of the training set keeps every label and the features of its own examples, at their places.
+    func testKeepingFeaturesOfSomeExamples() {
+        let d = Dataset(features: (0..<20).map(Float.init), labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1], dim: 2, classes: 2, shape: [2])
+        let kept = d.keepingFeatures(of: [1, 4, 7])
+        XCTAssertEqual(kept.count, 10); XCTAssertEqual(kept.labels, d.labels)
+        XCTAssertEqual(kept.features.count, 6)
+        for i in [1, 4, 7] { XCTAssertEqual(kept.features[kept.offset(ofExample: i)], Float(2 * i)) }
+        XCTAssertEqual(kept.subset([7, 1]).features, [14, 15, 2, 3])
+    }
 }

@@ -98,7 +98,7 @@ final class ModelUseTests: XCTestCase {
                     "--batch-size", "50", "--quiet", "--blas-threads", "1"]
         var r = try runProcess(sslDistBinary(), base + ["--model", "m1", "--run-dir", "\(Self.dir)/m1-unlabelled"])
         XCTAssertEqual(r.status, 0, r.output)
-        XCTAssertTrue(r.stdout.contains("train 1797 (labelled 0, unlabelled 1797)") && r.stdout.contains("no test examples"), r.output)
+        XCTAssertTrue(r.stdout.contains("train 1797 (labelled 0, unlabelled 1797 in 256 shards)") && r.stdout.contains("no test examples"), r.output)
         r = try runProcess(sslDistBinary(), base + ["--model", "m2", "--run-dir", "\(Self.dir)/m2-unlabelled"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("no example has a label") && r.stderr.contains("unlabelled.csv") && r.stderr.contains("m1"), r.output)

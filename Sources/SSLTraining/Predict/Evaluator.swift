@@ -30,6 +30,7 @@ public final class Evaluator {
         let classifier = model as! Classifier
         let k = model.config.classes, d = data.dim
         let range = range ?? 0..<data.count
+        precondition(data.featureRow == nil, "Evaluator.evaluate reads examples in runs: give it a dataset with every example's features")
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
         var correct = 0
         var start = range.lowerBound
@@ -62,7 +63,7 @@ public final class Evaluator {
             let n = min(chunk, indices.endIndex - start)
             let ids = Array(indices[start..<(start + n)])
             data.features.withUnsafeBufferPointer { f in
-                for (r, i) in ids.enumerated() { (input.pointer + r * d).update(from: f.baseAddress! + i * d, count: d) }
+                for (r, i) in ids.enumerated() { (input.pointer + r * d).update(from: f.baseAddress! + data.offset(ofExample: i), count: d) }
             }
             ids.withUnsafeBufferPointer { classifier.classify(Mat(input.pointer, n, d), ids: $0, store: store, noise: noise,
                                                               probs: Mat(probs.pointer, n, k)) }

@@ -16,14 +16,16 @@ public struct BatchAssembler {
         uniforms = Buffer(count: train.dim)
     }
 
-    public func fill(_ batch: Batch, step: Int, labelled: Range<Int>, unlabelled: Range<Int>) {
+    /// Rank `unlabelledOf.rank`'s labelled slice `labelled` and its part of the unlabelled batch (none when the step's
+    /// global unlabelled batch, `global`, is empty).
+    public func fill(_ batch: Batch, step: Int, labelled: Range<Int>, unlabelledOf rank: (rank: Int, world: Int), global: Int) {
         batch.reset()
         for i in sampler.labelled(step: step, range: labelled) {
             let id = split.labelled[i]
             copy(id, into: batch.append(id: id, label: train.labels[id]), step: step, population: .labelled)
         }
-        if !unlabelled.isEmpty {
-            for i in sampler.unlabelled(step: step, range: unlabelled) {
+        if global > 0 {
+            for i in sampler.unlabelled(step: step, rank: rank.rank, world: rank.world) {
                 let id = split.unlabelled[i]
                 copy(id, into: batch.append(id: id, label: nil), step: step, population: .unlabelled)
             }
@@ -42,7 +44,7 @@ func writeExample(_ data: Dataset, _ id: Int, into row: UnsafeMutablePointer<Flo
                   step: Int, population: Population, scratch u: UnsafeMutablePointer<Float>) {
     let d = data.dim
     data.features.withUnsafeBufferPointer { f in
-        let src = f.baseAddress! + id * d
+        let src = f.baseAddress! + data.offset(ofExample: id)
         if binarize {
             noise.uniforms(step: step, example: id, stream: .binarize, population: population, into: u, count: d)
             for j in 0..<d { row[j] = u[j] < src[j] ? 1 : 0 }

@@ -32,7 +32,7 @@ struct ClassMixProbe {
             train.features.withUnsafeBufferPointer { f in
                 for j in 0..<size {
                     let i = labelled[(t * size + j) % labelled.count]
-                    batch.append(id: i, label: train.labels[i]).update(from: f.baseAddress! + i * train.dim, count: train.dim)
+                    batch.append(id: i, label: train.labels[i]).update(from: f.baseAddress! + train.offset(ofExample: i), count: train.dim)
                 }
             }
             store.zeroGrads()
@@ -40,7 +40,8 @@ struct ClassMixProbe {
             adam.step(store, gradientNorm: Adam.norm(store.grads))
         }
         let all = setup.split.unlabelled
-        let mine = all[slice(total: all.count, rank: comm.rank, world: comm.size)]
+        let mine = setup.sampler.shards == nil ? all[slice(total: all.count, rank: comm.rank, world: comm.size)]
+            : ArraySlice(setup.sampler.unlabelledExamples(rank: comm.rank, world: comm.size).map { all[$0] })
         let probs = Evaluator(model: probe, chunk: config.evalBatchSize).probabilities(train, indices: mine, store: store, noise: noise)
         return try probs.withUnsafeBufferPointer { p in
             try mix.em(probs: p.baseAddress!, rows: mine.count, total: all.count) { try comm.allreduce(&$0, .sum) }

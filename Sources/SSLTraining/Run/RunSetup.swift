@@ -20,10 +20,14 @@ struct RunSetup {
     let modelConfig: ModelConfig
     /// A stacked model on a new run: the trained M1 its frozen part is copied from.
     let frozenM1: LoadedModel?
-    /// Global batch sizes (the objective's normalisers) and this rank's slices of them.
+    /// Global batch sizes (the objective's normalisers), this rank's slice of the labelled batch, and the global
+    /// batches' order (which gives this rank its part of each unlabelled batch).
     let counts: GlobalCounts
-    let myLabelled: Range<Int>, myUnlabelled: Range<Int>
+    let myLabelled: Range<Int>
+    let sampler: GlobalBatchSampler
     let capacity: Capacity
+    /// Digest of the data every rank loaded (`dataHash`), taken before this rank let go of other ranks' shards.
+    let dataDigest: UInt64
     let engine: EngineChoice
 
     var train: Dataset { splits.train }
@@ -95,15 +99,27 @@ struct RunSetup {
         let globalL = !c.model.classifies ? 0 : c.labelledBatchSize
         let globalU = !c.model.hasBound ? 0 : c.batchSize
         let world = comm.size, rank = comm.rank
+        let sampler = GlobalBatchSampler(labelledCount: split.labelled.count, unlabelledCount: split.unlabelled.count,
+                                         labelledBatch: globalL, unlabelledBatch: c.batchSize, seed: c.seed, shards: c.shards)
+        if let s = sampler.shards, s < world, globalU > 0 {
+            throw ConfigError(flag: "--shards", problem: "\(s) shard\(s == 1 ? "" : "s") of the \(split.unlabelled.count) unlabelled "
+                              + "examples cannot be shared by \(world) ranks: give --shards \(world) or more")
+        }
+        let dataDigest = dataHash(splits, split)
+        // A rank keeps the features of the examples it trains on: the labelled set and its shards of the unlabelled set.
+        if world > 1 && sampler.shards != nil {
+            let mine = sampler.unlabelledExamples(rank: rank, world: world).map { split.unlabelled[$0] }
+            splits.train = splits.train.keepingFeatures(of: Array(Set(mine).union(split.labelled)).sorted())
+        }
         // M1 has no labelled batches; its bound on a split is computed in labelled + unlabelled chunks of this size.
-        let perRankU = (globalU + world - 1) / world
+        let perRankU = globalU == 0 ? 0 : sampler.mostUnlabelledPerRank(world: world)
         let capacity = Capacity(labelled: !c.model.classifies ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
                                 evaluation: c.evalBatchSize)
         let engine = EngineChoice.resolve(backend: request.0, precision: request.1, saved: saved?.engineChoice)
         return RunSetup(config: c, saved: saved, reader: reader, spec: spec, splits: splits, standardization: standardization,
                         split: split, modelConfig: modelConfig, frozenM1: m1, counts: GlobalCounts(labelled: globalL, unlabelled: globalU),
-                        myLabelled: slice(total: globalL, rank: rank, world: world),
-                        myUnlabelled: slice(total: globalU, rank: rank, world: world), capacity: capacity, engine: engine)
+                        myLabelled: slice(total: globalL, rank: rank, world: world), sampler: sampler, capacity: capacity,
+                        dataDigest: dataDigest, engine: engine)
     }
 
     /// A stacked model (M1+M2, M1+ADGM, M1+SDGM) on a new run: the frozen M1 (parameters, architecture,

@@ -87,7 +87,7 @@ public final class Trainer {
         }
         let setup = try RunSetup.prepare(config: config, resume: resume, engine: engineRequest, comm: comm)
         try checkRanksAgree(comm, config: configHash(setup.config) ^ FNV1a.hash(bytes: setup.engine.description.utf8),
-                            data: dataHash(setup.splits, setup.split))
+                            data: setup.dataDigest)
         let session = try TrainingSession(setup: setup, comm: comm)
         let run = TrainingRun(setup: setup, session: session, comm: comm, stopRequested: stopRequested, progress: progress,
                               write: write, output: output)

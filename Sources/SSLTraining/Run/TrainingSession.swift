@@ -64,8 +64,7 @@ final class TrainingSession {
         adamStep.initialize(to: 0)
         sections = payloadSections(store, adam, adamStep)
         noise = setup.modelConfig.noise(seed: c.seed)
-        let sampler = GlobalBatchSampler(labelledCount: setup.split.labelled.count, unlabelledCount: setup.split.unlabelled.count,
-                                         labelledBatch: setup.counts.labelled, unlabelledBatch: c.batchSize, seed: c.seed)
+        let sampler = setup.sampler
         assembler = BatchAssembler(train: setup.train, split: setup.split, sampler: sampler, noise: noise, binarize: c.binarizes)
         batch = Batch(capacity: setup.capacity.labelled + setup.capacity.unlabelled, features: setup.train.dim)
         evaluator = Evaluator(model: model, chunk: c.evalBatchSize)
@@ -110,7 +109,7 @@ final class TrainingSession {
     /// One step at `beta`: returns the loss sums over every rank, rank 0's β for the next step, and whether any rank
     /// asked to stop (each rides in the gradient allreduce's tail).
     func step(beta: Float, stop: Bool) throws -> (LossSums, Float, Bool) {
-        assembler.fill(batch, step: step, labelled: setup.myLabelled, unlabelled: setup.myUnlabelled)
+        assembler.fill(batch, step: step, labelled: setup.myLabelled, unlabelledOf: (comm.rank, comm.size), global: setup.counts.unlabelled)
         store.zeroGrads()
         if step == nanStep && comm.rank == comm.size - 1 { store.grads[store.grads.count - 1] = .nan }
         overlap?.begin()

@@ -40,6 +40,12 @@ public struct TrainSettings {
         "train until this epoch (a pass of batch-size over the unlabelled set)")
     public let steps = Setting<Int?>("steps", nil, check: SettingChecks.positive, replaces: ["epochs"], resume: true,
         "train until this step (instead of epochs)")
+    /// The unlabelled set in this many contiguous shards, each rank reading only its own (`GlobalBatchSampler`); nil:
+    /// one permutation of the whole set per epoch, every rank reading all of it (the order of every run before shards:
+    /// a config without the key).
+    public let shards = Setting<Int?>("shards", 256, zeroIsOff: true, check: SettingChecks.positive,
+        "cut the unlabelled set into N shards, shuffled within each every epoch and taken round-robin; rank r reads only "
+        + "shards r, r+W, … (W ranks), and the global batch is the same for every W ≤ N")
     public let batchSize = Setting<Int>("batch-size", 100, check: SettingChecks.atLeast(0), "global unlabelled batch per step")
     public let labelledBatchSize = Setting<Int>("labelled-batch-size", 100, check: SettingChecks.atLeast(1), "global labelled batch per step")
 
