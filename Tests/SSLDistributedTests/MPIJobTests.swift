@@ -235,4 +235,18 @@ final class MPIJobTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("ranks were given different configurations"), r.output)
         XCTAssertFalse(r.stdout.contains("epoch"), "no step should run: \(r.output)")
     }
+
+    /// With shards a rank keeps the features of its own shards and the labelled set only (rank 0 of 3: shards 0, 3, …
+    /// of 256 over the digits' unlabelled set, plus the 30 labelled), and more ranks than shards is refused by name.
+    func testEachRankHoldsItsShardsOnlyAndMoreRanksThanShardsIsRefused() throws {
+        let r = try mpirun(["-np", "3"] + trainArgs("m2", steps: 2, runDir: "\(dir!)/shards-3"), timeout: 120)
+        XCTAssertEqual(r.status, 0, r.output)
+        let held = try XCTUnwrap(r.stdout.firstMatch(of: #/in 256 shards; rank 0 holds (\d+) of them/#), r.output)
+        let unlabelled = try XCTUnwrap(r.stdout.firstMatch(of: #/unlabelled (\d+) in 256 shards/#), r.output)
+        let n = Int(unlabelled.1)!, mine = (0..<256).filter { $0 % 3 == 0 }.map { n / 256 + ($0 < n % 256 ? 1 : 0) }.reduce(0, +)
+        XCTAssertGreaterThanOrEqual(Int(held.1)!, mine); XCTAssertLessThanOrEqual(Int(held.1)!, mine + 30)
+        let refused = try mpirun(["-np", "3"] + trainArgs("m2", steps: 2, runDir: "\(dir!)/shards-2") + ["--shards", "2"], timeout: 120)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--shards: 2 shards of the \(n) unlabelled examples cannot be shared by 3 ranks"), refused.output)
+    }
 }
