@@ -43,35 +43,45 @@ public struct DataSplits {
         guard (0..<1).contains(o.validationFraction) else {
             throw DataError("--validation-fraction", "\(o.validationFraction) must be in [0, 1)")
         }
-        let (all, ownTest) = try spec.load(labelColumn: o.labelColumn)
-        var train: Dataset, validation: Dataset, test: Dataset
+        var (all, ownTest) = try spec.load(labelColumn: o.labelColumn)
+        // The MNIST family has its 10 classes by definition; elsewhere C comes from the labels and must fit them.
+        var classCheck: Error? = nil
+        if !spec.hasOwnTestSplit { do { try all.checkClassesPresent(source: "\(spec)") } catch { classCheck = error } }
+        var validation: Dataset, test: Dataset
+        // Validation and test are copied out of the examples read; training keeps their buffer (`keepOnly`), so the
+        // features are never held twice over.
         if spec.hasOwnTestSplit {
             let v = o.validation ?? 10_000
             guard v >= 0, v < all.count else {
                 throw DataError("--validation", "\(v) validation examples leave none of the \(all.count) for training")
             }
-            train = all.subset(0..<(all.count - v))
             validation = all.subset((all.count - v)..<all.count)
             test = ownTest!
+            all.keepOnly(Array(0..<(all.count - v)))
         } else {
-            var rest = all
+            var rest = Array(0..<all.count)
             if o.testData == nil {
-                let (held, kept) = stratifiedSplit(all, fraction: o.testFraction, seed: o.seed, purpose: 1)
-                test = all.subset(held); rest = all.subset(kept)
+                let (held, kept) = stratifiedSplit(labels: all.labels, classes: all.classes, fraction: o.testFraction, seed: o.seed, purpose: 1)
+                test = all.subset(held); rest = kept
             } else {
                 test = all.subset([])  // replaced below
             }
+            let restLabels = rest.map { all.labels[$0] }
+            let fraction: Double
             if let v = o.validation {
                 guard v >= 0, v < rest.count else {
                     throw DataError("--validation", "\(v) validation examples leave none of the \(rest.count) for training")
                 }
-                let (held, kept) = stratifiedSplit(rest, fraction: Double(v) / Double(rest.count), seed: o.seed, purpose: 2)
-                validation = rest.subset(held); train = rest.subset(kept)
+                fraction = Double(v) / Double(rest.count)
             } else {
-                let (held, kept) = stratifiedSplit(rest, fraction: o.validationFraction, seed: o.seed, purpose: 2)
-                validation = rest.subset(held); train = rest.subset(kept)
+                fraction = o.validationFraction
             }
+            let (held, kept) = stratifiedSplit(labels: restLabels, classes: all.classes, fraction: fraction, seed: o.seed, purpose: 2)
+            validation = all.subset(held.map { rest[$0] })
+            all.keepOnly(kept.map { rest[$0] })
         }
+        var train = all
+        all = Dataset(features: [], labels: [], dim: train.dim, classes: train.classes, shape: train.shape)
         if let t = o.testData {
             let (tAll, tOwn) = try t.load(labelColumn: o.labelColumn)
             test = tOwn ?? tAll
@@ -80,8 +90,7 @@ public struct DataSplits {
             }
             test = try test.renumbered(like: train, name: "\(t)")
         }
-        // The MNIST family has its 10 classes by definition; elsewhere C comes from the labels and must fit them.
-        if !spec.hasOwnTestSplit { try all.checkClassesPresent(source: "\(spec)") }
+        if let classCheck { throw classCheck }
         let k = max(train.classes, validation.classes, test.classes)
         train.classes = k; validation.classes = k; test.classes = k
         guard train.count > 0 else { throw DataError("\(spec)", "the training split is empty") }
@@ -107,9 +116,16 @@ public struct DataSplits {
 /// Splits each class's indices with a seeded shuffle: round(fraction·n_c) held out per class.
 /// Examples without a label are never held out (they can only train). Returns sorted index lists (held, kept).
 public func stratifiedSplit(_ d: Dataset, fraction: Double, seed: UInt64, purpose: Int) -> ([Int], [Int]) {
+    stratifiedSplit(labels: d.labels, classes: d.classes, fraction: fraction, seed: seed, purpose: purpose)
+}
+
+/// `stratifiedSplit` of examples with these labels (−1: none) of `classes` classes.
+public func stratifiedSplit(labels: [Int32], classes: Int, fraction: Double, seed: UInt64, purpose: Int) -> ([Int], [Int]) {
     let noise = NoiseSource(seed: seed)
-    var held: [Int] = [], kept: [Int] = d.unlabelledOnly
-    for (c, idx) in d.indicesByClass().enumerated() {
+    var byClass = [[Int]](repeating: [], count: classes)
+    for (i, y) in labels.enumerated() where y >= 0 && Int(y) < classes { byClass[Int(y)].append(i) }
+    var held: [Int] = [], kept: [Int] = labels.indices.filter { labels[$0] < 0 }
+    for (c, idx) in byClass.enumerated() {
         var g = noise.generator(stream: .dataSplit, purpose, c)
         let p = g.permutation(idx.count)
         let h = Int((fraction * Double(idx.count)).rounded())

@@ -1,3 +1,4 @@
+import Foundation
 import SSLCore
 
 /// Examples in memory: N×D features (row-major) and N integer labels; −1 marks an example that comes
@@ -67,6 +68,24 @@ public struct Dataset {
     }
 
     public func subset(_ range: Range<Int>) -> Dataset { subset(Array(range)) }
+
+    /// Keeps only the examples at `indices` (ascending), in place: each row moves forward in the same buffer, and the
+    /// pages left past the end go back to the system, so a split never holds the features twice.
+    public mutating func keepOnly(_ indices: [Int]) {
+        precondition(featureRow == nil && zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }, "Dataset.keepOnly: ascending indices of a full dataset")
+        let d = dim
+        features.withUnsafeMutableBufferPointer { f in
+            for (to, from) in indices.enumerated() where to != from {
+                (f.baseAddress! + to * d).update(from: f.baseAddress! + from * d, count: d)
+            }
+        }
+        let origins = indices.map { position($0) }
+        features.removeLast(features.count - indices.count * d)
+        labels = indices.map { labels[$0] }
+        origin = origins
+        let spare = features.capacity - features.count
+        features.withUnsafeMutableBufferPointer { f in releasePages(after: f.baseAddress! + f.count, capacity: spare) }
+    }
 
     /// These examples with their named classes numbered as in `reference` (a separate test file names its classes in
     /// its own sorted order); unchanged when neither names its classes.
@@ -178,4 +197,13 @@ public struct Standardization: Codable, Equatable {
 /// Class k of a file that names its classes is `names[k]`: each name's class.
 func classIndex(_ names: [String]) -> [String: Int32] {
     Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, Int32($0.offset)) })
+}
+
+/// Gives the whole pages of `count` floats after `start` (an array's capacity past its end) back to the system: they
+/// read as zero if ever touched again. Keeps resident memory down after an array shrinks in place.
+func releasePages(after start: UnsafeMutablePointer<Float>, capacity count: Int) {
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let from = (Int(bitPattern: start) + page - 1) / page * page
+    let to = (Int(bitPattern: start + count)) / page * page
+    if to > from { _ = madvise(UnsafeMutableRawPointer(bitPattern: from), to - from, MADV_DONTNEED) }
 }
