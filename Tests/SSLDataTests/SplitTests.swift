@@ -152,6 +152,23 @@ final class SplitTests: XCTestCase {
         }
     }
 
+    /// `keepOnly` moves the kept rows forward in their own buffer: the same examples, labels and file positions as a
+    /// copy would hold, and the rows past the end given back.
+    func testKeepOnlyEqualsASubsetInPlace() {
+        let n = 5_000, d = 3
+        let full = Dataset(features: (0..<(n * d)).map { Float($0) }, labels: (0..<n).map { Int32($0 % 7) }, dim: d, classes: 7, shape: [d])
+        let kept = stride(from: 1, to: n, by: 3).map { $0 }
+        var inPlace = full.subset(Array(0..<n))   // a dataset with file positions, as the readers' are after a split
+        inPlace.keepOnly(kept)
+        let copy = full.subset(kept)
+        XCTAssertEqual(inPlace.features, copy.features); XCTAssertEqual(inPlace.labels, copy.labels)
+        XCTAssertEqual(kept.indices.map(inPlace.position), kept)
+        var again = inPlace
+        again.keepOnly([0, 2])
+        XCTAssertEqual(again.features, Array(copy.features[0..<3]) + Array(copy.features[6..<9]))
+        XCTAssertEqual(again.position(1), kept[2])
+    }
+
     /// A rank's copy of the training set keeps every label and the features of its own examples, at their places.
     func testKeepingFeaturesOfSomeExamples() {
         let d = Dataset(features: (0..<20).map(Float.init), labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1], dim: 2, classes: 2, shape: [2])
