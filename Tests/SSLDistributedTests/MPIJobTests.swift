@@ -249,4 +249,28 @@ final class MPIJobTests: XCTestCase {
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("--shards: 2 shards of the \(n) unlabelled examples cannot be shared by 3 ranks"), refused.output)
     }
+
+    /// Validation and test are scored by every rank together, each taking whole chunks of the split: the same
+    /// parameters score the same on 1 and 3 ranks, exactly (the test split of a finished run, rescored by resuming it
+    /// at its last step; chunks of 37 examples, so the ranks' shares are uneven), for a classifier and for M1's bound.
+    func testScoresAreSharedOutOverRanksAndEqualOneProcesssExactly() throws {
+        for model in ["adgm", "m1"] {
+            let base = "\(dir!)/score-\(model)"
+            let r = try mpirun(["-np", "1"] + trainArgs(model, steps: 30, runDir: base) + ["--eval-batch-size", "37"])
+            XCTAssertEqual(r.status, 0, r.output)
+            var scores: [[String: Double]] = []
+            for n in [1, 3] {
+                let copy = "\(base)-\(n)"
+                try? FileManager.default.removeItem(atPath: copy)
+                try FileManager.default.copyItem(atPath: base, toPath: copy)
+                let again = try mpirun(["-np", String(n), sslDistBinary(), "train", "--resume", "latest", "--steps", "30", "--run-dir", copy])
+                XCTAssertEqual(again.status, 0, again.output)
+                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(copy)/results.json")))
+                let results = try XCTUnwrap(json as? [String: Any])
+                scores.append(results.compactMapValues { $0 as? Double }.filter { $0.key.hasPrefix("test_") })
+            }
+            XCTAssertFalse(scores[0].isEmpty, "\(model): no test score in results.json")
+            XCTAssertEqual(scores[0], scores[1], "\(model): 1 and 3 ranks score the same parameters differently")
+        }
+    }
 }

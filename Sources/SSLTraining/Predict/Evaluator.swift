@@ -1,5 +1,6 @@
 import SSLCore
 import SSLData
+import SSLDistributed
 
 /// Classifier accuracy on a split. The classifier sees the real-valued features (the Bernoulli
 /// means), not a binarisation, so evaluation is deterministic; ADGM's samples of a are keyed by
@@ -114,5 +115,33 @@ public final class Evaluator {
     /// A split's score: the accuracy, or for a model without a classifier (M1) the bound per example (nats).
     public func score(_ data: Dataset, store: ParameterStore, noise: NoiseSource) -> Double {
         model is Classifier ? evaluate(data, store: store, noise: noise).accuracy : averageBound(data, store: store, noise: noise)
+    }
+
+    /// The same score computed by every rank of `comm` together, each taking whole chunks of the split (the chunks
+    /// `score` uses alone): every example is computed in the same chunk whatever the number of ranks, the correct
+    /// predictions are counted exactly, and each bound chunk's sum travels in its own slot and is added in chunk order,
+    /// so the score is `score`'s bit for bit, each rank computing 1/W of it.
+    public func score(_ data: Dataset, store: ParameterStore, noise: NoiseSource, comm: Communicator) throws -> Double {
+        let n = data.count
+        guard comm.size > 1, n > 0 else { return score(data, store: store, noise: noise) }
+        if model is Classifier {
+            let local = evaluate(data, store: store, noise: noise, range: Self.rows(of: n, chunk: chunk, comm: comm))
+            var correct = [Double(local.confusion.indices.map { local.confusion[$0][$0] }.reduce(0, +))]
+            try comm.allreduce(&correct, .sum)
+            return correct[0] / Double(n)
+        }
+        let b = boundChunk, chunks = (n + b - 1) / b
+        var slots = [Double](repeating: 0, count: chunks)
+        for c in slice(total: chunks, rank: comm.rank, world: comm.size) {
+            slots[c] = boundSums(data, store: store, range: (c * b)..<min((c + 1) * b, n), noise: noise).1
+        }
+        try comm.allreduce(&slots, .sum)  // each slot has one non-zero term: exact
+        return slots.reduce(0, +) / Double(n)
+    }
+
+    /// This rank's examples of `count` cut into global chunks of `chunk`, each rank taking whole chunks.
+    static func rows(of count: Int, chunk: Int, comm: Communicator) -> Range<Int> {
+        let mine = slice(total: (count + chunk - 1) / chunk, rank: comm.rank, world: comm.size)
+        return min(mine.lowerBound * chunk, count)..<min(mine.upperBound * chunk, count)
     }
 }

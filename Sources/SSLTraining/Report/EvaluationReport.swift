@@ -59,9 +59,7 @@ public struct EvaluationReport {
         let k = loaded.modelConfig.classes
         let noise = loaded.noise
 
-        let chunks = (data.count + chunk - 1) / chunk
-        let myChunks = slice(total: chunks, rank: comm.rank, world: comm.size)
-        let mine = min(myChunks.lowerBound * chunk, data.count)..<min(myChunks.upperBound * chunk, data.count)
+        let mine = Evaluator.rows(of: data.count, chunk: chunk, comm: comm)
         let evaluator = Evaluator(model: loaded.model, chunk: chunk)
         let local = loaded.model is Classifier ? evaluator.evaluate(data, store: loaded.store, noise: noise, range: mine)
             : Evaluation(accuracy: 0, confusion: [[Int]](repeating: [Int](repeating: 0, count: k), count: k), count: 0)

@@ -170,14 +170,11 @@ final class TrainingSession {
         try score(data, model: model, store: store.averaged() ?? store)
     }
 
+    /// Every rank scores its share of the split's chunks (`Evaluator.score(_:store:noise:comm:)`): the score one
+    /// process gives, bit for bit (until now rank 0 scored alone while the others waited).
     func score(_ data: Dataset, model m: SSLModel, store s: ParameterStore) throws -> Double {
-        var v = 0.0
-        if comm.isRoot {
-            let e = m === model ? evaluator : Evaluator(model: m, chunk: config.evalBatchSize)
-            v = e.score(data, store: s, noise: noise)
-        }
-        try comm.broadcast(&v)
-        return v
+        let e = m === model ? evaluator : Evaluator(model: m, chunk: config.evalBatchSize)
+        return try e.score(data, store: s, noise: noise, comm: comm)
     }
 
     /// The checkpoint header's state after `step` steps.
