@@ -31,14 +31,18 @@ public final class Evaluator {
         let classifier = model as! Classifier
         let k = model.config.classes, d = data.dim
         let range = range ?? 0..<data.count
-        precondition(data.featureRow == nil, "Evaluator.evaluate reads examples in runs: give it a dataset with every example's features")
+        // A rank's copy of a split holds its own chunks only (`RunSetup`), in order: each chunk is read as one run.
+        if !range.isEmpty {
+            precondition(data.offset(ofExample: range.upperBound - 1) - data.offset(ofExample: range.lowerBound) == (range.count - 1) * d,
+                         "Evaluator.evaluate reads the examples of its range as one run of rows")
+        }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
         var correct = 0
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(chunk, range.upperBound - start)
             data.features.withUnsafeBufferPointer { f in
-                input.pointer.update(from: f.baseAddress! + start * d, count: n * d)
+                input.pointer.update(from: f.baseAddress! + data.offset(ofExample: start), count: n * d)
             }
             let x = Mat(input.pointer, n, d), p = Mat(probs.pointer, n, k)
             let ids = Array(start..<(start + n))

@@ -110,6 +110,14 @@ struct RunSetup {
         if world > 1 && sampler.shards != nil {
             let mine = sampler.unlabelledExamples(rank: rank, world: world).map { split.unlabelled[$0] }
             splits.train = splits.train.keepingFeatures(of: Array(Set(mine).union(split.labelled)).sorted())
+            // Validation and test are scored by every rank together, each taking whole chunks
+            // (`Evaluator.score(_:store:noise:comm:)`): a classifier's run keeps its own chunks' examples only.
+            if c.model.classifies {
+                for keep in [\DataSplits.validation, \DataSplits.test] {
+                    let rows = Evaluator.rows(of: splits[keyPath: keep].count, chunk: c.evalBatchSize, comm: comm)
+                    splits[keyPath: keep] = splits[keyPath: keep].keepingFeatures(of: Array(rows))
+                }
+            }
         }
         // M1 has no labelled batches; its bound on a split is computed in labelled + unlabelled chunks of this size.
         let perRankU = globalU == 0 ? 0 : sampler.mostUnlabelledPerRank(world: world)
