@@ -26,7 +26,7 @@ extension ModelKind {
     /// against 90.63% without it, m2 95.76% against 87.51% (seeds 1–3), sdgm 93.76% against
     /// 91.74% (seed 1); on 10:1 imbalanced MNIST adgm's balanced accuracy rose from 86.00/78.24% to 88.40/80.40%; on
     /// Fashion-MNIST it cost adgm 0.85 and 0.26 points (seeds 1, 2). docs/results.md has every run. On m2,
-    /// adgm and sdgm; not yet on the stacked models, whose features it has not been measured on.
+    /// adgm and sdgm; m1m2 has it on M1's features at ε 2 as given (`ModelKind.m1m2`).
     public static let adversarialRecipe = "--vat 2 --vat-dimensions 784"
 }
 

@@ -2,11 +2,14 @@
 
 extension ModelKind {
     /// M2's recipe on its M1's features (Adam 1e-3, clipping to ±1, α 10, the moving average; features are never
-    /// binarised); M1+ADGM and M1+SDGM take ADGM's and SDGM's without VAT. All three model real-valued features: a
-    /// Gaussian likelihood (the only one they accept).
+    /// binarised), with virtual adversarial training on those features at ε 2 (as given: the features are M1's
+    /// posterior means, about unit scale): on MNIST-100, 30 epochs, seeds 1–3, 96.85% against 94.34% without; 60
+    /// epochs 97.34% (seed 1); on 10:1 imbalanced MNIST balanced accuracy 93.7% against 88.6%, on Fashion-MNIST 74.65%
+    /// against 74.45% (seed 1 each; docs/results.md). M1+ADGM and M1+SDGM take ADGM's and SDGM's recipes without VAT.
+    /// All three model real-valued features: a Gaussian likelihood (the only one they accept).
     public static let m1m2 = ModelKind("m1m2", labelSum: true, stacks: "m2",
                                        recipe: "--hidden 500 --latent 50 --lr 1e-3 --clip-grad-value 1 --alpha 10 --ema 0.999 "
-                                           + "--likelihood gaussian " + classBalanceRecipe) { c, capacity, _, ws in
+                                           + "--likelihood gaussian --vat 2 " + classBalanceRecipe) { c, capacity, _, ws in
         StackedModel(c, capacity: capacity, workspace: ws)
     }
     public static let m1adgm = ModelKind("m1adgm", stacks: "adgm", recipe: auxiliaryRecipe + " --likelihood gaussian") {
