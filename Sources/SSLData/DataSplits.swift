@@ -80,6 +80,7 @@ public struct DataSplits {
             validation = all.subset(held.map { rest[$0] })
             all.keepOnly(kept.map { rest[$0] })
         }
+        // `all` lets go of the buffer, so that scaling `train` below changes it in place rather than copying it.
         var train = all
         all = Dataset(features: [], labels: [], dim: train.dim, classes: train.classes, shape: train.shape)
         if let t = o.testData {
@@ -122,10 +123,8 @@ public func stratifiedSplit(_ d: Dataset, fraction: Double, seed: UInt64, purpos
 /// `stratifiedSplit` of examples with these labels (−1: none) of `classes` classes.
 public func stratifiedSplit(labels: [Int32], classes: Int, fraction: Double, seed: UInt64, purpose: Int) -> ([Int], [Int]) {
     let noise = NoiseSource(seed: seed)
-    var byClass = [[Int]](repeating: [], count: classes)
-    for (i, y) in labels.enumerated() where y >= 0 && Int(y) < classes { byClass[Int(y)].append(i) }
-    var held: [Int] = [], kept: [Int] = labels.indices.filter { labels[$0] < 0 }
-    for (c, idx) in byClass.enumerated() {
+    var held: [Int] = [], kept: [Int] = unlabelledIndices(labels)
+    for (c, idx) in indicesByClass(labels, classes: classes).enumerated() {
         var g = noise.generator(stream: .dataSplit, purpose, c)
         let p = g.permutation(idx.count)
         let h = Int((fraction * Double(idx.count)).rounded())

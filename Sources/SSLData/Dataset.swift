@@ -37,30 +37,29 @@ public struct Dataset {
     /// These examples, all with their labels, holding the features of `kept` only (sorted indices): a rank's copy of
     /// the training set that lets go of other ranks' shards. Every other example's features are gone.
     public func keepingFeatures(of kept: [Int]) -> Dataset {
-        var f = [Float](); f.reserveCapacity(kept.count * dim)
-        var rows = [Int32](repeating: -1, count: count)
-        features.withUnsafeBufferPointer { src in
-            for (r, i) in kept.enumerated() {
-                let o = offset(ofExample: i)
-                f.append(contentsOf: src[o..<(o + dim)]); rows[i] = Int32(r)
-            }
-        }
+        var rowOf = [Int32](repeating: -1, count: count)
+        for (r, i) in kept.enumerated() { rowOf[i] = Int32(r) }
         var d = self
-        d.features = f
-        d.featureRow = rows
+        d.features = rows(kept)
+        d.featureRow = rowOf
         return d
     }
 
     /// Example i's position in its file.
     public func position(_ i: Int) -> Int { origin?[i] ?? i }
 
-    /// The examples at `indices`, in that order (their positions in the file are kept).
-    public func subset(_ indices: [Int]) -> Dataset {
+    /// The features of the examples at `indices`, in that order, row after row.
+    func rows(_ indices: [Int]) -> [Float] {
         var f = [Float](); f.reserveCapacity(indices.count * dim)
         features.withUnsafeBufferPointer { src in
             for i in indices { let o = offset(ofExample: i); f.append(contentsOf: src[o..<(o + dim)]) }
         }
-        var d = Dataset(features: f, labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
+        return f
+    }
+
+    /// The examples at `indices`, in that order (their positions in the file are kept).
+    public func subset(_ indices: [Int]) -> Dataset {
+        var d = Dataset(features: rows(indices), labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
         d.origin = indices.map { position($0) }
         d.grid = grid
         d.classNames = classNames
@@ -118,7 +117,7 @@ public struct Dataset {
         }
         let present = counts.indices.filter { counts[$0] > 0 }
         let top = classes - 1
-        let where_ = labels.firstIndex(of: Int32(top)).map { " (first at example \(position($0)) of the file, counted from 0)" } ?? ""
+        let rowOf = labels.firstIndex(of: Int32(top)).map { " (first at example \(position($0)) of the file, counted from 0)" } ?? ""
         if empty == [0] {
             throw DataError(source, "no example has class 0, while classes 1 to \(top) do: the labels look numbered from 1; "
                             + "number them from 0 (subtract 1), or use class names in a CSV label column")
@@ -126,20 +125,16 @@ public struct Dataset {
         let list = empty.count > 6 ? "\(empty.count) classes (\(empty.prefix(3).map(String.init).joined(separator: ", ")), …)" :
             "class" + (empty.count > 1 ? "es " : " ") + empty.map(String.init).joined(separator: ", ")
         throw DataError(source, "\(list) of 0 to \(top) ha\(empty.count > 1 ? "ve" : "s") no example; classes are numbered 0 to C−1 "
-                        + "with C one more than the largest label, \(top)\(where_); labels present: "
+                        + "with C one more than the largest label, \(top)\(rowOf); labels present: "
                         + (present.count > 12 ? "\(present.count) classes" : present.map(String.init).joined(separator: ", "))
                         + ". Fix the stray label, or number the classes 0 to C−1 (−1: no label)")
     }
 
     /// Indices of each class, in order (examples without a label are in none).
-    public func indicesByClass() -> [[Int]] {
-        var by = [[Int]](repeating: [], count: classes)
-        for (i, y) in labels.enumerated() where y >= 0 { by[Int(y)].append(i) }
-        return by
-    }
+    public func indicesByClass() -> [[Int]] { SSLData.indicesByClass(labels, classes: classes) }
 
     /// Indices of the examples that come without a label (−1).
-    public var unlabelledOnly: [Int] { labels.indices.filter { labels[$0] < 0 } }
+    public var unlabelledOnly: [Int] { unlabelledIndices(labels) }
 
     public var maxFeature: Float { features.max() ?? 0 }
 
@@ -198,6 +193,16 @@ public struct Standardization: Codable, Equatable {
 func classIndex(_ names: [String]) -> [String: Int32] {
     Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, Int32($0.offset)) })
 }
+
+/// Indices of each of `classes` classes among `labels`, in order (a label −1, no label, is in none).
+public func indicesByClass(_ labels: [Int32], classes: Int) -> [[Int]] {
+    var by = [[Int]](repeating: [], count: classes)
+    for (i, y) in labels.enumerated() where y >= 0 { by[Int(y)].append(i) }
+    return by
+}
+
+/// Indices of the examples without a label (−1).
+public func unlabelledIndices(_ labels: [Int32]) -> [Int] { labels.indices.filter { labels[$0] < 0 } }
 
 /// Gives the whole pages of `count` floats after `start` (an array's capacity past its end) back to the system: they
 /// read as zero if ever touched again. Keeps resident memory down after an array shrinks in place.

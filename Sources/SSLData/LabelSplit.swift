@@ -80,8 +80,7 @@ public struct LabelSplit: Equatable {
             unlabelled = Self.unlabelled(count: labels.count, labelled: labelled, including: includeLabelledInUnlabelled)
             return
         }
-        var byClass = [[Int]](repeating: [], count: classes)
-        for (i, y) in labels.enumerated() where y >= 0 { byClass[Int(y)].append(i) }
+        let byClass = indicesByClass(labels, classes: classes)
         let noise = NoiseSource(seed: seed)
         var quota = [Int](repeating: 0, count: classes)
         switch (perClass, total) {
