@@ -15,10 +15,15 @@ public struct ModelKind: RawRepresentable, CaseIterable, Hashable, Codable, Send
     public let rawValue: String
     /// Every model but M1 (a VAE without labels) has a classifier q(y|x).
     public let classifies: Bool
-    /// Every model but the supervised baseline has a bound on −log p(x) (and so an unlabelled batch).
+    /// Every model but the supervised baseline has a bound on −log p(x).
     public let hasBound: Bool
+    /// Whether a step has an unlabelled batch: every model with a bound, and a classifier with a term on unlabelled
+    /// examples; not the supervised baseline.
+    public let learnsFromUnlabelled: Bool
     /// The models with p(y) and an unlabelled bound that sums over labels (also on M1's features).
     public var semiSupervised: Bool { inner.labelSum }
+    /// The models virtual adversarial training (`--vat`) can train: a classifier and unlabelled examples to smooth it on.
+    public var adversarialCapable: Bool { classifies && learnsFromUnlabelled }
     /// ADGM and SDGM (also on M1's features) have an auxiliary variable a.
     public var hasAuxiliary: Bool { inner.auxiliary }
     /// M1+M2, M1+ADGM and M1+SDGM: a semi-supervised model on the latent features of a frozen M1.
@@ -36,11 +41,13 @@ public struct ModelKind: RawRepresentable, CaseIterable, Hashable, Codable, Send
     let auxiliary: Bool
     let innerName: String?
 
-    /// `stacks`: for a model on a frozen M1's features, the name of the model it runs there.
-    public init(_ name: String, classifies: Bool = true, hasBound: Bool = true, labelSum: Bool = false, auxiliary: Bool = false,
-                stacks: String? = nil, recipe: String,
+    /// `stacks`: for a model on a frozen M1's features, the name of the model it runs there. `unlabelled` defaults to
+    /// `hasBound`.
+    public init(_ name: String, classifies: Bool = true, hasBound: Bool = true, unlabelled: Bool? = nil, labelSum: Bool = false,
+                auxiliary: Bool = false, stacks: String? = nil, recipe: String,
                 build: @escaping @Sendable (ModelConfig, Capacity, inout ParameterLayout, Workspace) -> SSLModel) {
-        rawValue = name; self.classifies = classifies; self.hasBound = hasBound; self.labelSum = labelSum
+        rawValue = name; self.classifies = classifies; self.hasBound = hasBound; learnsFromUnlabelled = unlabelled ?? hasBound
+        self.labelSum = labelSum
         self.auxiliary = auxiliary; innerName = stacks; self.recipe = recipe; self.build = build
     }
 

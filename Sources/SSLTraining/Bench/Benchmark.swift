@@ -117,7 +117,7 @@ public enum Benchmark {
         let engine = try MatMulEngine(backend: backend, precision: precision)
         let config = modelConfig(kind, hidden: hidden, latent: latent, auxiliary: auxiliary, activation: activation)
         let d = config.inputDim
-        let bu = !kind.hasBound ? 0 : unlabelledBatch
+        let bu = kind.learnsFromUnlabelled ? unlabelledBatch : 0
         let model = makeModel(config, capacity: Capacity(labelled: labelledBatch, unlabelled: bu, evaluation: 100),
                               workspace: Workspace(engine: engine))
         let store = ParameterStore(layout: model.layout)

@@ -38,7 +38,7 @@ extension Benchmark {
         let config = modelConfig(kind)
         let engine = try MatMulEngine(choice)
         let d = config.inputDim
-        let bu = !kind.hasBound ? 0 : unlabelledBatch
+        let bu = kind.learnsFromUnlabelled ? unlabelledBatch : 0
         let w = comm.size
         let myL = slice(total: labelledBatch, rank: comm.rank, world: w)
         let myU = slice(total: bu, rank: comm.rank, world: w)

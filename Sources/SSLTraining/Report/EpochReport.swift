@@ -9,7 +9,8 @@ struct EpochReport {
     let beta: Float
     /// Accuracy, or for M1 (no classifier) the bound per example.
     let validation: Double?
-    let semiSupervised: Bool
+    /// Whether the model has a bound (L, U and the label spread are reported).
+    let bound: Bool
     let classifies: Bool
     let seed: UInt64
     let learningRate: Float
@@ -25,7 +26,8 @@ struct EpochReport {
     var epoch: Double { Double(step) / Double(stepsPerEpoch) }
     var nl: Double { max(sums.labelledCount, 1) }
     var nu: Double { max(sums.unlabelledCount, 1) }
-    var rate: Double { (semiSupervised ? sums.unlabelledCount : sums.labelledCount) / max(seconds, 1e-9) }
+    /// Examples per second: unlabelled ones where the model learns from them, else labelled ones.
+    var rate: Double { (sums.unlabelledCount > 0 ? sums.unlabelledCount : sums.labelledCount) / max(seconds, 1e-9) }
 
     /// Virtual adversarial training's mean KL(q(y|x) ‖ q(y|x + r_adv)) per example (nil: the run has none).
     var adversarial: Double? {
@@ -40,8 +42,8 @@ struct EpochReport {
             if let v = validation { s += String(format: "  val bound %.2f", v) }
             return s + String(format: "  %.0f ex/s", rate)
         }
-        if semiSupervised { s += String(format: "  L %.2f  U %.2f", sums.labelledBound / nl, sums.unlabelledBound / nu) }
-        if semiSupervised && classifies { s += String(format: "  spread %.1f", sums.labelSpread / nu) }
+        if bound { s += String(format: "  L %.2f  U %.2f", sums.labelledBound / nl, sums.unlabelledBound / nu) }
+        if bound && classifies { s += String(format: "  spread %.1f", sums.labelSpread / nu) }
         if let v = adversarial { s += String(format: "  VAT %.4f", v) }
         s += String(format: "  CE %.3f  β %.2f  train-acc %.1f%%", sums.crossEntropy / nl, beta, 100 * sums.correct / nl)
         if let v = validation { s += String(format: "  val%@ %.2f%%", averaged ? " (ema)" : "", 100 * v) }
@@ -55,7 +57,7 @@ struct EpochReport {
             ("throughput/examples_per_second", rate), ("learning_rate", Double(learningRate)),
             ("accuracy/train_labelled", sums.correct / nl),
         ]
-        if semiSupervised {
+        if bound {
             s += [("loss/labelled_bound", sums.labelledBound / nl), ("loss/unlabelled_bound", sums.unlabelledBound / nu)]
             if classifies { s.append(("diagnostics/label_spread", sums.labelSpread / nu)) }
         }
@@ -72,7 +74,7 @@ struct EpochReport {
             "cross_entropy": sums.crossEntropy / nl, "train_labelled_accuracy": sums.correct / nl,
             "examples_per_second": rate, "seconds": sinceStart, "learning_rate": Double(learningRate),
         ]
-        if semiSupervised {
+        if bound {
             r["labelled_bound"] = sums.labelledBound / nl
             r["unlabelled_bound"] = sums.unlabelledBound / nu
             if classifies { r["label_spread"] = sums.labelSpread / nu }

@@ -27,17 +27,18 @@ final class ProgressDisplay {
     let style: ProgressStyle
     let write: (String) -> Void
     let stepsPerEpoch: Int, totalSteps: Int, examplesPerStep: Int
-    let semiSupervised: Bool
+    /// Whether the model has a bound (L and U are shown).
+    let bound: Bool
     /// False for M1: only its bound is shown.
     var classifies = true
     private var lastDraw = Date.distantPast
     private var barShown = false
     private var rateStart = (Date(), 0)
 
-    init(style: ProgressStyle, stepsPerEpoch: Int, totalSteps: Int, examplesPerStep: Int, semiSupervised: Bool,
+    init(style: ProgressStyle, stepsPerEpoch: Int, totalSteps: Int, examplesPerStep: Int, bound: Bool,
          write: @escaping (String) -> Void) {
         self.style = style; self.stepsPerEpoch = stepsPerEpoch; self.totalSteps = totalSteps
-        self.examplesPerStep = examplesPerStep; self.semiSupervised = semiSupervised; self.write = write
+        self.examplesPerStep = examplesPerStep; self.bound = bound; self.write = write
     }
 
     func start(at step: Int) { rateStart = (Date(), step) }
@@ -51,7 +52,7 @@ final class ProgressDisplay {
         let rate = done > 0 ? Double(done * examplesPerStep) / max(elapsed, 1e-9) : 0
         let eta = done > 0 ? elapsed / Double(done) * Double(totalSteps - step) : 0
         let nl = max(sums.labelledCount, 1), nu = max(sums.unlabelledCount, 1)
-        var terms = semiSupervised ? String(format: "L %.2f  U %.2f  ", sums.labelledBound / nl, sums.unlabelledBound / nu) : ""
+        var terms = bound ? String(format: "L %.2f  U %.2f  ", sums.labelledBound / nl, sums.unlabelledBound / nu) : ""
         terms += String(format: "CE %.3f  β %.2f", sums.crossEntropy / nl, beta)
         if !classifies { terms = String(format: "bound %.2f  β %.2f", sums.unlabelledBound / nu, beta) }
         let epoch = (step - 1) / stepsPerEpoch + 1

@@ -97,7 +97,7 @@ struct RunSetup {
         // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
         // --batch-size over the unlabelled set, so it gets the same number of steps as the others.
         let globalL = !c.model.classifies ? 0 : c.labelledBatchSize
-        let globalU = !c.model.hasBound ? 0 : c.batchSize
+        let globalU = c.model.learnsFromUnlabelled ? c.batchSize : 0
         let world = comm.size, rank = comm.rank
         let sampler = GlobalBatchSampler(labelledCount: split.labelled.count, unlabelledCount: split.unlabelled.count,
                                          labelledBatch: globalL, unlabelledBatch: c.batchSize, seed: c.seed, shards: c.shards)

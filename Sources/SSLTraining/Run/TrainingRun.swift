@@ -93,7 +93,7 @@ final class TrainingRun {
         if comm.isRoot {
             display = ProgressDisplay(style: progress, stepsPerEpoch: s.stepsPerEpoch, totalSteps: s.totalSteps,
                                       examplesPerStep: setup.counts.unlabelled > 0 ? setup.counts.unlabelled : setup.counts.labelled,
-                                      semiSupervised: c.model != .supervised, write: write)
+                                      bound: c.model.hasBound, write: write)
             display?.classifies = c.model.classifies
             display?.start(at: startStep)
         }
@@ -171,7 +171,7 @@ final class TrainingRun {
             }
         }
         var report = EpochReport(step: s.step, stepsPerEpoch: s.stepsPerEpoch, sums: sums, seconds: seconds, beta: beta,
-                                 validation: validation, semiSupervised: c.model != .supervised, classifies: c.model.classifies,
+                                 validation: validation, bound: c.model.hasBound, classifies: c.model.classifies,
                                  seed: c.seed, learningRate: s.learningRate(atStep: s.step - 1),
                                  sinceStart: clock.elapsed, averaged: s.store.average != nil)
         report.classMix = ClassMixEstimate.read(s.store)

@@ -164,15 +164,15 @@ public struct TrainConfig: Codable, Equatable {
         }
         if self.epochs == nil && self.steps == nil { throw bad("--epochs", "give --epochs N or --steps N") }
         if self.epochs != nil && self.steps != nil { throw bad("--steps", "give either --epochs or --steps, not both") }
-        if self.batchSize == 0 && self.model != .supervised { throw bad("--batch-size", "0 must be positive for \(self.model.rawValue)") }
+        if self.batchSize == 0 && self.model.learnsFromUnlabelled { throw bad("--batch-size", "0 must be positive for \(self.model.rawValue)") }
         if let m = self.lrMin, m > self.learningRate, (self.lrSchedule ?? .constant) != .constant {
             throw bad("--lr-min", "\(m) is above --lr \(self.learningRate): the schedule would raise the learning rate; give a floor below --lr")
         }
         if self.classBalance != nil {
             if !self.model.semiSupervised { throw bad("--class-balance", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(self.model.rawValue))") }
         }
-        if self.vat != nil && !self.model.semiSupervised {
-            throw bad("--vat", "is for --model \(ModelKind.names { $0.semiSupervised }) (this run is \(self.model.rawValue))")
+        if self.vat != nil && !self.model.adversarialCapable {
+            throw bad("--vat", "is for --model \(ModelKind.names { $0.adversarialCapable }) (this run is \(self.model.rawValue))")
         }
         // (--vat-dimensions is in the recipes, so `--vat 0` on its own turns the term off.)
         if self.vat == nil, let flag = self.vatWeight != nil ? "--vat-weight" : self.vatXi != nil ? "--vat-xi" : nil {
@@ -199,8 +199,8 @@ public struct TrainConfig: Codable, Equatable {
             throw bad(replicas == 1 ? "--batch-size" : self.iw != nil ? "--iw" : "--mc", "(--batch-size + --labelled-batch-size) × --mc × --iw is "
                       + "\((self.batchSize + self.labelledBatchSize) * replicas) examples per step; at most 100000: use smaller batches")
         }
-        if self.model == .supervised && replicas > 1 {
-            throw bad(self.iw != nil ? "--iw" : "--mc", "the supervised baseline has no bound to sample")
+        if !self.model.hasBound && replicas > 1 {
+            throw bad(self.iw != nil ? "--iw" : "--mc", "--model \(self.model.rawValue) has no bound to sample")
         }
         if self.standardize == true && resolvedLikelihood == .bernoulli {
             throw bad("--standardize", "makes features real-valued; use it with --likelihood gaussian")
