@@ -80,14 +80,14 @@ final class ResumeTests: XCTestCase {
     }
 
     /// Virtual adversarial training (its direction keyed by step and example, its perturbed passes leaving the running
-    /// statistics alone) resumes bit for bit, single-process and on 2 ranks, for ADGM's q(y|a,x).
+    /// statistics alone) resumes bit for bit, single-process and on 2 ranks, for ADGM's q(y|a,x) and for VAT alone.
     func testExactResumeWithVirtualAdversarialTraining() throws {
         let recipe = ["--vat", "1.5", "--batch-norm", "--lr-schedule", "constant"]
-        for ranks in [nil, 2] as [Int?] {
-            let tag = ranks.map { "mpi\($0)" } ?? "single"
+        for (ranks, model) in [(nil, "adgm"), (2, "adgm"), (nil, "vat"), (2, "vat")] as [(Int?, String)] {
+            let tag = (ranks.map { "mpi\($0)" } ?? "single") + "-" + model
             let straight = "\(dir!)/vat-straight-\(tag)", split = "\(dir!)/vat-split-\(tag)"
-            XCTAssertEqual(try run(args(straight, steps: 40, model: "adgm") + recipe, ranks: ranks).status, 0)
-            XCTAssertEqual(try run(args(split, steps: 20, model: "adgm") + recipe, ranks: ranks).status, 0)
+            XCTAssertEqual(try run(args(straight, steps: 40, model: model) + recipe, ranks: ranks).status, 0)
+            XCTAssertEqual(try run(args(split, steps: 20, model: model) + recipe, ranks: ranks).status, 0)
             let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"], ranks: ranks)
             XCTAssertEqual(r.status, 0, r.output)
             XCTAssertTrue(r.stdout.contains("VAT "), "the log reports the term: \(r.output)")

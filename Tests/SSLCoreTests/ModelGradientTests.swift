@@ -91,6 +91,12 @@ final class ModelGradientTests: XCTestCase {
     func testSDGMWithTheAuxiliaryLogVarianceFloor() { check(.sdgm, beta: 0.8, labelled: [1, 0], unlabelled: 2, auxLogVarianceMin: 5) }
     func testSDGMGaussianLikelihood() { check(.sdgm, beta: 0.9, labelled: [2], unlabelled: 2, likelihood: .gaussian) }
     func testSupervisedCrossEntropyGradient() { check(.supervised, beta: 1, labelled: [1, 0, 2], unlabelled: 0) }
+    /// VAT alone without its term (the term has its own test, `VirtualAdversarialTests`): cross-entropy on the labelled
+    /// rows, while the unlabelled ones share batch normalisation's statistics, so they move the gradient too.
+    func testVATClassifierCrossEntropyGradientWithUnlabelledRows() {
+        check(.vat, beta: 1, labelled: [1, 0, 2], unlabelled: 2)
+        check(.vat, beta: 1, labelled: [2, 1], unlabelled: 3, normalize: true)
+    }
     func testClassWeightedClassificationTerm() {
         let w: [Float] = [2.5, 0.4, 1.1]
         check(.m2, beta: 1, labelled: [0, 2, 1, 0], unlabelled: 1, classWeights: w)

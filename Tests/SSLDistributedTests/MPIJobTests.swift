@@ -95,7 +95,7 @@ final class MPIJobTests: XCTestCase {
     /// (the class-balance test below: 2.5e-3 to 9.8e-3).
     func testOneVersusTwoVersusThreeRanksGiveTheSameParameters() throws {
         for engine in engineFlags() {
-            for model in engine == ["--gemm", "blas"] ? ["m2", "adgm", "sdgm"] : ["m2", "adgm"] {
+            for model in engine == ["--gemm", "blas"] ? ["m2", "adgm", "sdgm", "vat"] : ["m2", "adgm", "vat"] {
                 try assertSameParametersOnOneTwoAndThreeRanks(model, extra: engine, tag: "\(model)-\(engine.joined())",
                                                              announces: { "world size \($0)" },
                                                              tolerance: rankTolerance(engine))

@@ -9,16 +9,16 @@ import Foundation
 /// (CONTRIBUTING.md shows it).
 public struct ModelKind: RawRepresentable, CaseIterable, Hashable, Codable, Sendable, CustomStringConvertible {
     /// Every model, in the order `--help` and messages list them: the one registration of a kind.
-    public static let allCases: [ModelKind] = [.m2, .adgm, .sdgm, .supervised, .m1, .m1m2, .m1adgm, .m1sdgm]
+    public static let allCases: [ModelKind] = [.m2, .adgm, .sdgm, .supervised, .vat, .m1, .m1m2, .m1adgm, .m1sdgm]
 
     /// The `--model` value, and what checkpoints and config.json store.
     public let rawValue: String
     /// Every model but M1 (a VAE without labels) has a classifier q(y|x).
     public let classifies: Bool
-    /// Every model but the supervised baseline has a bound on −log p(x).
+    /// Every model but the classifier-only ones (supervised, vat) has a bound on −log p(x).
     public let hasBound: Bool
     /// Whether a step has an unlabelled batch: every model with a bound, and a classifier with a term on unlabelled
-    /// examples; not the supervised baseline.
+    /// examples (vat); not the supervised baseline.
     public let learnsFromUnlabelled: Bool
     /// The models with p(y) and an unlabelled bound that sums over labels (also on M1's features).
     public var semiSupervised: Bool { inner.labelSum }
