@@ -101,7 +101,7 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertTrue(b.stderr.contains("\(type) line 2: 'batch-size' should be an integer"), b.stderr)
         let choice = try write("choice.toml", "model = \"m3\"\n")
         let c = try ssl(["train", "--config", choice, "--steps", "1"])
-        XCTAssertTrue(c.stderr.contains("\(choice) line 1: 'model' should be one of m2, adgm, sdgm, supervised, m1, m1m2"), c.stderr)
+        XCTAssertTrue(c.stderr.contains("\(choice) line 1: 'model' should be one of m2, adgm, sdgm, supervised, vat, m1, m1m2"), c.stderr)
         let syntax = try write("syntax.toml", "model = \"m2\nseed = 1\n")
         let d = try ssl(["train", "--config", syntax, "--steps", "1"])
         XCTAssertTrue(d.stderr.contains("\(syntax) line 1, column") && d.stderr.contains("invalid TOML"), d.stderr)
