@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "SSLDataTests", dependencies: ["SSLData", "TestSupport"]),
         .testTarget(name: "SSLTrainingTests", dependencies: ["SSLTraining", "SSLTensorBoard", "SSLData", "SSLCore", "TestSupport"]),
         .testTarget(name: "SSLTemplateTests", dependencies: ["SSLTemplate", "SSLTraining", "SSLData", "SSLCore", "TestSupport"]),
-        .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "TestSupport"]),
+        .testTarget(name: "SSLDistributedTests", dependencies: ["SSLDistributed", "SSLData", "TestSupport"]),
         // Fixtures are read from the source tree by path (#filePath), not bundled.
         .testTarget(name: "SSLCheckpointTests", dependencies: ["SSLCheckpoint", "SSLCore", "SSLTraining", "SSLDistributed", "TestSupport", "CZlib"],
                     exclude: ["Fixtures"]),

@@ -103,4 +103,20 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
             return (try NPYReader.readCube(spectra: x, groundTruth: gt), nil)
         }
     }
+
+    /// As `load`, but with `deferFeatures` the features of an `npy:` or `cube:` file stay in it: `train` holds its
+    /// labels only, and `rows` reads the examples a rank needs (the other formats are read whole, `rows` nil).
+    public func open(labelColumn: LabelColumn = .last, deferFeatures: Bool) throws -> (train: Dataset, test: Dataset?, rows: NPYRows?) {
+        switch self {
+        case .npy(let x, let y) where deferFeatures:
+            let (d, rows) = try NPYReader.openPair(features: x, labels: y)
+            return (d, nil, rows)
+        case .cube(let x, let gt) where deferFeatures:
+            let (d, rows) = try NPYReader.openCube(spectra: x, groundTruth: gt)
+            return (d, nil, rows)
+        default:
+            let (train, test) = try load(labelColumn: labelColumn)
+            return (train, test, nil)
+        }
+    }
 }

@@ -33,17 +33,22 @@ public struct DataSplits {
     public var test: Dataset
     /// What features were divided by (255 for IDX).
     public var scale: Float
+    /// The file holding the features `make(_:_:deferFeatures:)` left unread (nil: every split holds its features).
+    public private(set) var pending: NPYRows? = nil
 
     public init(train: Dataset, validation: Dataset, test: Dataset, scale: Float) {
         self.train = train; self.validation = validation; self.test = test; self.scale = scale
     }
 
-    public static func make(_ spec: DataSpec, _ o: SplitOptions) throws -> DataSplits {
+    /// With `deferFeatures`, an `npy:` or `cube:` file's features are not read (`pending`): the splits are made from
+    /// the labels alone, and `readPending` reads the examples a rank keeps, then scales them.
+    public static func make(_ spec: DataSpec, _ o: SplitOptions, deferFeatures: Bool = false) throws -> DataSplits {
         guard (0..<1).contains(o.testFraction) else { throw DataError("--test-fraction", "\(o.testFraction) must be in [0, 1)") }
         guard (0..<1).contains(o.validationFraction) else {
             throw DataError("--validation-fraction", "\(o.validationFraction) must be in [0, 1)")
         }
-        var (all, ownTest) = try spec.load(labelColumn: o.labelColumn)
+        let (read, ownTest, rows) = try spec.open(labelColumn: o.labelColumn, deferFeatures: deferFeatures)
+        var all = read
         // The MNIST family has its 10 classes by definition; elsewhere C comes from the labels and must fit them.
         var classCheck: Error? = nil
         if !spec.hasOwnTestSplit { do { try all.checkClassesPresent(source: "\(spec)") } catch { classCheck = error } }
@@ -96,13 +101,41 @@ public struct DataSplits {
         train.classes = k; validation.classes = k; test.classes = k
         guard train.count > 0 else { throw DataError("\(spec)", "the training split is empty") }
 
-        var scale: Float = 255
-        if spec.needsScaling, o.requireUnitRange, let lowest = train.features.min(), lowest < 0 {
+        var splits = DataSplits(train: train, validation: validation, test: test, scale: 255)
+        splits.pending = rows
+        if rows == nil { try splits.scaleFeatures(spec, o, lowest: train.features.min(), highest: train.maxFeature) }
+        return splits
+    }
+
+    /// Reads the features `make(_:_:deferFeatures:)` left in their file, of the examples each split keeps (indices;
+    /// test's from the file only when it comes from the same one), then scales them as `make` does, with the training
+    /// split's lowest and highest value over every rank: `extremes` combines this rank's with the others'.
+    public mutating func readPending(train t: [Int], validation v: [Int], test e: [Int], spec: DataSpec, options o: SplitOptions,
+                                     extremes: (Float, Float) throws -> (Float, Float)) throws {
+        guard let rows = pending else { preconditionFailure("DataSplits.readPending: make deferred no features") }
+        train = try train.reading(t, from: rows)
+        validation = try validation.reading(v, from: rows)
+        test = test.featureRow == nil ? test.keepingFeatures(of: e) : try test.reading(e, from: rows)
+        pending = nil
+        let (lowest, highest) = try extremes(train.features.min() ?? .infinity, train.features.max() ?? -.infinity)
+        try scaleFeatures(spec, o, lowest: lowest, highest: highest)
+    }
+
+    /// Standardises every split's features with `s` (nothing when nil).
+    public mutating func standardize(_ s: Standardization?) {
+        guard let s else { return }
+        train.standardize(s); validation.standardize(s); test.standardize(s)
+    }
+
+    /// Divides the features by --scale or the training maximum (`highest`), refusing negative values (`lowest`)
+    /// where the Bernoulli likelihood needs [0, 1].
+    mutating func scaleFeatures(_ spec: DataSpec, _ o: SplitOptions, lowest: Float?, highest: Float) throws {
+        if spec.needsScaling, o.requireUnitRange, let lowest, lowest < 0 {
             throw DataError("\(spec)", "features go down to \(lowest); the Bernoulli likelihood needs values in [0, 1]: "
                             + "shift them to be non-negative, or use --likelihood gaussian for real-valued data")
         }
         if spec.needsScaling {
-            scale = o.scale ?? (o.requireUnitRange ? train.maxFeature : 1)
+            scale = o.scale ?? (o.requireUnitRange ? highest : 1)
             guard scale > 0, scale.isFinite else {
                 throw DataError("--scale", "\(scale) cannot scale features to [0, 1]; give a positive --scale")
             }
@@ -110,7 +143,6 @@ public struct DataSplits {
         } else if o.testData?.needsScaling == true {
             test.scale(by: o.scale ?? 255)
         }
-        return DataSplits(train: train, validation: validation, test: test, scale: scale)
     }
 }
 

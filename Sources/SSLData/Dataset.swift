@@ -23,9 +23,19 @@ public struct Dataset {
         self.features = features; self.labels = labels; self.dim = dim; self.classes = classes; self.shape = shape
     }
 
-    /// Where each example's features start in `features` when only some examples keep them (`keepingFeatures(of:)`):
-    /// −1 for one without; nil: example i's at i·D.
+    /// These examples' labels, their features still in their file (`NPYRows`, read by `reading(_:from:)`).
+    public init(withoutFeatures labels: [Int32], dim: Int, classes: Int, shape: [Int]) {
+        self.init(features: [], labels: [], dim: dim, classes: classes, shape: shape)
+        self.labels = labels
+        featureRow = [Int32](repeating: -1, count: labels.count)
+    }
+
+    /// Where each example's features start in `features` when only some examples hold them (`keepingFeatures(of:)`,
+    /// `reading(_:from:)`): −1 for one without; nil: example i's at i·D.
     public private(set) var featureRow: [Int32]? = nil
+
+    /// Whether example i's features are here (every example's unless some were let go or never read).
+    public func hasFeatures(_ i: Int) -> Bool { featureRow.map { $0[i] >= 0 } ?? true }
 
     /// The offset of example i's features in `features`.
     @inline(__always) public func offset(ofExample i: Int) -> Int {
@@ -37,12 +47,34 @@ public struct Dataset {
     /// These examples, all with their labels, holding the features of `kept` only (sorted indices): a rank's copy of
     /// the training set that lets go of other ranks' shards. Every other example's features are gone.
     public func keepingFeatures(of kept: [Int]) -> Dataset {
-        var rowOf = [Int32](repeating: -1, count: count)
-        for (r, i) in kept.enumerated() { rowOf[i] = Int32(r) }
         var d = self
         d.features = rows(kept)
-        d.featureRow = rowOf
+        d.featureRow = Self.rowMap(kept, count: count)
         return d
+    }
+
+    /// These examples, holding the features of `kept` only (indices), read from their file: the rows of
+    /// `source` at the examples' positions.
+    public func reading(_ kept: [Int], from source: NPYRows) throws -> Dataset {
+        var d = self
+        d.features = try source.read(kept.map { position($0) })
+        d.featureRow = Self.rowMap(kept, count: count)
+        return d
+    }
+
+    /// Every example's features read from their file.
+    public func readingEveryRow(from source: NPYRows) throws -> Dataset {
+        var d = self
+        d.features = try source.read(labels.indices.map { position($0) })
+        d.featureRow = nil
+        return d
+    }
+
+    /// Row r of the features for example kept[r], −1 for every other example.
+    static func rowMap(_ kept: [Int], count: Int) -> [Int32] {
+        var rowOf = [Int32](repeating: -1, count: count)
+        for (r, i) in kept.enumerated() { rowOf[i] = Int32(r) }
+        return rowOf
     }
 
     /// Example i's position in its file.
@@ -57,12 +89,19 @@ public struct Dataset {
         return f
     }
 
-    /// The examples at `indices`, in that order (their positions in the file are kept).
+    /// The examples at `indices`, in that order (their positions in the file are kept), with the features of those
+    /// that have them here.
     public func subset(_ indices: [Int]) -> Dataset {
-        var d = Dataset(features: rows(indices), labels: indices.map { labels[$0] }, dim: dim, classes: classes, shape: shape)
+        var d = self
+        d.labels = indices.map { labels[$0] }
         d.origin = indices.map { position($0) }
-        d.grid = grid
-        d.classNames = classNames
+        if featureRow == nil {
+            d.features = rows(indices)
+        } else {
+            let held = indices.indices.filter { hasFeatures(indices[$0]) }
+            d.features = rows(held.map { indices[$0] })
+            d.featureRow = Self.rowMap(held, count: indices.count)
+        }
         return d
     }
 
@@ -71,7 +110,8 @@ public struct Dataset {
     /// Keeps only the examples at `indices` (ascending), in place: each row moves forward in the same buffer, and the
     /// pages left past the end go back to the system, so a split never holds the features twice.
     public mutating func keepOnly(_ indices: [Int]) {
-        precondition(featureRow == nil && zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }, "Dataset.keepOnly: ascending indices of a full dataset")
+        precondition(zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }, "Dataset.keepOnly: ascending indices")
+        guard featureRow == nil else { self = subset(indices); return }
         let d = dim
         features.withUnsafeMutableBufferPointer { f in
             for (to, from) in indices.enumerated() where to != from {
@@ -151,21 +191,28 @@ public struct Dataset {
     }
 
     /// Per-feature mean and standard deviation (floored at 1e-6) over the examples.
-    public func featureStatistics() -> Standardization {
-        var mean = [Double](repeating: 0, count: dim), sq = [Double](repeating: 0, count: dim)
-        for i in 0..<count {
-            for j in 0..<dim { let v = Double(features[i * dim + j]); mean[j] += v; sq[j] += v * v }
-        }  // over every training example, labelled or not
-        let n = Double(max(count, 1))
-        let m = mean.map { $0 / n }
-        let sd = (0..<dim).map { max((sq[$0] / n - m[$0] * m[$0]).squareRoot(), 1e-6) }
-        return Standardization(mean: m.map(Float.init), std: sd.map(Float.init))
+    public func featureStatistics() -> Standardization { Standardization(sums: featureSums(of: Array(0..<count))) }
+
+    /// The count, and per feature the sum and the sum of squares, of the examples at `indices` (in Double): what
+    /// `Standardization(sums:)` needs, and what ranks that each hold part of the examples add up.
+    public func featureSums(of indices: [Int]) -> [Double] {
+        var sums = [Double](repeating: 0, count: 1 + 2 * dim)
+        sums[0] = Double(indices.count)
+        features.withUnsafeBufferPointer { f in
+            for i in indices {
+                let o = offset(ofExample: i)
+                for j in 0..<dim { let v = Double(f[o + j]); sums[1 + j] += v; sums[1 + dim + j] += v * v }
+            }
+        }
+        return sums
     }
 
-    /// x ← (x − mean) / std, per feature.
+    /// x ← (x − mean) / std, per feature, for every example whose features are here.
     public mutating func standardize(_ s: Standardization) {
         precondition(s.mean.count == dim, "standardization for \(s.mean.count) features applied to \(dim)")
-        for i in 0..<count { for j in 0..<dim { features[i * dim + j] = (features[i * dim + j] - s.mean[j]) / s.std[j] } }
+        for i in 0..<(features.count / max(dim, 1)) {
+            for j in 0..<dim { features[i * dim + j] = (features[i * dim + j] - s.mean[j]) / s.std[j] }
+        }
     }
 
     public mutating func scale(by s: Float) {
@@ -173,11 +220,13 @@ public struct Dataset {
         for i in features.indices { features[i] *= inv }
     }
 
-    /// FNV-1a digest of labels and feature bits (every 7th), for cross-rank and reproducibility checks.
-    public var digest: UInt64 {
+    /// FNV-1a digest of the labels and of the features of the examples at `indices` (every 7th value), for cross-rank
+    /// checks: ranks that hold different examples' features compare those they all hold.
+    public func digest(features indices: [Int]) -> UInt64 {
         var h = FNV1a()
+        h.add(UInt64(count)); h.add(UInt64(dim))
         for y in labels { h.add(UInt64(UInt32(bitPattern: y))) }
-        for (i, f) in features.enumerated() where i % 7 == 0 { h.add(UInt64(f.bitPattern)) }
+        for (k, f) in rows(indices).enumerated() where k % 7 == 0 { h.add(UInt64(f.bitPattern)) }
         return h.value
     }
 }
@@ -187,6 +236,14 @@ public struct Standardization: Codable, Equatable {
     public var mean: [Float]
     public var std: [Float]
     public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
+
+    /// From `Dataset.featureSums` (over one rank's examples, or summed over the ranks').
+    public init(sums: [Double]) {
+        let dim = (sums.count - 1) / 2, n = max(sums[0], 1)
+        let m = (0..<dim).map { sums[1 + $0] / n }
+        let sd = (0..<dim).map { max((sums[1 + dim + $0] / n - m[$0] * m[$0]).squareRoot(), 1e-6) }
+        self.init(mean: m.map(Float.init), std: sd.map(Float.init))
+    }
 }
 
 /// Class k of a file that names its classes is `names[k]`: each name's class.

@@ -11,6 +11,32 @@ public struct NPYArray {
     public let values: [Float]
 }
 
+/// What a .npy header says: the dtype, the shape, where the data start and how many values they hold.
+public struct NPYHeader {
+    public let dtype: NPYArray.DType
+    public let shape: [Int]
+    public let dataStart: Int
+    public let count: Int
+    public let elementSize: Int
+
+    /// What is wrong when the file holds `dataBytes` after the header instead of the shape's.
+    func sizeProblem(dataBytes: Int) -> String {
+        let what = dataBytes < count * elementSize ? "truncated" : "unexpected trailing bytes"
+        return "\(what): shape \(shape) of \(dtype) needs \(count * elementSize) data bytes, the file has \(dataBytes)"
+    }
+
+    /// `count` values stored at `p` in this dtype, as floats.
+    func decode(_ p: UnsafeRawPointer, count: Int, into v: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case .float32: for i in 0..<count { v[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
+        case .float64: for i in 0..<count { v[i] = Float(Double(bitPattern: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)) }
+        case .uint8: for i in 0..<count { v[i] = Float(p.load(fromByteOffset: i, as: UInt8.self)) }
+        case .int32: for i in 0..<count { v[i] = Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+        case .int64: for i in 0..<count { v[i] = Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+        }
+    }
+}
+
 public enum NPYReader {
     /// Reads `path`; a plain file is memory-mapped (not copied), a gzip one decompressed into memory.
     public static func read(_ path: String) throws -> NPYArray {
@@ -26,6 +52,17 @@ public enum NPYReader {
     }
 
     public static func parse(_ b: UnsafeRawBufferPointer, name: String) throws -> NPYArray {
+        let h = try header(b, name: name)
+        guard b.count - h.dataStart == h.count * h.elementSize else {
+            throw DataError(name, h.sizeProblem(dataBytes: b.count - h.dataStart))
+        }
+        var values = [Float](repeating: 0, count: h.count)
+        values.withUnsafeMutableBufferPointer { h.decode(b.baseAddress! + h.dataStart, count: h.count, into: $0.baseAddress!) }
+        return NPYArray(dtype: h.dtype, shape: h.shape, values: values)
+    }
+
+    /// The header at the start of `b` (which must hold at least the whole header): dtype, shape, where the data start.
+    public static func header(_ b: UnsafeRawBufferPointer, name: String) throws -> NPYHeader {
         if b.isEmpty { throw DataError(name, "empty file, expected a .npy array") }
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
         guard b.count >= 10, Array(b[0..<6]) == magic else { throw DataError(name, "not a .npy file (bad magic), expected \\x93NUMPY") }
@@ -73,35 +110,23 @@ public enum NPYReader {
             throw DataError(name, "dtype '\(descr)' is not supported; expected float32, float64 or uint8 features and int32/int64 labels")
         }
         let size = ["f4": 4, "f8": 8, "u1": 1, "i4": 4, "i8": 8][dtype.rawValue]!
-        let dataStart = start + headerLen
         let count = try checkedDataBytes(shape, elementSize: size, file: name) / size
-        guard b.count - dataStart == count * size else {
-            let what = b.count - dataStart < count * size ? "truncated" : "unexpected trailing bytes"
-            throw DataError(name, "\(what): shape \(shape) of \(dtype) needs \(count * size) data bytes, the file has \(b.count - dataStart)")
-        }
-        var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBufferPointer { v in
-            do {
-                let p = b.baseAddress! + dataStart
-                switch dtype {
-                case .float32: for i in 0..<count { v[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
-                case .float64:
-                    for i in 0..<count { v[i] = Float(Double(bitPattern: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian)) }
-                case .uint8: for i in 0..<count { v[i] = Float(p.load(fromByteOffset: i, as: UInt8.self)) }
-                case .int32: for i in 0..<count { v[i] = Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
-                case .int64: for i in 0..<count { v[i] = Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
-                }
-            }
-        }
-        return NPYArray(dtype: dtype, shape: shape, values: values)
+        return NPYHeader(dtype: dtype, shape: shape, dataStart: start + headerLen, count: count, elementSize: size)
     }
 
     /// Features X (N×D, or N×…, float32/float64/uint8) and integer labels Y (N), checked against each other.
     public static func readPair(features: String, labels: String) throws -> Dataset {
-        let x = try read(features), y = try read(labels)
+        let (d, rows) = try openPair(features: features, labels: labels)
+        return try d.readingEveryRow(from: rows)
+    }
+
+    /// The labels Y of a features/labels pair, checked against the features' header, with the features X still in
+    /// their file (`NPYRows`): a dataset of no features yet, for a rank that reads only the rows it trains on.
+    public static func openPair(features: String, labels: String) throws -> (Dataset, NPYRows) {
+        let x = try NPYRows(features), y = try read(labels)
         guard x.shape.count >= 2 else { throw DataError(features, "has shape \(x.shape), expected examples × features") }
-        guard [.float32, .float64, .uint8].contains(x.dtype) else {
-            throw DataError(features, "features of dtype \(x.dtype) are not supported; expected float32, float64 or uint8")
+        guard [.float32, .float64, .uint8].contains(x.header.dtype) else {
+            throw DataError(features, "features of dtype \(x.header.dtype) are not supported; expected float32, float64 or uint8")
         }
         guard y.shape.count == 1 || (y.shape.count == 2 && y.shape[1] == 1) else {
             throw DataError(labels, "has shape \(y.shape), expected one label per example")
@@ -113,18 +138,23 @@ public enum NPYReader {
         if let i = y.values.firstIndex(where: { $0 < -1 }) {
             throw DataError(labels, "label \(Int(y.values[i])) at index \(i) is out of range: expected 0, 1, … or −1 (no label)")
         }
-        guard !x.values.contains(where: { !$0.isFinite }) else { throw DataError(features, "contains NaN or infinite values") }
-        let d = x.shape.dropFirst().reduce(1, *)
         let k = Int(y.values.max() ?? -1) + 1  // 0 when no example has a label (M1 still trains)
-        return Dataset(features: x.values, labels: y.values.map { Int32($0) }, dim: d, classes: k,
-                       shape: x.shape.count == 3 ? [x.shape[1], x.shape[2]] : [d])
+        let d = Dataset(withoutFeatures: y.values.map { Int32($0) }, dim: x.rowLength, classes: k,
+                        shape: x.shape.count == 3 ? [x.shape[1], x.shape[2]] : [x.rowLength])
+        return (d, x)
     }
 
     /// A hyperspectral cube: X (H×W×B spectra, float or integer) and its ground-truth map GT (H×W integers: 0 for a
     /// pixel without a label, 1…C for the classes), as H·W examples in row-major pixel order with labels GT − 1
     /// (−1 for 0). The dataset remembers the grid, so class maps can be drawn.
     public static func readCube(spectra: String, groundTruth: String) throws -> Dataset {
-        let x = try read(spectra), gt = try read(groundTruth)
+        let (d, rows) = try openCube(spectra: spectra, groundTruth: groundTruth)
+        return try d.readingEveryRow(from: rows)
+    }
+
+    /// The ground truth of a cube, checked against the spectra's header, with the spectra still in their file.
+    public static func openCube(spectra: String, groundTruth: String) throws -> (Dataset, NPYRows) {
+        let x = try NPYRows(spectra), gt = try read(groundTruth)
         guard x.shape.count == 3 else {
             throw DataError(spectra, "has shape \(x.shape), expected a cube height × width × bands")
         }
@@ -139,13 +169,107 @@ public enum NPYReader {
             throw DataError(groundTruth, "value \(Int(gt.values[i])) at pixel (\(i / gt.shape[1]), \(i % gt.shape[1])) is negative; "
                             + "expected 0 (no label) or a class 1…C")
         }
-        guard !x.values.contains(where: { !$0.isFinite }) else { throw DataError(spectra, "contains NaN or infinite values") }
         let bands = x.shape[2]
         let k = Int(gt.values.max() ?? 0)
-        var d = Dataset(features: x.values, labels: gt.values.map { Int32($0) - 1 }, dim: bands, classes: k, shape: [bands])
+        var d = Dataset(withoutFeatures: gt.values.map { Int32($0) - 1 }, dim: bands, classes: k, shape: [bands])
         d.grid = (x.shape[0], x.shape[1])
         // Cube users count classes as the ground truth does: class k is named k + 1 in every table and output.
         d.classNames = (0..<k).map { String($0 + 1) }
-        return d
+        return (d, x)
+    }
+}
+
+/// The rows of a .npy array (its first dimension) read on demand: a plain file by `pread` of the rows asked for only,
+/// a gzip one decompressed once. Every row read is checked to be finite.
+public final class NPYRows {
+    public let path: String
+    public let header: NPYHeader
+    public var shape: [Int] { header.shape }
+    /// Values per row (the product of every dimension but the first).
+    public let rowLength: Int
+    /// Bytes of the file read so far (the header, and the rows asked for); a gzip file counts whole.
+    public private(set) var bytesRead = 0
+    public let fileBytes: Int
+    private let fd: Int32
+    private let decompressed: [UInt8]?
+
+    public init(_ path: String) throws {
+        self.path = path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
+        if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DataError(path, "cannot open for reading (\(String(cString: strerror(errno))))") }
+        var st = stat()
+        fstat(fd, &st)
+        fileBytes = Int(st.st_size)
+        var head = [UInt8](repeating: 0, count: min(fileBytes, 12))
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        if n >= 2 && head[0] == 0x1F && head[1] == 0x8B {
+            close(fd)
+            self.fd = -1
+            let bytes = try readFileBytes(path)
+            decompressed = bytes
+            bytesRead = fileBytes
+            header = try bytes.withUnsafeBytes { try NPYReader.header($0, name: path) }
+            guard bytes.count - header.dataStart == header.count * header.elementSize else {
+                throw DataError(path, header.sizeProblem(dataBytes: bytes.count - header.dataStart))
+            }
+        } else {
+            self.fd = fd
+            decompressed = nil
+            // The header's length is in its first 12 bytes; then the whole header.
+            let major = head.count > 6 ? head[6] : 0
+            let lenBytes = major == 1 ? 2 : 4
+            let claimed = head.count >= 8 + lenBytes ? (0..<lenBytes).reduce(0) { $0 | Int(head[8 + $1]) << (8 * $1) } : 0
+            var whole = [UInt8](repeating: 0, count: min(fileBytes, 8 + lenBytes + claimed))
+            let m = whole.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            whole.removeLast(whole.count - max(m, 0))
+            bytesRead = whole.count
+            do {
+                header = try whole.withUnsafeBytes { try NPYReader.header($0, name: path) }
+                guard fileBytes - header.dataStart == header.count * header.elementSize else {
+                    throw DataError(path, header.sizeProblem(dataBytes: fileBytes - header.dataStart))
+                }
+            } catch { close(fd); throw error }
+        }
+        rowLength = header.shape.dropFirst().reduce(1, *)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// The rows at `positions`, in that order, one after another; runs of consecutive rows are read at once.
+    public func read(_ positions: [Int]) throws -> [Float] {
+        let rowBytes = rowLength * header.elementSize
+        var out = [Float](repeating: 0, count: positions.count * rowLength)
+        var scratch = [UInt8]()
+        var k = 0
+        try out.withUnsafeMutableBufferPointer { o in
+            while k < positions.count {
+                // The longest run of consecutive rows from here, at most 8 MB at once.
+                var run = 1
+                while k + run < positions.count, positions[k + run] == positions[k] + run, (run + 1) * rowBytes <= 8 << 20 { run += 1 }
+                let first = positions[k]
+                precondition(first >= 0 && first + run <= header.shape[0], "NPYRows: row \(first) of \(header.shape[0])")
+                let offset = header.dataStart + first * rowBytes
+                let into = o.baseAddress! + k * rowLength
+                if let bytes = decompressed {
+                    bytes.withUnsafeBytes { header.decode($0.baseAddress! + offset, count: run * rowLength, into: into) }
+                } else {
+                    if scratch.count < run * rowBytes { scratch = [UInt8](repeating: 0, count: run * rowBytes) }
+                    let got = scratch.withUnsafeMutableBytes { pread(fd, $0.baseAddress, run * rowBytes, off_t(offset)) }
+                    guard got == run * rowBytes else {
+                        throw DataError(path, "read failed at row \(first): \(got < 0 ? String(cString: strerror(errno)) : "the file shrank while reading")")
+                    }
+                    bytesRead += got
+                    scratch.withUnsafeBytes { header.decode($0.baseAddress!, count: run * rowLength, into: into) }
+                }
+                if let bad = (0..<(run * rowLength)).first(where: { !into[$0].isFinite }) {
+                    throw DataError(path, "contains NaN or infinite values (row \(first + bad / rowLength), counted from 0)")
+                }
+                k += run
+            }
+        }
+        return out
     }
 }

@@ -112,6 +112,55 @@ final class NPYReaderTests: XCTestCase {
         let big = try save("big.npy", npy(descr: ">f4", shape: [3, 2], data: bytes([Float](repeating: 0.5, count: 6))))
         assertError(big, y, file: big, contains: "big-endian")
     }
+
+    /// `NPYRows` reads the rows asked for, in the order asked, and only their bytes (runs of consecutive rows at once);
+    /// a gzip file is read whole; a row with NaN is named; a dataset opened without features keeps its labels, splits
+    /// into subsets that know which examples hold features, and reads its own rows later.
+    func testRowsAreReadOnDemandAndOnlyTheirBytes() throws {
+        let n = 50, d = 3
+        let values = (0..<(n * d)).map { Float($0) / 7 }
+        let x = "\(dir!)/rows.npy", y = "\(dir!)/labels.npy"
+        try NPYWriter.write(x, float32: values, shape: [n, d])
+        try NPYWriter.write(y, int64: (0..<n).map { Int64($0 % 4) })
+        let rows = try NPYRows(x)
+        let header = rows.bytesRead
+        XCTAssertEqual(header, rows.fileBytes - n * d * 4, "only the header read on opening")
+        let asked = [7, 8, 9, 3, 40, 41, 0]
+        XCTAssertEqual(try rows.read(asked), asked.flatMap { Array(values[($0 * d)..<(($0 + 1) * d)]) })
+        XCTAssertEqual(rows.bytesRead - header, asked.count * d * 4, "the rows asked for, once each")
+
+        let gz = "\(dir!)/rows.npy.gz"
+        let p = Process(); p.executableURL = URL(fileURLWithPath: "/bin/sh"); p.arguments = ["-c", "gzip -c \(x) > \(gz)"]
+        try p.run(); p.waitUntilExit()
+        let zipped = try NPYRows(gz)
+        XCTAssertEqual(try zipped.read(asked), try rows.read(asked))
+        XCTAssertEqual(zipped.bytesRead, zipped.fileBytes)
+
+        var bad = values; bad[13 * d + 1] = .nan
+        try NPYWriter.write("\(dir!)/nan.npy", float32: bad, shape: [n, d])
+        XCTAssertNoThrow(try NPYRows("\(dir!)/nan.npy").read([12, 14]))
+        XCTAssertThrowsError(try NPYRows("\(dir!)/nan.npy").read([12, 13])) {
+            XCTAssertTrue("\($0)".contains("nan.npy") && "\($0)".contains("NaN or infinite values (row 13"), "\($0)")
+        }
+
+        let (labels, source) = try NPYReader.openPair(features: x, labels: y)
+        XCTAssertEqual(labels.count, n); XCTAssertEqual(labels.dim, d); XCTAssertTrue(labels.features.isEmpty)
+        var train = labels.subset(Array(10..<30))
+        train.keepOnly(Array(stride(from: 0, to: 20, by: 2)))
+        XCTAssertEqual(train.labels, stride(from: 10, to: 30, by: 2).map { Int32($0 % 4) })
+        let mine = try train.reading([1, 4], from: source)
+        XCTAssertTrue(mine.hasFeatures(1) && !mine.hasFeatures(2))
+        XCTAssertEqual(Array(mine.features[0..<d]), Array(values[(12 * d)..<(13 * d)]), "example 1 is row 12 of the file")
+        let whole = try NPYReader.readPair(features: x, labels: y)
+        XCTAssertEqual(mine.subset([4, 1]).features, whole.subset([18, 12]).features)
+        // Statistics from sums over parts equal those over the whole.
+        var sums = whole.featureSums(of: Array(0..<20))
+        for (i, v) in whole.featureSums(of: Array(20..<n)).enumerated() { sums[i] += v }
+        let parts = Standardization(sums: sums), all = whole.featureStatistics()
+        for j in 0..<d {
+            XCTAssertEqual(parts.mean[j], all.mean[j], accuracy: 1e-5); XCTAssertEqual(parts.std[j], all.std[j], accuracy: 1e-5)
+        }
+    }
 }
 
 /// `NPYWriter` output read back by `NPYReader` (and laid out as NumPy writes it: data 64-byte aligned).

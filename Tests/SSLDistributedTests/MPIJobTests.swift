@@ -1,4 +1,5 @@
 import Foundation
+import SSLData
 import SSLDistributed
 import TestSupport
 import XCTest
@@ -248,6 +249,40 @@ final class MPIJobTests: XCTestCase {
         let refused = try mpirun(["-np", "3"] + trainArgs("m2", steps: 2, runDir: "\(dir!)/shards-2") + ["--shards", "2"], timeout: 120)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("--shards: 2 shards of the \(n) unlabelled examples cannot be shared by 3 ranks"), refused.output)
+    }
+
+    /// On several ranks an `npy:` file is read by row: each rank reads the features of the examples it keeps (its
+    /// shards, the labelled set, its chunks of validation and test) and no others, and takes the training maximum (the
+    /// scale) and the standardisation's statistics from every rank's share; the run is the one that reads the same values
+    /// whole (the digits CSV) bit for bit, with the Bernoulli likelihood and with standardised Gaussian features.
+    func testRanksReadOnlyTheirRowsOfAnNPYFileAndTrainAsOnTheWholeFile() throws {
+        guard let path = digitsPath() else { throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` or set SSL_DIST_DIGITS") }
+        let whole = try DataSpec.csv(path: path).load().train
+        let x = "\(dir!)/digits-x.npy", y = "\(dir!)/digits-y.npy"
+        try NPYWriter.write(x, float32: whole.features, shape: [whole.count, whole.dim])
+        try NPYWriter.write(y, int64: whole.labels.map(Int64.init))
+        for (tag, extra) in [("bernoulli", [String]()), ("standardized", ["--likelihood", "gaussian", "--standardize"])] {
+            var params: [[Float]] = []
+            for data in ["csv:\(path)", "npy:\(x),\(y)"] {
+                let runDir = "\(dir!)/rows-\(tag)-\(params.count)"
+                let r = try mpirun(["-np", "3", sslDistBinary()] + shortDigitsRun(model: "m2", data: data, runDir: runDir)
+                                   + ["--seed", "3", "--eval-batch-size", "37"] + extra)
+                XCTAssertEqual(r.status, 0, r.output)
+                params.append(try readFloats("\(runDir)/parameters.f32"))
+                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/results.json")))
+                let results = try XCTUnwrap(json as? [String: Any])
+                guard data.hasPrefix("npy") else {
+                    XCTAssertNil(results["feature_file_bytes_read"] as? Int, "a CSV is read whole")
+                    continue
+                }
+                // Rank 0: a third of the training rows, the 30 labelled ones, a third of validation and test.
+                let read = try XCTUnwrap(results["feature_file_bytes_read"] as? Int), file = try XCTUnwrap(results["feature_file_bytes"] as? Int)
+                XCTAssertGreaterThan(Double(read), 0.25 * Double(file), "\(tag): \(read) of \(file) bytes")
+                XCTAssertLessThan(Double(read), 0.4 * Double(file), "\(tag): \(read) of \(file) bytes")
+                XCTAssertTrue(r.stdout.contains("of the features file's"), r.output)
+            }
+            XCTAssertEqual(params[0], params[1], "\(tag): reading by rows changed the run")
+        }
     }
 
     /// Validation and test are scored by every rank together, each taking whole chunks of the split: the same

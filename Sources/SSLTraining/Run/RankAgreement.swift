@@ -10,10 +10,11 @@ func configHash(_ c: TrainConfig) throws -> UInt64 {
     return FNV1a.hash(bytes: try enc.encode(c))
 }
 
-/// Hash of the data a run trains and validates on, and of which examples keep labels.
+/// Hash of what every rank holds of the data a run trains and validates on: each split's labels, the labelled
+/// examples' features, and which examples keep labels.
 func dataHash(_ s: DataSplits, _ split: LabelSplit) -> UInt64 {
     var h = FNV1a()
-    for d in [s.train.digest, s.validation.digest, s.test.digest] { h.add(d) }
+    for d in [s.train.digest(features: split.labelled), s.validation.digest(features: []), s.test.digest(features: [])] { h.add(d) }
     for i in split.labelled { h.add(UInt64(i)) }
     h.add(UInt64(split.unlabelled.count))
     return h.value

@@ -26,8 +26,11 @@ struct RunSetup {
     let myLabelled: Range<Int>
     let sampler: GlobalBatchSampler
     let capacity: Capacity
-    /// Digest of the data every rank loaded (`dataHash`), taken before this rank let go of other ranks' shards.
+    /// Digest of what every rank holds of the data (`dataHash`): the labels, and the labelled examples' features.
     let dataDigest: UInt64
+    /// With features read by row (a sharded run on an `npy:` or `cube:` file): the bytes this rank read of the features
+    /// file, and the file's size.
+    let featureBytes: (read: Int, file: Int)?
     let engine: EngineChoice
 
     var train: Dataset { splits.train }
@@ -61,13 +64,15 @@ struct RunSetup {
         try c.validate()
         let m1 = try loadFrozenM1(&c, saved: saved, comm: comm)
         let spec = try DataSpec(parsing: c.data)
-        var splits = try DataSplits.make(spec, try c.splitOptions)
+        // On several ranks with shards each rank reads the features of the examples it keeps only (`npy:` and `cube:`
+        // files; the others are read whole and let go below). Not for a stacked run: its M1's statistics read every example.
+        let options = try c.splitOptions
+        var splits = try DataSplits.make(spec, options, deferFeatures: comm.size > 1 && (c.shards ?? 0) > 0 && !c.model.stacked)
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
-        // Standardisation uses the training split's statistics only (on resume, the checkpoint's; a stacked model, its M1's).
-        let standardization = c.model.stacked ? (saved?.standardization ?? m1?.state.standardization)
-            : c.standardize == true ? (saved?.standardization ?? splits.train.featureStatistics()) : nil
-        if let st = standardization {
-            splits.train.standardize(st); splits.validation.standardize(st); splits.test.standardize(st)
+        var standardization: Standardization? = nil
+        if splits.pending == nil {
+            standardization = try Self.standardization(c, saved: saved, m1: m1, train: splits.train, counted: nil, comm: comm)
+            splits.standardize(standardization)
         }
         let train = splits.train
         // M1 learns from every training example and ignores labels (the data may have none); the others need some.
@@ -105,20 +110,35 @@ struct RunSetup {
             throw ConfigError(flag: "--shards", problem: "\(s) shard\(s == 1 ? "" : "s") of the \(split.unlabelled.count) unlabelled "
                               + "examples cannot be shared by \(world) ranks: give --shards \(world) or more")
         }
-        let dataDigest = dataHash(splits, split)
         // A rank keeps the features of the examples it trains on: the labelled set and its shards of the unlabelled set.
+        // Validation and test are scored by every rank together, each taking whole chunks
+        // (`Evaluator.score(_:store:noise:comm:)`): a classifier's run keeps its own chunks' examples only.
+        var featureBytes: (read: Int, file: Int)? = nil
         if world > 1 && sampler.shards != nil {
             let mine = sampler.unlabelledExamples(rank: rank, world: world).map { split.unlabelled[$0] }
-            splits.train = splits.train.keepingFeatures(of: Array(Set(mine).union(split.labelled)).sorted())
-            // Validation and test are scored by every rank together, each taking whole chunks
-            // (`Evaluator.score(_:store:noise:comm:)`): a classifier's run keeps its own chunks' examples only.
-            if c.model.classifies {
-                for keep in [\DataSplits.validation, \DataSplits.test] {
-                    let rows = Evaluator.rows(of: splits[keyPath: keep].count, chunk: c.evalBatchSize, comm: comm)
-                    splits[keyPath: keep] = splits[keyPath: keep].keepingFeatures(of: Array(rows))
+            let trainRows = Array(Set(mine).union(split.labelled)).sorted()
+            let chunks = { (n: Int) in c.model.classifies ? Array(Evaluator.rows(of: n, chunk: c.evalBatchSize, comm: comm)) : Array(0..<n) }
+            let validationRows = chunks(splits.validation.count), testRows = chunks(splits.test.count)
+            if let file = splits.pending {
+                try splits.readPending(train: trainRows, validation: validationRows, test: testRows, spec: spec, options: options) {
+                    var lowest = [$0], highest = [$1]
+                    try lowest.withUnsafeMutableBufferPointer { try comm.allreduce($0, .min) }
+                    try highest.withUnsafeMutableBufferPointer { try comm.allreduce($0, .max) }
+                    return (lowest[0], highest[0])
                 }
+                featureBytes = (file.bytesRead, file.fileBytes)
+                // Each training example's features counted once: its shard's rank, or rank 0 for one in no shard.
+                let unlabelled = Set(split.unlabelled)
+                let counted = mine + (rank == 0 ? splits.train.labels.indices.filter { !unlabelled.contains($0) } : [])
+                standardization = try Self.standardization(c, saved: saved, m1: m1, train: splits.train, counted: counted.sorted(), comm: comm)
+                splits.standardize(standardization)
+            } else {
+                splits.train = splits.train.keepingFeatures(of: trainRows)
+                splits.validation = splits.validation.keepingFeatures(of: validationRows)
+                splits.test = splits.test.keepingFeatures(of: testRows)
             }
         }
+        let dataDigest = dataHash(splits, split)
         // M1 has no labelled batches; its bound on a split is computed in labelled + unlabelled chunks of this size.
         let perRankU = globalU == 0 ? 0 : sampler.mostUnlabelledPerRank(world: world)
         let capacity = Capacity(labelled: !c.model.classifies ? perRankU : (globalL + world - 1) / world, unlabelled: perRankU,
@@ -127,7 +147,20 @@ struct RunSetup {
         return RunSetup(config: c, saved: saved, reader: reader, spec: spec, splits: splits, standardization: standardization,
                         split: split, modelConfig: modelConfig, frozenM1: m1, counts: GlobalCounts(labelled: globalL, unlabelled: globalU),
                         myLabelled: slice(total: globalL, rank: rank, world: world), sampler: sampler, capacity: capacity,
-                        dataDigest: dataDigest, engine: engine)
+                        dataDigest: dataDigest, featureBytes: featureBytes, engine: engine)
+    }
+
+    /// The run's standardisation (nil: none): a stacked model's M1's; on resume the checkpoint's; else the training
+    /// split's statistics, over every rank's `counted` examples when each holds part of the split (nil: all are here).
+    static func standardization(_ c: TrainConfig, saved: TrainingState?, m1: LoadedModel?, train: Dataset, counted: [Int]?,
+                                comm: Communicator) throws -> Standardization? {
+        if c.model.stacked { return saved?.standardization ?? m1?.state.standardization }
+        guard c.standardize == true else { return nil }
+        if let s = saved?.standardization { return s }
+        guard let counted else { return train.featureStatistics() }
+        var sums = train.featureSums(of: counted)
+        try comm.allreduce(&sums, .sum)
+        return Standardization(sums: sums)
     }
 
     /// A stacked model (M1+M2, M1+ADGM, M1+SDGM) on a new run: the frozen M1 (parameters, architecture,

@@ -233,6 +233,7 @@ final class TrainingRun {
                 "allreduce_buckets": s.overlap.map { $0.buckets.count } as Any,
                 "allreduce_buckets_during_backward": s.overlap?.startedDuringBackward as Any,
                 "allreduce_exposed_seconds": s.overlap?.exposedSeconds as Any,
+                "feature_file_bytes_read": setup.featureBytes?.read as Any, "feature_file_bytes": setup.featureBytes?.file as Any,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: "\(runDir)/results.json"))
