@@ -83,9 +83,11 @@ final class ResumeTests: XCTestCase {
     /// statistics alone) resumes bit for bit, single-process and on 2 ranks, for ADGM's q(y|a,x) and for VAT alone.
     func testExactResumeWithVirtualAdversarialTraining() throws {
         let recipe = ["--vat", "1.5", "--batch-norm", "--lr-schedule", "constant"]
-        for (ranks, model) in [(nil, "adgm"), (2, "adgm"), (nil, "vat"), (2, "vat")] as [(Int?, String)] {
-            let tag = (ranks.map { "mpi\($0)" } ?? "single") + "-" + model
+        for (ranks, model, statistics) in [(nil, "adgm", "perturbed"), (2, "adgm", "perturbed"), (2, "adgm", "clean"),
+                                           (nil, "vat", "perturbed"), (2, "vat", "clean")] as [(Int?, String, String)] {
+            let tag = (ranks.map { "mpi\($0)" } ?? "single") + "-" + model + "-" + statistics
             let straight = "\(dir!)/vat-straight-\(tag)", split = "\(dir!)/vat-split-\(tag)"
+            let recipe = recipe + ["--vat-statistics", statistics]
             XCTAssertEqual(try run(args(straight, steps: 40, model: model) + recipe, ranks: ranks).status, 0)
             XCTAssertEqual(try run(args(split, steps: 20, model: model) + recipe, ranks: ranks).status, 0)
             let r = try run(["train", "--resume", "latest", "--steps", "40", "--run-dir", split, "--blas-threads", "1"], ranks: ranks)

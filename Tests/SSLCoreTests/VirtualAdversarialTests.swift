@@ -15,7 +15,7 @@ final class VirtualAdversarialTests: XCTestCase {
     }
 
     /// A classifier q(y|x) = softmax(f(x)) on `d` features and its p at x (a training pass, as in a step).
-    func fixture(_ engine: MatMulEngine, d: Int, normalize: Bool, epsilon: Float, xi: Float) -> Fixture {
+    func fixture(_ engine: MatMulEngine, d: Int, normalize: Bool, epsilon: Float, xi: Float, clean: Bool = false) -> Fixture {
         var layout = ParameterLayout()
         let ws = Workspace(engine: engine)
         let net = MLP(&layout, "qy", parts: [("x", .perRow(d))], hidden: [7, 6], heads: [("logits", k)], activation: .softplus,
@@ -35,7 +35,8 @@ final class VirtualAdversarialTests: XCTestCase {
         let logP = ws.mat(n, k)
         net.forward(s, inputs: [batch.x], map: map, pass: .training)
         logSoftmax(net.out[0], into: logP)
-        let vat = VirtualAdversarial(VATSettings(epsilon: epsilon, weight: 0.7, xi: xi), maxRows: n, features: d, classes: k, workspace: ws)
+        let vat = VirtualAdversarial(VATSettings(epsilon: epsilon, weight: 0.7, xi: xi, cleanStatistics: clean), maxRows: n, features: d,
+                                     classes: k, workspace: ws)
         return Fixture(net: net, store: s, batch: batch, map: map, logP: logP, vat: vat, workspace: ws)
     }
 
@@ -44,10 +45,12 @@ final class VirtualAdversarialTests: XCTestCase {
                                noise: NoiseSource(seed: 33), step: 4)
     }
 
+    /// With batch normalisation the perturbed passes take their own batch statistics or (`cleanStatistics`) the clean
+    /// pass's, held as constants: finite differences then hold them too.
     func testTheTermsParameterGradientMatchesFiniteDifferencesWithThePerturbationHeld() {
         for engine in fp32Engines() {
-            for normalize in [false, true] {
-                let f = fixture(engine, d: 5, normalize: normalize, epsilon: 0.8, xi: 1)
+            for (normalize, clean) in [(false, false), (true, false), (true, true)] {
+                let f = fixture(engine, d: 5, normalize: normalize, epsilon: 0.8, xi: 1, clean: clean)
                 let held = f.workspace.mat(n, 5)
                 held.copy(from: adversarialInput(f))
                 XCTAssertNotEqual(held.p[0], f.x.p[0], "the input moved")
@@ -59,7 +62,7 @@ final class VirtualAdversarialTests: XCTestCase {
                 XCTAssertGreaterThan(v, 0, "KL(p ‖ q(x + r_adv)) is positive")
                 let analytic = f.store.grads.array
                 let r = checkGradient(values: f.store.values.pointer, analytic: analytic, eps: 1e-2, value)
-                XCTAssertTrue(r.passed, "batch norm \(normalize), \(engine.choice): \(r)")
+                XCTAssertTrue(r.passed, "batch norm \(normalize), clean statistics \(clean), \(engine.choice): \(r)")
                 XCTAssertGreaterThan(analytic.map { abs($0) }.max()!, 1e-4)
             }
         }
@@ -89,6 +92,23 @@ final class VirtualAdversarialTests: XCTestCase {
         }
         let randomKL = kl(at: random)
         XCTAssertGreaterThan(adversarial, 3 * randomKL, "adversarial \(adversarial), random \(randomKL)")
+    }
+
+    /// With the clean pass's statistics held, the classifier is one function of x for p and q: a held pass at x itself
+    /// gives the training pass's logits bit for bit; a batch moved as a whole along one feature is re-centred by its
+    /// own statistics (so a `.perturbed` pass hides the move), not by held ones.
+    func testHeldStatisticsMakeThePerturbedPassTheCleanFunction() {
+        let f = fixture(.reference(), d: 5, normalize: true, epsilon: 0.8, xi: 1, clean: true)
+        let logits = { (m: Mat) in Array(UnsafeBufferPointer(start: m.p, count: m.count)) }
+        let clean = logits(f.net.out[0])
+        f.net.forward(f.store, inputs: [f.x], map: f.map, pass: .heldStatistics)
+        XCTAssertEqual(logits(f.net.out[0]), clean)
+        let moved = f.workspace.mat(n, 5)
+        for i in 0..<(n * 5) { moved.p[i] = f.x.p[i] + (i % 5 == 0 ? 0.5 : 0) }
+        f.net.forward(f.store, inputs: [moved], map: f.map, pass: .heldStatistics)
+        let held = logits(f.net.out[0])
+        f.net.forward(f.store, inputs: [moved], map: f.map, pass: .perturbed)
+        XCTAssertNotEqual(held, logits(f.net.out[0]), "a batch moved as a whole is re-centred by its own statistics, not by held ones")
     }
 
     final class Touches: GradientWatch {

@@ -10,6 +10,10 @@ public enum Pass: Sendable {
     /// Batch statistics as in training, the running ones left alone: a second look at a training batch whose input
     /// was moved (the perturbed passes of virtual adversarial training), which must not count as more data.
     case perturbed
+    /// The last training pass's batch statistics, held as constants (no gradient through them), the running ones left
+    /// alone: the perturbed passes of virtual adversarial training seen by the same function as the clean batch
+    /// (`VATSettings.cleanStatistics`). Needs no collective.
+    case heldStatistics
 }
 
 /// Batch normalisation (Ioffe & Szegedy 2015) of a hidden layer's pre-activations, per feature h:
@@ -20,7 +24,7 @@ public enum Pass: Sendable {
 /// Backward (training): dγ += Σ_r dy·x̂,  dβ += Σ_r dy (this rank's rows; the gradient allreduce sums them), and
 ///   dx = γ/√(σ² + ε) · (dy − mean_r dy − x̂·mean_r(dy·x̂)), with the means over the global batch.
 /// γ, β are parameters; the running mean and variance are state (no gradient, kept in checkpoints).
-public struct BatchNorm {
+public final class BatchNorm {
     public let gamma: ParamRef, beta: ParamRef
     public let runningMean: ParamRef, runningVariance: ParamRef
     public let features: Int
@@ -60,6 +64,9 @@ public struct BatchNorm {
         ssl_bn_normalize(x.p, y.p, normalized.p, Int64(x.rows), Int64(h), mean, invStd, g, b)
     }
 
+    /// Whether the last forward held the statistics (`Pass.heldStatistics`): its backward treats them as constants.
+    private var held = false
+
     /// y = BN(x) and act = ReLU(y) in one pass, for a training or perturbed pass (`forward` then ReLU, bit for bit);
     /// x, y and act distinct.
     public func forwardReLU(_ s: ParameterStore, x: Mat, y: Mat, act: Mat, pass: Pass, reducer: BatchReducer) {
@@ -69,7 +76,10 @@ public struct BatchNorm {
     }
 
     /// μ and 1/√(σ² + ε) of x's rows over every rank into `mean` and `invStd`; a training pass updates the running ones.
+    /// With `.heldStatistics` the last training pass's stay.
     private func batchStatistics(_ s: ParameterStore, x: Mat, pass: Pass, reducer: BatchReducer) {
+        held = pass == .heldStatistics
+        guard !held else { return }
         let h = features
         // Σx, Σx² and the row count, over every rank's rows.
         let sx = sums, sq = sums + h
@@ -105,11 +115,18 @@ public struct BatchNorm {
         finishBackward(s, dy: dAct, dx: dAct, reducer: reducer)
     }
 
-    /// From the sums of dy and dy·x̂ over this rank's rows: dγ, dβ, the global means, and dx.
+    /// From the sums of dy and dy·x̂ over this rank's rows: dγ, dβ, the global means, and dx. With held statistics
+    /// dx = γ/√(σ² + ε)·dy (no collective: the statistics are constants).
     private func finishBackward(_ s: ParameterStore, dy: Mat, dx: Mat, reducer: BatchReducer) {
         let h = features, g = s.w(gamma), dg = s.g(gamma), db = s.g(beta)
         let sdy = sums, sdyx = sums + h
         for j in 0..<h { db[j] += Float(sdy[j]); dg[j] += Float(sdyx[j]) }
+        if held {
+            for j in 0..<h { coefA[j] = 0; coefB[j] = 0; coefC[j] = g[j] * invStd[j] }
+            ssl_bn_backward_dx(dy.p, dx.p, normalized.p, Int64(dy.rows), Int64(h), coefC, coefA, coefB)
+            s.gradientsSettled()
+            return
+        }
         sums[2 * h] = Double(dy.rows)
         reducer.sum(UnsafeMutableBufferPointer(start: sums, count: 2 * h + 1))
         let n = max(sums[2 * h], 1)

@@ -62,7 +62,7 @@ public final class MLP {
     /// Runs the network on `map.rows` rows. `inputs` follow the first layer's parts. With batch normalisation,
     /// `.training` normalises with the batch's statistics (over every rank: all ranks must call it together) and
     /// updates the running ones; `.inference` uses the running ones; `.perturbed` normalises like training and leaves the
-    /// running ones alone.
+    /// running ones alone; `.heldStatistics` normalises with the last training pass's statistics.
     public func forward(_ s: ParameterStore, inputs: [Mat], map: RowMap, pass: Pass = .training) {
         rows = map.rows
         lastPass = pass

@@ -16,11 +16,15 @@ import Foundation
 /// parameters through the perturbed pass only (p and r_adv are constants, as in the paper):
 ///   ∂term/∂logits_i = λ/N · (softmax(f(x_i + r_adv,i)) − p_i).
 /// Batch normalisation in f normalises each perturbed pass with its own batch statistics, over every rank, and leaves
-/// the running ones alone (`Pass.perturbed`). ξ is far above the paper's 1e-6: with bf16 products the difference of
+/// the running ones alone (`Pass.perturbed`); with `settings.cleanStatistics`, with the clean pass's statistics held as
+/// constants (`Pass.heldStatistics`), so that f is the same function of x for p and for q. ξ is far above the paper's 1e-6: with bf16 products the difference of
 /// two softmaxes that close is rounding noise (ξ = 10, as in common PyTorch ports).
 public final class VirtualAdversarial {
     public let settings: VATSettings
     let perturbed: Mat, direction: Mat, logQ: Mat
+
+    /// How batch normalisation in f sees the perturbed passes: with their own batch statistics, or the clean pass's.
+    var pass: Pass { settings.cleanStatistics ? .heldStatistics : .perturbed }
 
     public init(_ settings: VATSettings, maxRows: Int, features: Int, classes: Int, workspace ws: Workspace) {
         self.settings = settings
@@ -50,7 +54,7 @@ public final class VirtualAdversarial {
         moved[part] = xr
         noise.exampleNormals(dr, batch: batch, step: step, stream: .adversarial)
         displace(x, along: dr, by: settings.xi, into: xr)
-        f.forward(s, inputs: moved, map: map, pass: .perturbed)
+        f.forward(s, inputs: moved, map: map, pass: pass)
         _ = klGradient(f, logP: logP, logQ: logQ.prefix(rows: b), scale: 1)
         dr.zero()
         s.discardingGradients {
@@ -66,7 +70,7 @@ public final class VirtualAdversarial {
                      globalRows: Int) -> (objective: Double, klSum: Double) {
         var given = inputs
         given[part] = moved
-        f.forward(s, inputs: given, map: map, pass: .perturbed)
+        f.forward(s, inputs: given, map: map, pass: pass)
         let w = settings.weight / Float(max(globalRows, 1))
         let kl = klGradient(f, logP: logP, logQ: logQ.prefix(rows: logP.rows), scale: w)
         f.backward(s, inputs: given, map: map, dInputs: inputs.map { _ in nil })

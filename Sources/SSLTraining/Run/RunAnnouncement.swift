@@ -62,6 +62,7 @@ func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     if let v = s.setup.modelConfig.vat {
         t += ", virtual adversarial ε \(v.epsilon) λ \(v.weight) ξ \(v.xi)"
         if let n = c.vatDimensions, n != s.setup.train.dim { t += String(format: " (--vat %g per %d dimensions)", c.vat ?? 0, n) }
+        if v.cleanStatistics && s.setup.modelConfig.normalize { t += ", perturbed passes at the clean batch's statistics" }
     }
     if let f = s.setup.modelConfig.auxLogVarianceMin { t += ", p(a|·) log-variance ≥ \(f)" }
     if let b = c.classBalance {

@@ -22,6 +22,14 @@ public enum OptimizerKind: String, SettingChoice, Sendable {
     case lamb
 }
 
+/// Which batch statistics batch normalisation uses in virtual adversarial training's perturbed passes.
+public enum VATStatistics: String, SettingChoice, Sendable {
+    /// Each perturbed batch its own (the behaviour before the setting).
+    case perturbed
+    /// The clean pass's, held as constants: the classifier is then the same function of x for p and for q.
+    case clean
+}
+
 /// How the learning rate changes with the step.
 public enum LRScheduleKind: String, SettingChoice, Sendable {
     case constant

@@ -132,7 +132,7 @@ public struct TrainConfig: Codable, Equatable {
         m.auxLogVarianceMin = self.auxLogVarianceMin
         m.vat = self.vat.map {
             VATSettings(epsilon: $0 * Float(self.vatDimensions.map { (Double(inputDim) / Double($0)).squareRoot() } ?? 1),
-                        weight: self.vatWeight ?? 1, xi: self.vatXi ?? 10)
+                        weight: self.vatWeight ?? 1, xi: self.vatXi ?? 10, cleanStatistics: self.vatStatistics == .clean)
         }
         m.classBalance = (self.classBalance ?? 0) * Float(self.classBalanceDimensions.map { Double(inputDim) / Double($0) } ?? 1)
         switch self.classPrior ?? .uniform {
@@ -175,7 +175,8 @@ public struct TrainConfig: Codable, Equatable {
             throw bad("--vat", "is for --model \(ModelKind.names { $0.adversarialCapable }) (this run is \(self.model.rawValue))")
         }
         // (--vat-dimensions is in the recipes, so `--vat 0` on its own turns the term off.)
-        if self.vat == nil, let flag = self.vatWeight != nil ? "--vat-weight" : self.vatXi != nil ? "--vat-xi" : nil {
+        if self.vat == nil, let flag = self.vatWeight != nil ? "--vat-weight" : self.vatXi != nil ? "--vat-xi"
+            : self.vatStatistics != nil ? "--vat-statistics" : nil {
             throw bad(flag, "sets virtual adversarial training, which is off: give --vat EPSILON too")
         }
         if self.auxLogVarianceMin != nil && !self.model.hasAuxiliary {

@@ -86,6 +86,9 @@ public struct TrainSettings {
     public let vatXi = Setting<Float?>("vat-xi", nil, check: SettingChecks.positive, "--vat: ξ, the power iteration's step (default 10)")
     public let vatDimensions = Setting<Int?>("vat-dimensions", nil, check: SettingChecks.atLeast(1),
         "--vat: ε is per this many input dimensions, scaled by √(D/N) for D-dimensional data (unset: ε as given)")
+    /// Which batch statistics normalise VAT's perturbed passes (nil: each its own, `VATStatistics.perturbed`).
+    public let vatStatistics = Setting<VATStatistics?>("vat-statistics", nil,
+        "--vat with --batch-norm: normalise the perturbed passes with their own batch statistics (perturbed) or the clean pass's (clean)")
     public let learningRate = Setting<Float>("lr", 3e-4, check: SettingChecks.positive,
         "learning rate (lamb: each step's size as a fraction of each tensor's norm)")
     /// Adam (nil) or LAMB (Adam with a trust ratio per tensor: `--lr` is then each step's size relative to a tensor's norm).
