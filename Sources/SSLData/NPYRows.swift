@@ -1,0 +1,96 @@
+import Foundation
+
+/// The rows of a .npy array (its first dimension) read on demand: a plain file by `pread` of the rows asked for only,
+/// a gzip one decompressed once. Every row read is checked to be finite.
+public final class NPYRows {
+    public let path: String
+    public let header: NPYHeader
+    public var shape: [Int] { header.shape }
+    /// Values per row (the product of every dimension but the first).
+    public let rowLength: Int
+    /// Bytes of the file read so far (the header, and the rows asked for); a gzip file counts whole.
+    public private(set) var bytesRead = 0
+    public let fileBytes: Int
+    private let fd: Int32
+    private let decompressed: [UInt8]?
+
+    public init(_ path: String) throws {
+        self.path = path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
+        if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DataError(path, "cannot open for reading (\(String(cString: strerror(errno))))") }
+        var st = stat()
+        fstat(fd, &st)
+        fileBytes = Int(st.st_size)
+        var head = [UInt8](repeating: 0, count: min(fileBytes, 12))
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        if n >= 2 && head[0] == 0x1F && head[1] == 0x8B {
+            close(fd)
+            self.fd = -1
+            let bytes = try readFileBytes(path)
+            decompressed = bytes
+            bytesRead = fileBytes
+            header = try bytes.withUnsafeBytes { try NPYReader.header($0, name: path) }
+            guard bytes.count - header.dataStart == header.count * header.elementSize else {
+                throw DataError(path, header.sizeProblem(dataBytes: bytes.count - header.dataStart))
+            }
+        } else {
+            self.fd = fd
+            decompressed = nil
+            // The header's length is in its first 12 bytes; then the whole header.
+            let major = head.count > 6 ? head[6] : 0
+            let lenBytes = major == 1 ? 2 : 4
+            let claimed = head.count >= 8 + lenBytes ? (0..<lenBytes).reduce(0) { $0 | Int(head[8 + $1]) << (8 * $1) } : 0
+            var whole = [UInt8](repeating: 0, count: min(fileBytes, 8 + lenBytes + claimed))
+            let m = whole.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            whole.removeLast(whole.count - max(m, 0))
+            bytesRead = whole.count
+            do {
+                header = try whole.withUnsafeBytes { try NPYReader.header($0, name: path) }
+                guard fileBytes - header.dataStart == header.count * header.elementSize else {
+                    throw DataError(path, header.sizeProblem(dataBytes: fileBytes - header.dataStart))
+                }
+            } catch { close(fd); throw error }
+        }
+        rowLength = header.shape.dropFirst().reduce(1, *)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// The rows at `positions`, in that order, one after another; runs of consecutive rows are read at once.
+    public func read(_ positions: [Int]) throws -> [Float] {
+        let rowBytes = rowLength * header.elementSize
+        var out = [Float](repeating: 0, count: positions.count * rowLength)
+        var scratch = [UInt8]()
+        var k = 0
+        try out.withUnsafeMutableBufferPointer { o in
+            while k < positions.count {
+                // The longest run of consecutive rows from here, at most 8 MB at once.
+                var run = 1
+                while k + run < positions.count, positions[k + run] == positions[k] + run, (run + 1) * rowBytes <= 8 << 20 { run += 1 }
+                let first = positions[k]
+                precondition(first >= 0 && first + run <= header.shape[0], "NPYRows: row \(first) of \(header.shape[0])")
+                let offset = header.dataStart + first * rowBytes
+                let into = o.baseAddress! + k * rowLength
+                if let bytes = decompressed {
+                    bytes.withUnsafeBytes { header.decode($0.baseAddress! + offset, count: run * rowLength, into: into) }
+                } else {
+                    if scratch.count < run * rowBytes { scratch = [UInt8](repeating: 0, count: run * rowBytes) }
+                    let got = scratch.withUnsafeMutableBytes { pread(fd, $0.baseAddress, run * rowBytes, off_t(offset)) }
+                    guard got == run * rowBytes else {
+                        throw DataError(path, "read failed at row \(first): \(got < 0 ? String(cString: strerror(errno)) : "the file shrank while reading")")
+                    }
+                    bytesRead += got
+                    scratch.withUnsafeBytes { header.decode($0.baseAddress!, count: run * rowLength, into: into) }
+                }
+                if let bad = (0..<(run * rowLength)).first(where: { !into[$0].isFinite }) {
+                    throw DataError(path, "contains NaN or infinite values (row \(first + bad / rowLength), counted from 0)")
+                }
+                k += run
+            }
+        }
+        return out
+    }
+}
