@@ -256,19 +256,23 @@ final class MPIJobTests: XCTestCase {
 
     /// On several ranks an `npy:` file is read by row: each rank reads the features of the examples it keeps (its
     /// shards, the labelled set, its chunks of validation and test) and no others, and takes the training maximum (the
-    /// scale) and the standardisation's statistics from every rank's share; the run is the one that reads the same values
-    /// whole (the digits CSV) bit for bit, with the Bernoulli likelihood and with standardised Gaussian features.
+    /// scale), the standardisation's statistics and a stacked model's M1 statistics (which latent dimensions it keeps)
+    /// from every rank's share; the run is the one that reads the same values whole (the digits CSV) bit for bit, with
+    /// the Bernoulli likelihood, with standardised Gaussian features, and for M1+M2.
     func testRanksReadOnlyTheirRowsOfAnNPYFileAndTrainAsOnTheWholeFile() throws {
         guard let path = digitsPath() else { throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` or set SSL_DIST_DIGITS") }
         let whole = try DataSpec.csv(path: path).load().train
         let x = "\(dir!)/digits-x.npy", y = "\(dir!)/digits-y.npy"
         try NPYWriter.write(x, float32: whole.features, shape: [whole.count, whole.dim])
         try NPYWriter.write(y, int64: whole.labels.map(Int64.init))
-        for (tag, extra) in [("bernoulli", [String]()), ("standardized", ["--likelihood", "gaussian", "--standardize"])] {
+        let m1 = "\(dir!)/rows-m1"
+        XCTAssertEqual(try mpirun(["-np", "1"] + trainArgs("m1", runDir: m1)).status, 0)
+        for (tag, model, extra) in [("bernoulli", "m2", [String]()), ("standardized", "m2", ["--likelihood", "gaussian", "--standardize"]),
+                                    ("stacked", "m1m2", ["--m1", m1])] {
             var params: [[Float]] = []
             for data in ["csv:\(path)", "npy:\(x),\(y)"] {
                 let runDir = "\(dir!)/rows-\(tag)-\(params.count)"
-                let r = try mpirun(["-np", "3", sslDistBinary()] + shortDigitsRun(model: "m2", data: data, runDir: runDir)
+                let r = try mpirun(["-np", "3", sslDistBinary()] + shortDigitsRun(model: model, data: data, runDir: runDir)
                                    + ["--seed", "3", "--eval-batch-size", "37"] + extra)
                 XCTAssertEqual(r.status, 0, r.output)
                 params.append(try readFloats("\(runDir)/parameters.f32"))

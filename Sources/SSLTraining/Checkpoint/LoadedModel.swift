@@ -99,14 +99,25 @@ public func encodeInChunks(_ m1: M1, store: ParameterStore, data: Dataset, _ bod
     }
 }
 
-/// The standard deviation of M1's posterior mean μ(x) over `data`, per latent dimension (accumulated in Double).
-func posteriorMeanStd(_ m1: LoadedModel, _ data: Dataset) -> [Float] {
+/// The count, and per latent dimension the sum and the sum of squares, of M1's posterior mean μ(x) over the examples
+/// of `data` at `indices` (accumulated in Double, in their order): `Standardization(sums:)` turns ranks' sums into the
+/// spread of μ over them.
+func posteriorMeanSums(_ m1: LoadedModel, _ data: Dataset, _ indices: [Int]) -> [Double] {
     guard let model = m1.model as? M1 else { return [] }
-    let z = m1.modelConfig.latent
-    var sum = [Double](repeating: 0, count: z), sq = [Double](repeating: 0, count: z)
-    encodeInChunks(model, store: m1.store, data: data) { _, mu, _ in
-        for i in 0..<mu.rows { for j in 0..<z { let v = Double(mu[i, j]); sum[j] += v; sq[j] += v * v } }
+    let z = m1.modelConfig.latent, d = data.dim
+    var sums = [Double](repeating: 0, count: 1 + 2 * z)
+    sums[0] = Double(indices.count)
+    let chunk = model.encodeCapacity
+    let input = Buffer(count: chunk * d)
+    var start = 0
+    while start < indices.count {
+        let n = min(chunk, indices.count - start)
+        data.features.withUnsafeBufferPointer { f in
+            for r in 0..<n { (input.pointer + r * d).update(from: f.baseAddress! + data.offset(ofExample: indices[start + r]), count: d) }
+        }
+        let (mu, _) = model.encode(Mat(input.pointer, n, d), store: m1.store)
+        for i in 0..<mu.rows { for j in 0..<z { let v = Double(mu[i, j]); sums[1 + j] += v; sums[1 + z + j] += v * v } }
+        start += n
     }
-    let n = Double(max(data.count, 1))
-    return (0..<z).map { Float(max(sq[$0] / n - (sum[$0] / n) * (sum[$0] / n), 0).squareRoot()) }
+    return sums
 }

@@ -65,9 +65,9 @@ struct RunSetup {
         let m1 = try loadFrozenM1(&c, saved: saved, comm: comm)
         let spec = try DataSpec(parsing: c.data)
         // On several ranks with shards each rank reads the features of the examples it keeps only (`npy:` and `cube:`
-        // files; the others are read whole and let go below). Not for a stacked run: its M1's statistics read every example.
+        // files; the others are read whole and let go below).
         let options = try c.splitOptions
-        var splits = try DataSplits.make(spec, options, deferFeatures: comm.size > 1 && (c.shards ?? 0) > 0 && !c.model.stacked)
+        var splits = try DataSplits.make(spec, options, deferFeatures: comm.size > 1 && (c.shards ?? 0) > 0)
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
         var standardization: Standardization? = nil
         if splits.pending == nil {
@@ -86,19 +86,6 @@ struct RunSetup {
             } ?? LabelSplit(labels: train.labels, classes: train.classes, perClass: c.labelsPerClass,
                              total: c.labels, includeLabelledInUnlabelled: c.includeLabelledInUnlabelled, seed: c.seed,
                              sampling: c.labelSampling ?? .stratified)
-        var modelConfig = try c.modelConfig(inputDim: train.dim, classes: train.classes, trainingExamples: train.count,
-                                            labels: split.labelled.map { train.labels[$0] },
-                                            stack: saved?.modelConfig?.stack ?? saved?.stack ?? stackedM1(m1, c: c, train: train, comm: comm))
-        // A resumed run keeps drawing its noise as it was trained (checkpoints before `NormalDraw.float`: in Double).
-        if let saved { modelConfig.normals = saved.modelConfig?.normals ?? .double }
-        // On resume the settings and data rebuild the checkpoint's model exactly (evaluation samples may change).
-        if var stored = saved?.modelConfig {
-            stored.evalSamples = modelConfig.evalSamples
-            guard stored == modelConfig else {
-                throw TrainingError(message: "the checkpoint holds a \(stored.kind.rawValue) model that these settings and data do not "
-                                    + "rebuild (\(modelConfig.kind.rawValue)): another model or layout")
-            }
-        }
         // The supervised baseline consumes no unlabelled examples, but its epochs are still passes of
         // --batch-size over the unlabelled set, so it gets the same number of steps as the others.
         let globalL = !c.model.classifies ? 0 : c.labelledBatchSize
@@ -114,9 +101,14 @@ struct RunSetup {
         // Validation and test are scored by every rank together, each taking whole chunks
         // (`Evaluator.score(_:store:noise:comm:)`): a classifier's run keeps its own chunks' examples only.
         var featureBytes: (read: Int, file: Int)? = nil
+        // The training examples whose features this rank counts in statistics over the split: each once over the ranks.
+        var counted = comm.isRoot ? Array(0..<train.count) : []
         if world > 1 && sampler.shards != nil {
             let mine = sampler.unlabelledExamples(rank: rank, world: world).map { split.unlabelled[$0] }
             let trainRows = Array(Set(mine).union(split.labelled)).sorted()
+            // Each training example counted by the rank of its shard, or by rank 0 when it is in no shard.
+            let unlabelled = Set(split.unlabelled)
+            counted = (mine + (rank == 0 ? train.labels.indices.filter { !unlabelled.contains($0) } : [])).sorted()
             let chunks = { (n: Int) in c.model.classifies ? Array(Evaluator.rows(of: n, chunk: c.evalBatchSize, comm: comm)) : Array(0..<n) }
             let validationRows = chunks(splits.validation.count), testRows = chunks(splits.test.count)
             if let file = splits.pending {
@@ -127,15 +119,26 @@ struct RunSetup {
                     return (lowest[0], highest[0])
                 }
                 featureBytes = (file.bytesRead, file.fileBytes)
-                // Each training example's features counted once: its shard's rank, or rank 0 for one in no shard.
-                let unlabelled = Set(split.unlabelled)
-                let counted = mine + (rank == 0 ? splits.train.labels.indices.filter { !unlabelled.contains($0) } : [])
-                standardization = try Self.standardization(c, saved: saved, m1: m1, train: splits.train, counted: counted.sorted(), comm: comm)
+                standardization = try Self.standardization(c, saved: saved, m1: m1, train: splits.train, counted: counted, comm: comm)
                 splits.standardize(standardization)
             } else {
                 splits.train = splits.train.keepingFeatures(of: trainRows)
                 splits.validation = splits.validation.keepingFeatures(of: validationRows)
                 splits.test = splits.test.keepingFeatures(of: testRows)
+            }
+        }
+        var modelConfig = try c.modelConfig(inputDim: train.dim, classes: train.classes, trainingExamples: train.count,
+                                            labels: split.labelled.map { train.labels[$0] },
+                                            stack: saved?.modelConfig?.stack ?? saved?.stack
+                                                ?? stackedM1(m1, c: c, train: splits.train, counted: counted, comm: comm))
+        // A resumed run keeps drawing its noise as it was trained (checkpoints before `NormalDraw.float`: in Double).
+        if let saved { modelConfig.normals = saved.modelConfig?.normals ?? .double }
+        // On resume the settings and data rebuild the checkpoint's model exactly (evaluation samples may change).
+        if var stored = saved?.modelConfig {
+            stored.evalSamples = modelConfig.evalSamples
+            guard stored == modelConfig else {
+                throw TrainingError(message: "the checkpoint holds a \(stored.kind.rawValue) model that these settings and data do not "
+                                    + "rebuild (\(modelConfig.kind.rawValue)): another model or layout")
             }
         }
         let dataDigest = dataHash(splits, split)
@@ -185,15 +188,15 @@ struct RunSetup {
     }
 
     /// The frozen M1 under a new stacked run: its architecture and the latent dimensions whose posterior mean varies over
-    /// the training split (Kingma's code: std ≥ 0.1), computed on rank 0 and broadcast.
-    static func stackedM1(_ m1: LoadedModel?, c: TrainConfig, train: Dataset, comm: Communicator) throws -> StackedM1? {
+    /// the training split (Kingma's code: std ≥ 0.1), from the sums of every rank's `counted` examples.
+    static func stackedM1(_ m1: LoadedModel?, c: TrainConfig, train: Dataset, counted: [Int], comm: Communicator) throws -> StackedM1? {
         guard let m1 else { return nil }
         guard m1.modelConfig.inputDim == train.dim else {
             throw ConfigError(flag: "--m1", problem: "\(c.m1!) takes \(m1.modelConfig.inputDim) features; --data \(c.data) has \(train.dim)")
         }
-        var std = [Float](repeating: 0, count: m1.modelConfig.latent)
-        if comm.isRoot { std = posteriorMeanStd(m1, train) }
-        try std.withUnsafeMutableBufferPointer { try comm.broadcast($0.baseAddress!, count: $0.count) }
+        var sums = posteriorMeanSums(m1, train, counted)
+        try comm.allreduce(&sums, .sum)
+        let std = Standardization(sums: sums).std.map { $0 > 1e-6 ? $0 : 0 }
         let kept = std.indices.filter { std[$0] >= 0.1 }
         guard !kept.isEmpty else {
             throw TrainingError(message: "the M1 in \(c.m1!) has no latent dimension whose posterior mean varies (std ≥ 0.1) "
