@@ -4,67 +4,11 @@ import CKernels
 
 // MARK: - Backends and precisions
 
-/// Which library computes the matrix products.
-public enum GemmBackend: String, Codable, CaseIterable, Sendable {
-    /// OpenBLAS through CBLAS: the portable reference.
-    case blas
-    /// oneDNN matmul primitives (AVX-512, AVX512-BF16 and AMX kernels where the CPU has them).
-    case dnnl
-}
-
-/// The precision of the products' inputs. Outputs, accumulation, parameters, gradients, optimizer state,
-/// losses and checkpoints are fp32 (losses accumulate in Double) in both.
-public enum Precision: String, Codable, CaseIterable, Sendable {
-    case fp32
-    /// bf16 copies of both inputs, fp32 accumulation and output (mixed precision); `dnnl` only.
-    case bf16
-}
-
-/// A backend and a precision: what a run computes with, recorded in its checkpoints.
-public struct EngineChoice: Codable, Equatable, Sendable, CustomStringConvertible {
-    public var backend: GemmBackend
-    public var precision: Precision
-    public init(_ backend: GemmBackend, _ precision: Precision) { self.backend = backend; self.precision = precision }
-    public var description: String { "\(backend.rawValue) \(precision.rawValue)" }
-
-    /// The fastest correct configuration of this machine: oneDNN, with bf16 inputs where the CPU multiplies bf16
-    /// faster than fp32 (AMX; AVX512-BF16 on AMD Zen 4/5), fp32 otherwise (also on Intel cores with AVX512-BF16 but
-    /// no AMX, where bf16 products ran at half the fp32 rate). Decided from the CPU alone, so every rank and every
-    /// run of the same command choose alike; `ssl-dist bench` measures both.
-    public static var fastest: EngineChoice { EngineChoice(.dnnl, DNNLState.bf16IsFaster ? .bf16 : .fp32) }
-
-    /// What was asked for (flags), completed by `saved` (a checkpoint's choice, so a resume stays exact), then by
-    /// the fastest configuration. A saved precision carries over only to the same backend.
-    public static func resolve(backend: GemmBackend?, precision: Precision?, saved: EngineChoice?) -> EngineChoice {
-        let b = backend ?? saved?.backend ?? fastest.backend
-        let p = precision ?? (saved?.backend == b ? saved?.precision : nil) ?? (b == .blas ? .fp32 : fastest.precision)
-        return EngineChoice(b, p)
-    }
-}
-
 /// A backend or precision this machine or build cannot provide, naming the flag.
 public struct MatMulError: Error, CustomStringConvertible {
     public let flag: String
     public let problem: String
     public var description: String { "\(flag): \(problem)" }
-}
-
-/// The shape of one product, as recorded for benchmarks.
-public struct GemmShape: Hashable {
-    public let transA: Bool, transB: Bool
-    public let m: Int, n: Int, k: Int
-    public init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) {
-        self.transA = transA; self.transB = transB; self.m = m; self.n = n; self.k = k
-    }
-    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
-}
-
-/// Records the shape of every product while attached to an engine (benchmarks only: it measures the FLOPs of a
-/// training step and replays the same shapes to find this machine's rate at those shapes).
-public final class GemmRecorder {
-    public var shapes: [GemmShape] = []
-    public init() {}
-    public var flops: Double { shapes.reduce(0) { $0 + $1.flops } }
 }
 
 // MARK: - The engine
@@ -259,42 +203,5 @@ final class DNNLState {
         if let name = mm.pointee.impl { implementations.insert(String(cString: name)) }
         cache[key] = mm
         return mm
-    }
-}
-
-/// A bf16 copy of a matrix, kept while its source is unchanged: rounded on first use, reused by later products
-/// until `invalidate()` (the owner calls it whenever the source may have changed). A use with another source or
-/// shape rounds again. The buffer grows to the largest matrix and stays.
-public final class BF16Copy {
-    private var pointer: UnsafeMutablePointer<UInt16>? = nil
-    private var capacity = 0
-    private var source: (p: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int)? = nil
-
-    public init() {}
-    deinit { pointer?.deallocate() }
-
-    /// The source may have changed: the next use rounds again.
-    public func invalidate() { source = nil }
-
-    /// The dense bf16 copy of the rows×cols matrix at `src` (leading dimension `ld`), and its leading dimension.
-    func rounded(_ src: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) -> (UnsafeRawPointer, Int) {
-        if let s = source, s.p == src, s.rows == rows, s.cols == cols, s.ld == ld, let p = pointer {
-            return (UnsafeRawPointer(p), cols)
-        }
-        let n = rows * cols
-        if n > capacity {
-            pointer?.deallocate()
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 2, alignment: 64)
-            pointer = raw.bindMemory(to: UInt16.self, capacity: n)
-            capacity = n
-        }
-        let p = pointer!
-        if ld == cols {
-            convertToBF16(src, p, count: n)
-        } else {
-            for r in 0..<rows { convertToBF16(src + r * ld, p + r * cols, count: cols) }
-        }
-        source = (src, rows, cols, ld)
-        return (UnsafeRawPointer(p), cols)
     }
 }

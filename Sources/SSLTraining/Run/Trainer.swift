@@ -5,43 +5,6 @@ import SSLData
 import SSLDistributed
 import SSLTensorBoard
 
-/// What a finished (or stopped) run reports.
-public struct TrainResult {
-    public var steps: Int
-    public var epochs: Double
-    public var seconds: Double
-    public var validationAccuracy: Double?
-    /// nil when the run was stopped by a signal before its last step, or for M1 (no classifier).
-    public var testAccuracy: Double?
-    /// M1: the bound on −log p(x) per test example.
-    public var testBound: Double?
-    /// The best validation score, its step, and the test score of the parameters at that step.
-    public var bestValidation: Double?
-    public var bestStep: Int?
-    public var testAtBest: Double?
-    public var runDir: String
-    public var seed: UInt64
-    /// The last checkpoint written, if any.
-    public var checkpoint: String?
-    public var stoppedBySignal: Bool
-}
-
-/// A failure during training, naming the step.
-public struct TrainingError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
-}
-
-/// How to continue a run: the checkpoint (`latest` or a path) and how the command line's flags
-/// combine with the checkpoint's config (throwing on flags that contradict it).
-public struct ResumeRequest {
-    public var checkpoint: String
-    public var merge: (TrainConfig) throws -> TrainConfig
-    public init(checkpoint: String, merge: @escaping (TrainConfig) throws -> TrainConfig) {
-        self.checkpoint = checkpoint; self.merge = merge
-    }
-}
-
 /// The training run. Every rank runs it; batches are global and each rank takes its slice, gradients are summed
 /// across ranks, and every rank applies the same update. Rank 0 owns validation, printing, the metrics file and
 /// checkpoints. The stages: `RunSetup` (data, splits, model configuration), `TrainingSession` (model, parameters,

@@ -5,14 +5,6 @@ import SSLData
 import SSLDistributed
 import SSLTensorBoard
 
-/// The run's clocks at a moment, counted over every segment (a resumed run continues them from its checkpoint).
-struct RunClock {
-    /// Seconds in training steps (no validation, checkpoints or set-up).
-    var training: Double
-    /// Seconds since the run began.
-    var elapsed: Double
-}
-
 /// Stages 3 and 4: the loop over steps, with the per-epoch report (validation, metrics, TensorBoard, progress) and
 /// the checkpoint policy (periodic, best validation, stop on a signal, the final results).
 final class TrainingRun {
