@@ -39,12 +39,10 @@ struct ClassMixProbe {
             _ = probe.trainStep(batch, store: store, noise: noise, step: t, beta: 1, counts: counts)
             adam.step(store, gradientNorm: Adam.norm(store.grads))
         }
-        let all = setup.split.unlabelled
-        let mine = setup.sampler.shards == nil ? all[slice(total: all.count, rank: comm.rank, world: comm.size)]
-            : ArraySlice(setup.sampler.unlabelledExamples(rank: comm.rank, world: comm.size).map { all[$0] })
-        let probs = Evaluator(model: probe, chunk: config.evalBatchSize).probabilities(train, indices: mine, store: store, noise: noise)
+        let mine = setup.myUnlabelled
+        let probs = Evaluator(model: probe, chunk: config.evalBatchSize).probabilities(train, indices: mine[...], store: store, noise: noise)
         return try probs.withUnsafeBufferPointer { p in
-            try mix.em(probs: p.baseAddress!, rows: mine.count, total: all.count) { try comm.allreduce(&$0, .sum) }
+            try mix.em(probs: p.baseAddress!, rows: mine.count, total: setup.split.unlabelled.count) { try comm.allreduce(&$0, .sum) }
         }
     }
 

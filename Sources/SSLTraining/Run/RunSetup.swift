@@ -24,6 +24,9 @@ struct RunSetup {
     /// batches' order (which gives this rank its part of each unlabelled batch).
     let counts: GlobalCounts
     let myLabelled: Range<Int>
+    /// The unlabelled examples (training-split indices) this rank holds and scores for statistics over the unlabelled
+    /// set: its shards' examples, or without shards a contiguous slice of the set.
+    let myUnlabelled: [Int]
     let sampler: GlobalBatchSampler
     let capacity: Capacity
     /// Digest of what every rank holds of the data (`dataHash`): the labels, and the labelled examples' features.
@@ -103,8 +106,9 @@ struct RunSetup {
         var featureBytes: (read: Int, file: Int)? = nil
         // The training examples whose features this rank counts in statistics over the split: each once over the ranks.
         var counted = comm.isRoot ? Array(0..<train.count) : []
+        let mine = sampler.shards == nil ? Array(split.unlabelled[slice(total: split.unlabelled.count, rank: rank, world: world)])
+            : sampler.unlabelledExamples(rank: rank, world: world).map { split.unlabelled[$0] }
         if world > 1 && sampler.shards != nil {
-            let mine = sampler.unlabelledExamples(rank: rank, world: world).map { split.unlabelled[$0] }
             let trainRows = Array(Set(mine).union(split.labelled)).sorted()
             // Each training example counted by the rank of its shard, or by rank 0 when it is in no shard.
             let unlabelled = Set(split.unlabelled)
@@ -149,7 +153,7 @@ struct RunSetup {
         let engine = EngineChoice.resolve(backend: request.0, precision: request.1, saved: saved?.engineChoice)
         return RunSetup(config: c, saved: saved, reader: reader, spec: spec, splits: splits, standardization: standardization,
                         split: split, modelConfig: modelConfig, frozenM1: m1, counts: GlobalCounts(labelled: globalL, unlabelled: globalU),
-                        myLabelled: slice(total: globalL, rank: rank, world: world), sampler: sampler, capacity: capacity,
+                        myLabelled: slice(total: globalL, rank: rank, world: world), myUnlabelled: mine, sampler: sampler, capacity: capacity,
                         dataDigest: dataDigest, featureBytes: featureBytes, engine: engine)
     }
 
