@@ -154,7 +154,7 @@ public enum NPYReader {
 
     /// The ground truth of a cube, checked against the spectra's header, with the spectra still in their file.
     public static func openCube(spectra: String, groundTruth: String) throws -> (Dataset, NPYRows) {
-        let x = try NPYRows(spectra), gt = try read(groundTruth)
+        let x = try NPYRows(spectra, vectorsOfLastDimension: true), gt = try read(groundTruth)
         guard x.shape.count == 3 else {
             throw DataError(spectra, "has shape \(x.shape), expected a cube height × width × bands")
         }

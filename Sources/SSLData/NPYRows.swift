@@ -6,15 +6,18 @@ public final class NPYRows {
     public let path: String
     public let header: NPYHeader
     public var shape: [Int] { header.shape }
-    /// Values per row (the product of every dimension but the first).
+    /// Values per row: the product of every dimension but the first, or with `vectorsOfLastDimension` the last one
+    /// (a cube's pixels, each a spectrum).
     public let rowLength: Int
+    /// How many rows the array holds.
+    public let rowCount: Int
     /// Bytes of the file read so far (the header, and the rows asked for); a gzip file counts whole.
     public private(set) var bytesRead = 0
     public let fileBytes: Int
     private let fd: Int32
     private let decompressed: [UInt8]?
 
-    public init(_ path: String) throws {
+    public init(_ path: String, vectorsOfLastDimension: Bool = false) throws {
         self.path = path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
@@ -54,7 +57,8 @@ public final class NPYRows {
                 }
             } catch { close(fd); throw error }
         }
-        rowLength = header.shape.dropFirst().reduce(1, *)
+        rowLength = vectorsOfLastDimension ? (header.shape.last ?? 1) : header.shape.dropFirst().reduce(1, *)
+        rowCount = rowLength > 0 ? header.count / rowLength : (header.shape.first ?? 0)
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -71,7 +75,7 @@ public final class NPYRows {
                 var run = 1
                 while k + run < positions.count, positions[k + run] == positions[k] + run, (run + 1) * rowBytes <= 8 << 20 { run += 1 }
                 let first = positions[k]
-                precondition(first >= 0 && first + run <= header.shape[0], "NPYRows: row \(first) of \(header.shape[0])")
+                precondition(first >= 0 && first + run <= rowCount, "NPYRows: row \(first) of \(rowCount)")
                 let offset = header.dataStart + first * rowBytes
                 let into = o.baseAddress! + k * rowLength
                 if let bytes = decompressed {

@@ -129,6 +129,13 @@ final class NPYReaderTests: XCTestCase {
         XCTAssertEqual(try rows.read(asked), asked.flatMap { Array(values[($0 * d)..<(($0 + 1) * d)]) })
         XCTAssertEqual(rows.bytesRead - header, asked.count * d * 4, "the rows asked for, once each")
 
+        // A cube's rows are its pixels: vectors along the last dimension.
+        let cube = (0..<24).map(Float.init)
+        try NPYWriter.write("\(dir!)/cube.npy", float32: cube, shape: [2, 3, 4])
+        let pixels = try NPYRows("\(dir!)/cube.npy", vectorsOfLastDimension: true)
+        XCTAssertEqual(pixels.rowCount, 6); XCTAssertEqual(pixels.rowLength, 4)
+        XCTAssertEqual(try pixels.read([5, 0]), Array(cube[20..<24]) + Array(cube[0..<4]))
+
         let gz = "\(dir!)/rows.npy.gz"
         let p = Process(); p.executableURL = URL(fileURLWithPath: "/bin/sh"); p.arguments = ["-c", "gzip -c \(x) > \(gz)"]
         try p.run(); p.waitUntilExit()
