@@ -100,37 +100,10 @@ struct RunSetup {
             throw ConfigError(flag: "--shards", problem: "\(s) shard\(s == 1 ? "" : "s") of the \(split.unlabelled.count) unlabelled "
                               + "examples cannot be shared by \(world) ranks: give --shards \(world) or more")
         }
-        // A rank keeps the features of the examples it trains on: the labelled set and its shards of the unlabelled set.
-        // Validation and test are scored by every rank together, each taking whole chunks
-        // (`Evaluator.score(_:store:noise:comm:)`): a classifier's run keeps its own chunks' examples only.
-        var featureBytes: (read: Int, file: Int)? = nil
-        // The training examples whose features this rank counts in statistics over the split: each once over the ranks.
-        var counted = comm.isRoot ? Array(0..<train.count) : []
         let mine = sampler.shards == nil ? Array(split.unlabelled[slice(total: split.unlabelled.count, rank: rank, world: world)])
             : sampler.unlabelledExamples(rank: rank, world: world).map { split.unlabelled[$0] }
-        if world > 1 && sampler.shards != nil {
-            let trainRows = Array(Set(mine).union(split.labelled)).sorted()
-            // Each training example counted by the rank of its shard, or by rank 0 when it is in no shard.
-            let unlabelled = Set(split.unlabelled)
-            counted = (mine + (rank == 0 ? train.labels.indices.filter { !unlabelled.contains($0) } : [])).sorted()
-            let chunks = { (n: Int) in c.model.classifies ? Array(Evaluator.rows(of: n, chunk: c.evalBatchSize, comm: comm)) : Array(0..<n) }
-            let validationRows = chunks(splits.validation.count), testRows = chunks(splits.test.count)
-            if let file = splits.pending {
-                try splits.readPending(train: trainRows, validation: validationRows, test: testRows, spec: spec, options: options) {
-                    var lowest = [$0], highest = [$1]
-                    try lowest.withUnsafeMutableBufferPointer { try comm.allreduce($0, .min) }
-                    try highest.withUnsafeMutableBufferPointer { try comm.allreduce($0, .max) }
-                    return (lowest[0], highest[0])
-                }
-                featureBytes = (file.bytesRead, file.fileBytes)
-                standardization = try Self.standardization(c, saved: saved, m1: m1, train: splits.train, counted: counted, comm: comm)
-                splits.standardize(standardization)
-            } else {
-                splits.train = splits.train.keepingFeatures(of: trainRows)
-                splits.validation = splits.validation.keepingFeatures(of: validationRows)
-                splits.test = splits.test.keepingFeatures(of: testRows)
-            }
-        }
+        let (counted, featureBytes) = try keepOwnRows(&splits, &standardization, mine: mine, split: split, sharded: sampler.shards != nil,
+                                                      c: c, spec: spec, options: options, saved: saved, m1: m1, comm: comm)
         var modelConfig = try c.modelConfig(inputDim: train.dim, classes: train.classes, trainingExamples: train.count,
                                             labels: split.labelled.map { train.labels[$0] },
                                             stack: saved?.modelConfig?.stack ?? saved?.stack
@@ -155,6 +128,39 @@ struct RunSetup {
                         split: split, modelConfig: modelConfig, frozenM1: m1, counts: GlobalCounts(labelled: globalL, unlabelled: globalU),
                         myLabelled: slice(total: globalL, rank: rank, world: world), myUnlabelled: mine, sampler: sampler, capacity: capacity,
                         dataDigest: dataDigest, featureBytes: featureBytes, engine: engine)
+    }
+
+    /// On several ranks with shards, a rank keeps the features of the examples it trains on (the labelled set and its
+    /// shards of the unlabelled set, `mine`) and of its chunks of validation and test, which every rank scores together
+    /// (`Evaluator.score(_:store:noise:comm:)`; M1 keeps them whole): read by row when `make` deferred them (then the
+    /// standardisation is taken over every rank's share), otherwise let go of. Returns the training examples whose
+    /// features this rank counts in statistics over the split (each once over the ranks: by the rank of its shard, or
+    /// rank 0 when it is in no shard) and, when read by row, the bytes read of the features file and its size.
+    static func keepOwnRows(_ splits: inout DataSplits, _ standardization: inout Standardization?, mine: [Int], split: LabelSplit,
+                            sharded: Bool, c: TrainConfig, spec: DataSpec, options: SplitOptions, saved: TrainingState?,
+                            m1: LoadedModel?, comm: Communicator) throws -> (counted: [Int], featureBytes: (read: Int, file: Int)?) {
+        let trainCount = splits.train.count
+        guard comm.size > 1 && sharded else { return (comm.isRoot ? Array(0..<trainCount) : [], nil) }
+        let trainRows = Array(Set(mine).union(split.labelled)).sorted()
+        let unlabelled = Set(split.unlabelled)
+        let counted = (mine + (comm.isRoot ? (0..<trainCount).filter { !unlabelled.contains($0) } : [])).sorted()
+        let chunks = { (n: Int) in c.model.classifies ? Array(Evaluator.rows(of: n, chunk: c.evalBatchSize, comm: comm)) : Array(0..<n) }
+        let validationRows = chunks(splits.validation.count), testRows = chunks(splits.test.count)
+        guard let file = splits.pending else {
+            splits.train = splits.train.keepingFeatures(of: trainRows)
+            splits.validation = splits.validation.keepingFeatures(of: validationRows)
+            splits.test = splits.test.keepingFeatures(of: testRows)
+            return (counted, nil)
+        }
+        try splits.readPending(train: trainRows, validation: validationRows, test: testRows, spec: spec, options: options) {
+            var lowest = [$0], highest = [$1]
+            try lowest.withUnsafeMutableBufferPointer { try comm.allreduce($0, .min) }
+            try highest.withUnsafeMutableBufferPointer { try comm.allreduce($0, .max) }
+            return (lowest[0], highest[0])
+        }
+        standardization = try Self.standardization(c, saved: saved, m1: m1, train: splits.train, counted: counted, comm: comm)
+        splits.standardize(standardization)
+        return (counted, (file.bytesRead, file.fileBytes))
     }
 
     /// The run's standardisation (nil: none): a stacked model's M1's; on resume the checkpoint's; else the training
