@@ -31,6 +31,19 @@ public func checkCollectives(_ comm: Communicator, length n: Int = 100_003) thro
     expect(a.indices.allSatisfy { a[$0] == Float(w * (w + 1) / 2 * ($0 % 3 + 1)) } && b.allSatisfy { $0 == Float(w * (w - 1) / 2) },
            "sums in flight")
 
+    // Sums to one rank each (the sharded update's gradients): part k of the buffer to rank k, started together; the
+    // owner holds the sum, the others keep what they sent. Then every rank's part gathered to all.
+    let parts = (0..<w).map { slice(n, $0, w) }
+    var c = [Float]((0..<n).map { Float((r + 1) * ($0 % 5 + 1)) })
+    try c.withUnsafeMutableBufferPointer { pc in
+        let pending = try parts.indices.map { try comm.startReduce(UnsafeMutableBufferPointer(rebasing: pc[parts[$0]]), root: $0) }
+        for p in pending.reversed() { try p.wait() }
+    }
+    expect(c.indices.allSatisfy { c[$0] == Float((parts[r].contains($0) ? w * (w + 1) / 2 : r + 1) * ($0 % 5 + 1)) }, "sums to one rank")
+    var g = [Float]((0..<n).map { parts[r].contains($0) ? Float($0 % 11) + 0.5 : -1 })
+    try g.withUnsafeMutableBufferPointer { try comm.allgather($0, parts: parts) }
+    expect(g.indices.allSatisfy { g[$0] == Float($0 % 11) + 0.5 }, "allgather of parts")
+
     // Double: values that need more than float precision.
     var d = [Double](repeating: 1e9 + Double(r) + 0.25, count: 17)
     try comm.allreduce(&d, .sum)
@@ -54,3 +67,6 @@ public func checkCollectives(_ comm: Communicator, length n: Int = 100_003) thro
     expect(w == 1 ? differs : !differs, "disagree on different values")
     return failures
 }
+
+/// Part `k` of `n` items cut into `w` nearly equal contiguous parts.
+private func slice(_ n: Int, _ k: Int, _ w: Int) -> Range<Int> { (n * k / w)..<(n * (k + 1) / w) }

@@ -11,6 +11,11 @@ public protocol Communicator: AnyObject {
     /// reduction has finished (`PendingReduction`). These sums are matched among themselves in the order they are
     /// started, apart from the blocking collectives above (MPI: on a duplicate of the job's communicator).
     func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction
+    /// Starts an in-place sum of `buffer` across ranks that only `root` receives (the other ranks' buffers are left
+    /// as they were); ordered with `startSum` as one stream.
+    func startReduce(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction
+    /// In place: rank r's `parts[r]` of `buffer` (indices into it, one part per rank, in rank order) to every rank.
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
     /// Copies `buffer` from `root` to every rank.
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     func barrier() throws

@@ -30,6 +30,12 @@ public final class MPICommunicator: Communicator {
             // of adgm's allreduce and 34% of m2's, against 43% and none (m2's step slower than one allreduce) with
             // libnbc's own choice (docs/distributed.md).
             setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "4", 0)
+            // The sharded update's MPI_Ireduce of each bucket onto its owner by a binomial tree (algorithm 2) for the
+            // same reason: libnbc's own choice (a segmented chain) moved on so little between layer ends that adgm
+            // waited 4.1 ms a step for the sums after backward on 2 ranks, against none with the tree (step 33.6 →
+            // 30.3 ms; docs/benchmarks.md). Spread over buckets owned by different ranks, the tree's p − 1 messages a
+            // bucket add up to the bytes of a reduce-scatter.
+            setenv("OMPI_MCA_coll_libnbc_ireduce_algorithm", "2", 0)
             var provided: Int32 = 0
             try MPICommunicator.check(MPI_Init_thread(nil, nil, 0 /* MPI_THREAD_SINGLE */, &provided), "MPI_Init_thread")
         }
@@ -94,6 +100,24 @@ public final class MPICommunicator: Communicator {
         return pending
     }
 
+    public func startReduce(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction {
+        guard size > 1, buffer.count > 0 else { return FinishedReduction() }
+        let pending = MPIPendingReduction()
+        // The root reduces in place; the others only send.
+        let send = rank == root ? UnsafeRawPointer(ssl_mpi_in_place()) : UnsafeRawPointer(buffer.baseAddress)
+        try Self.check(MPI_Ireduce(send, buffer.baseAddress, Int32(buffer.count), ssl_mpi_float(), ssl_mpi_sum(), Int32(root),
+                                   overlapComm, &pending.request), "MPI_Ireduce(float)")
+        return pending
+    }
+
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
+        guard size > 1, buffer.count > 0 else { return }
+        precondition(parts.count == size && parts.allSatisfy { $0.upperBound <= buffer.count }, "one part of the buffer per rank")
+        let counts = parts.map { Int32($0.count) }, displacements = parts.map { Int32($0.lowerBound) }
+        try Self.check(MPI_Allgatherv(ssl_mpi_in_place(), 0, ssl_mpi_float(), buffer.baseAddress, counts, displacements,
+                                      ssl_mpi_float(), comm), "MPI_Allgatherv(float)")
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         guard size > 1, buffer.count > 0 else { return }
         try Self.check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), ssl_mpi_byte(), Int32(root), comm), "MPI_Bcast")
@@ -110,7 +134,7 @@ public final class MPICommunicator: Communicator {
     }
 }
 
-/// An MPI_Iallreduce in flight.
+/// An MPI_Iallreduce or MPI_Ireduce in flight.
 final class MPIPendingReduction: PendingReduction {
     var request: MPI_Request? = ssl_mpi_request_null()
     private var done = false

@@ -53,7 +53,10 @@ struct Bench: ParsableCommand {
         print(String(format: "  buckets during backward        step %.2f ms, waiting after backward %.3f ms: %.0f%% of the allreduce hidden; "
                      + "backward after the first bucket %.2f ms", r.bucketed.stepSeconds * 1e3, r.bucketed.communicationSeconds * 1e3,
                      100 * r.hiddenShare, r.bucketed.windowSeconds * 1e3))
-        print(String(format: "  throughput                 %.0f unlabelled examples/s (global, buckets)", r.globalExamplesPerSecond))
+        print(String(format: "  sharded update (the default)   step %.2f ms, waiting after backward and gathering the parts %.3f ms",
+                     r.sharded.stepSeconds * 1e3, r.sharded.communicationSeconds * 1e3))
+        print(String(format: "  throughput                 %.0f unlabelled examples/s (global, sharded update; %.0f with every rank updating all)",
+                     r.globalExamplesPerSecond, r.unshardedExamplesPerSecond))
         let perRank = max(1, r.examplesPerStep / r.ranks)
         var projection = ScalingProjection(computeSeconds: r.fused.stepSeconds - r.fused.communicationSeconds,
                                            windowSeconds: r.bucketed.windowSeconds, gradientBytes: r.gradientBytes, buckets: r.buckets + 1,
@@ -73,8 +76,9 @@ struct Bench: ParsableCommand {
             print(String(format: "    %5d  %@ %9.2f ms %7.2f ms %9.1f s %9.1fx", row.ranks, network, row.allreduceSeconds * 1e3,
                          row.stepSeconds * 1e3, row.secondsToTarget, row.speedup))
         }
-        print(String(format: "RESULT model=%@ ranks=%d gemm=%@ precision=%@ examples_per_second=%.1f allreduce_share=%.4f hidden_share=%.4f",
-                     model.rawValue, r.ranks, choice.backend.rawValue, choice.precision.rawValue, r.globalExamplesPerSecond,
+        print(String(format: "RESULT model=%@ ranks=%d gemm=%@ precision=%@ examples_per_second=%.1f unsharded_examples_per_second=%.1f "
+                     + "allreduce_share=%.4f hidden_share=%.4f",
+                     model.rawValue, r.ranks, choice.backend.rawValue, choice.precision.rawValue, r.globalExamplesPerSecond, r.unshardedExamplesPerSecond,
                      r.fused.communicationSeconds / r.fused.stepSeconds, r.hiddenShare))
     }
 

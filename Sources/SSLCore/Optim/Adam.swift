@@ -44,10 +44,13 @@ public final class Adam {
 
     /// Global L2 norm of the gradient (accumulated in Double), from element `start` on. Eight partial sums in a
     /// fixed order: vectorised, and the same on every rank and every run.
-    public static func norm(_ g: Buffer, from start: Int = 0) -> Double {
-        let p = g.pointer, n = g.count
+    public static func norm(_ g: Buffer, from start: Int = 0) -> Double { squaredNorm(g, start..<g.count).squareRoot() }
+
+    /// Σ g² over `range` of `g`, in `norm`'s order.
+    public static func squaredNorm(_ g: Buffer, _ range: Range<Int>) -> Double {
+        let p = g.pointer, n = range.upperBound
         var acc = SIMD8<Double>()
-        var i = start
+        var i = range.lowerBound
         while i + 8 <= n {
             var v = SIMD8<Double>()
             for j in 0..<8 { v[j] = Double(p[i + j]) }
@@ -56,7 +59,7 @@ public final class Adam {
         }
         var s = acc.sum()
         while i < n { let x = Double(p[i]); s += x * x; i += 1 }
-        return s.squareRoot()
+        return s
     }
 
     /// ‖W‖/‖u‖ over one tensor (norms in Double), or 1 when either is 0.
@@ -69,10 +72,17 @@ public final class Adam {
     /// One update of the parameters from `start` on (those before are frozen). `gradientNorm` is ‖g‖₂ if the caller
     /// has it already (it is needed for clipping).
     public func step(_ store: ParameterStore, gradientNorm: Double? = nil, from start: Int = 0) {
+        step(store, gradientNorm: gradientNorm, range: start..<store.layout.parameterCount)
+    }
+
+    /// One update of the parameters in `range` only (with LAMB whole tensors; `OptimizerShards`: the part a rank owns),
+    /// and of their moments and moving average; the state's average (after the parameters) is updated in full.
+    /// `gradientNorm` is ‖g‖₂ over all trained parameters, needed for clipping (nil: over `range`).
+    public func step(_ store: ParameterStore, gradientNorm: Double? = nil, range: Range<Int>) {
         t += 1
         let g = store.grads.pointer, p = store.values.pointer, mp = m.pointer, vp = v.pointer
-        let n = store.layout.parameterCount
-        let gnorm = clipNorm == nil ? 0 : (gradientNorm ?? Adam.norm(store.grads, from: start))
+        let n = store.layout.parameterCount, start = range.lowerBound, count = Int64(range.count)
+        let gnorm = clipNorm == nil ? 0 : (gradientNorm ?? Adam.squaredNorm(store.grads, range).squareRoot())
         var scale: Float = 1
         if let c = clipNorm, gnorm > Double(c) { scale = Float(Double(c) / gnorm) }
         let b1 = beta1, b2 = beta2
@@ -81,16 +91,16 @@ public final class Adam {
         let average = averageDecay == nil ? nil : store.average
         let decay = averageDecay.map { Adam.averageDecay($0, atStep: t) }
         if let u = direction?.pointer {
-            ssl_adam_direction(g + start, mp + start, vp + start, Int64(n - start), scale, clipValue ?? 0, b1, b2, c1, c2, epsilon,
-                               u + start)
-            for e in store.layout.entries where !e.isState && e.offset >= start {
+            ssl_adam_direction(g + start, mp + start, vp + start, count, scale, clipValue ?? 0, b1, b2, c1, c2, epsilon, u + start)
+            for e in store.layout.entries where !e.isState && range.contains(e.offset) {
+                precondition(e.offset + e.count <= range.upperBound, "LAMB updates whole tensors")
                 let step = learningRate * trustRatio(weights: p + e.offset, direction: u + e.offset, count: e.count)
                 let tensor = e.offset..<(e.offset + e.count)
                 for i in tensor { p[i] -= step * u[i] }
                 if let a = average, let d = decay { for i in tensor { a[i] = d * a[i] + (1 - d) * p[i] } }
             }
         } else {
-            ssl_adam_update(g + start, p + start, mp + start, vp + start, Int64(n - start), scale, clipValue ?? 0, learningRate,
+            ssl_adam_update(g + start, p + start, mp + start, vp + start, count, scale, clipValue ?? 0, learningRate,
                             b1, b2, c1, c2, epsilon, average.map { $0.pointer + start }, decay ?? 0)
         }
         // The state (running statistics) is averaged with the same decay, so an averaged store is consistent.

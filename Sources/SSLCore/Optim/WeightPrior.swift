@@ -10,10 +10,17 @@ public struct WeightPrior: Equatable, Sendable {
     /// added to the objective).
     @discardableResult
     public func addGradient(_ store: ParameterStore, from start: Int = 0) -> Double {
+        addGradient(store, range: start..<store.layout.parameterCount)
+    }
+
+    /// The same over the parameters in `range` (of a weight matrix that straddles its ends, the part inside).
+    @discardableResult
+    public func addGradient(_ store: ParameterStore, range: Range<Int>) -> Double {
         var penalty = 0.0
-        for e in store.layout.entries where !e.isState && e.shape.count == 2 && e.offset >= start {
-            let w = store.values.pointer + e.offset, g = store.grads.pointer + e.offset
-            for i in 0..<e.count { g[i] += scale * w[i]; penalty += Double(w[i]) * Double(w[i]) }
+        for e in store.layout.entries where !e.isState && e.shape.count == 2 {
+            let inside = range.clamped(to: e.offset..<(e.offset + e.count))
+            let w = store.values.pointer, g = store.grads.pointer
+            for i in inside { g[i] += scale * w[i]; penalty += Double(w[i]) * Double(w[i]) }
         }
         return 0.5 * Double(scale) * penalty
     }

@@ -4,9 +4,10 @@ import SSLData
 import SSLDistributed
 
 /// Data-parallel step throughput under MPI: the global batch (100 + 100 by default) is split over the ranks, each step
-/// is forward/backward on the local slice, the gradient allreduce, and Adam. Measured twice in the same run: with one
-/// allreduce after backward (`fused`), and with the gradients summed in buckets during backward (`bucketed`, the
-/// default of `train`). Rank 0 reports the slowest rank's numbers.
+/// is forward/backward on the local slice, the gradient allreduce, and Adam. Measured three ways in the same run: with
+/// one allreduce after backward (`fused`), with the gradients summed in buckets during backward (`bucketed`), and with
+/// those buckets each summed onto the rank that updates its part of the parameters, which then gathers them
+/// (`sharded`, `OptimizerShards`: the default of `train`). Rank 0 reports the slowest rank's numbers.
 public struct DistributedBenchmarkResult {
     /// One way of summing the gradients: seconds per step, and per step the seconds spent in (fused) or waiting for
     /// (bucketed: what backward did not hide) the allreduce.
@@ -21,6 +22,9 @@ public struct DistributedBenchmarkResult {
     public var steps: Int
     public var fused: Timing
     public var bucketed: Timing
+    /// Buckets onto the parts' owners, the update of a rank's part, the gather (communication: waiting after backward
+    /// and the gather).
+    public var sharded: Timing
     public var buckets: Int
     public var gradientBytes: Int
     public var examplesPerStep: Int
@@ -28,7 +32,9 @@ public struct DistributedBenchmarkResult {
     public var hiddenShare: Double {
         ranks > 1 && fused.communicationSeconds > 0 ? max(0, 1 - bucketed.communicationSeconds / fused.communicationSeconds) : 0
     }
-    public var globalExamplesPerSecond: Double { Double(examplesPerStep) / bucketed.stepSeconds }
+    /// With `train`'s default (sharded).
+    public var globalExamplesPerSecond: Double { Double(examplesPerStep) / sharded.stepSeconds }
+    public var unshardedExamplesPerSecond: Double { Double(examplesPerStep) / bucketed.stepSeconds }
 }
 
 extension Benchmark {
@@ -53,44 +59,60 @@ extension Benchmark {
         fillSynthetic(batch, ids: Array(myL) + myU.map { labelledBatch + $0 }, labelledBatch: labelledBatch,
                       classes: config.classes, noise: noise)
         let counts = GlobalCounts(labelled: labelledBatch, unlabelled: bu)
-        let overlap = OverlappedAllreduce(store: store, frozen: model.frozenCount, bucketFloats: max(1, Int(bucketMB * 1e6 / 4)), comm: comm)
+        let bucketFloats = max(1, Int(bucketMB * 1e6 / 4))
+        let overlap = OverlappedAllreduce(store: store, frozen: model.frozenCount, bucketFloats: bucketFloats, comm: comm)
+        let shards = OptimizerShards(store: store, frozen: model.frozenCount, wholeTensors: adam.trustRatio, comm: comm)
+        let shardedOverlap = OverlappedAllreduce(store: store, frozen: model.frozenCount, bucketFloats: bucketFloats, shards: shards,
+                                                 comm: comm)
+        enum Mode { case fused, bucketed, sharded }
         var s = 0
 
         /// `steps` steps (rank 0 chooses the count: ranks must not stop on their own clocks), the slowest rank's timing.
-        func measure(bucketed: Bool, steps: Int) throws -> DistributedBenchmarkResult.Timing {
-            store.watch = bucketed ? overlap : nil
+        func measure(_ mode: Mode, steps: Int) throws -> DistributedBenchmarkResult.Timing {
+            let o: OverlappedAllreduce? = mode == .fused ? nil : mode == .bucketed ? overlap : shardedOverlap
+            store.watch = o
             var communication = 0.0
             try comm.barrier()
-            let t0 = Date(), exposed0 = overlap.exposedSeconds, window0 = overlap.windowSeconds
+            let t0 = Date(), exposed0 = o?.exposedSeconds ?? 0, window0 = o?.windowSeconds ?? 0
             for _ in 0..<steps {
                 store.zeroGrads()
-                if bucketed { overlap.begin() }
+                o?.begin()
                 let sums = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
                 StepTail.write(sums, nextBeta: nil, into: store.grads.tail)
-                if bucketed {
-                    try overlap.finish()
+                if let o {
+                    try o.finish()
                 } else {
                     let t = Date()
                     try comm.allreduce(reducedGradients(store, frozen: model.frozenCount), .sum)
                     communication += Date().timeIntervalSince(t)
                 }
-                adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)
+                if mode == .sharded {
+                    let norm = try shards.gradientNorm()
+                    adam.step(store, gradientNorm: norm, range: shards.own)
+                    let t = Date()
+                    try shards.gatherValues()
+                    communication += Date().timeIntervalSince(t)
+                } else {
+                    adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)  // as the trainer does
+                }
                 s += 1
             }
             try comm.barrier()
-            if bucketed { communication = overlap.exposedSeconds - exposed0 }
-            var times = [Date().timeIntervalSince(t0), communication, overlap.windowSeconds - window0].map { $0 / Double(steps) }
+            if let o { communication += o.exposedSeconds - exposed0 }
+            var times = [Date().timeIntervalSince(t0), communication, (o?.windowSeconds ?? 0) - window0].map { $0 / Double(steps) }
             try comm.allreduce(&times, .max)
-            return DistributedBenchmarkResult.Timing(stepSeconds: times[0], communicationSeconds: times[1], windowSeconds: bucketed ? times[2] : 0)
+            return DistributedBenchmarkResult.Timing(stepSeconds: times[0], communicationSeconds: times[1], windowSeconds: times[2])
         }
-        // Warm up both ways (the bucketed one makes its plan in its first step), then time each for `seconds`.
-        _ = try measure(bucketed: false, steps: 3)
-        let probe = try measure(bucketed: true, steps: 3)
+        // Warm up every way (the bucketed ones make their plans in their first step), then time each for `seconds`.
+        _ = try measure(.fused, steps: 3)
+        _ = try measure(.sharded, steps: 3)
+        let probe = try measure(.bucketed, steps: 3)
         var steps = max(5, Int(seconds / max(probe.stepSeconds, 1e-6)))
         try comm.broadcast(&steps)
-        let fused = try measure(bucketed: false, steps: steps)
-        let bucketed = try measure(bucketed: true, steps: steps)
-        return DistributedBenchmarkResult(model: kind, ranks: w, steps: steps, fused: fused, bucketed: bucketed,
+        let fused = try measure(.fused, steps: steps)
+        let bucketed = try measure(.bucketed, steps: steps)
+        let sharded = try measure(.sharded, steps: steps)
+        return DistributedBenchmarkResult(model: kind, ranks: w, steps: steps, fused: fused, bucketed: bucketed, sharded: sharded,
                                           buckets: overlap.buckets.count - 1,
                                           gradientBytes: (model.layout.parameterCount - model.frozenCount + StepTail.count) * 4,
                                           examplesPerStep: bu > 0 ? bu : labelledBatch)

@@ -13,13 +13,17 @@ import SSLDistributed
 /// same in every step, so a resumed run computes what the uninterrupted one did. Each rank checks in every step that
 /// backward took the recorded path (the touch count at each layer end); where it did not, the rest of its buckets
 /// wait for the end of backward, and a write into a bucket already sent fails the step.
+/// With the update sharded (`OptimizerShards`), buckets also end where a rank's part ends, and each is summed onto
+/// its part's owner only (a reduce instead of an allreduce).
 final class OverlappedAllreduce: GradientWatch {
     let comm: Communicator
     let store: ParameterStore
     /// Float ranges of `store.grads.whole`; the tail's is last.
     let buckets: [Range<Int>]
-    /// Each layout entry's bucket (nil for state and frozen tensors).
-    private let bucketOf: [Int?]
+    /// Each layout entry's buckets (one, or sharded several; nil for state and frozen tensors).
+    private let bucketsOf: [Range<Int>?]
+    /// The rank each bucket is summed onto (nil: every rank; always so without shards, and for the tail).
+    private let owners: [Int?]
 
     /// When each bucket starts, from the first step: the touch count at every layer end, the buckets started at each,
     /// and the order of all.
@@ -46,37 +50,47 @@ final class OverlappedAllreduce: GradientWatch {
     private(set) var windowSeconds = 0.0
     private var firstStart: Date? = nil
 
-    init(store: ParameterStore, frozen: Int, bucketFloats: Int, comm: Communicator) {
+    init(store: ParameterStore, frozen: Int, bucketFloats: Int, shards: OptimizerShards? = nil, comm: Communicator) {
         self.comm = comm
         self.store = store
         let layout = store.layout
-        var ranges: [Range<Int>] = [], of = [Int?](repeating: nil, count: layout.entries.count)
+        var ranges: [Range<Int>] = [], of = [Range<Int>?](repeating: nil, count: layout.entries.count)
         var start = frozen
         let trained = layout.entries.indices.filter { !layout.entries[$0].isState && layout.entries[$0].offset >= frozen }
+        let partEnds = Set(shards?.parts.map(\.upperBound) ?? [])
         for (n, i) in trained.enumerated() {
             let e = layout.entries[i], end = e.offset + e.count
-            of[i] = ranges.count
+            let first = ranges.count
+            // Sharded, a bucket ends where a rank's part does, inside a tensor too.
+            for cut in partEnds.sorted() where cut > max(start, e.offset) && cut < end {
+                ranges.append(start..<cut)
+                start = cut
+            }
             // A bucket ends at its size, and where a network ends: backward finishes networks one after another, so a
             // bucket across two would wait for the later one.
             let last = n == trained.count - 1
-            if last || end - start >= bucketFloats || Self.network(e.name) != Self.network(layout.entries[trained[n + 1]].name) {
+            if last || partEnds.contains(end) || end - start >= bucketFloats
+                || Self.network(e.name) != Self.network(layout.entries[trained[n + 1]].name) {
                 ranges.append(start..<end)
                 start = end
             }
+            of[i] = first..<(ranges.count + (start < end ? 1 : 0))
         }
+        owners = ranges.map { r in shards.map { $0.owner(of: r) } } + [nil]
         ranges.append(layout.parameterCount..<store.grads.whole.count)
         buckets = ranges
-        bucketOf = of
+        bucketsOf = of
     }
 
     /// A tensor's network: its name up to the first dot ("px" of "px.l0.W_z").
     private static func network(_ name: String) -> Substring { name.prefix { $0 != "." } }
 
     /// The overlap of a run on several ranks, watching `store`'s gradient writes; nil on one rank or with 0 MB.
-    static func make(store: ParameterStore, frozen: Int, megabytes: Double?, comm: Communicator) -> OverlappedAllreduce? {
+    static func make(store: ParameterStore, frozen: Int, megabytes: Double?, shards: OptimizerShards?,
+                     comm: Communicator) -> OverlappedAllreduce? {
         let mb = megabytes ?? TrainConfig.defaultAllreduceBucketMB
         guard comm.size > 1 && mb > 0 else { return nil }
-        let o = OverlappedAllreduce(store: store, frozen: frozen, bucketFloats: max(1, Int(mb * 1e6 / 4)), comm: comm)
+        let o = OverlappedAllreduce(store: store, frozen: frozen, bucketFloats: max(1, Int(mb * 1e6 / 4)), shards: shards, comm: comm)
         store.watch = o
         return o
     }
@@ -105,8 +119,10 @@ final class OverlappedAllreduce: GradientWatch {
     func touched(_ r: ParamRef) {
         guard active else { return }
         touches += 1
-        guard let b = bucketOf[r.index] else { return }
-        if plan == nil { lastTouch[b] = touches } else if started[b] && lateWrite == nil { lateWrite = store.layout.entries[r.index].name }
+        guard let bs = bucketsOf[r.index] else { return }
+        for b in bs {
+            if plan == nil { lastTouch[b] = touches } else if started[b] && lateWrite == nil { lateWrite = store.layout.entries[r.index].name }
+        }
     }
 
     func settled() {
@@ -146,7 +162,8 @@ final class OverlappedAllreduce: GradientWatch {
         guard failure == nil else { return }
         if firstStart == nil { firstStart = Date() }
         do {
-            pending.append(try comm.startSum(UnsafeMutableBufferPointer(rebasing: store.grads.whole[buckets[b]])))
+            let bucket = UnsafeMutableBufferPointer(rebasing: store.grads.whole[buckets[b]])
+            pending.append(try owners[b].map { try comm.startReduce(bucket, root: $0) } ?? comm.startSum(bucket))
             started[b] = true
         } catch { failure = error }
     }

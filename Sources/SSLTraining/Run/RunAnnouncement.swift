@@ -41,7 +41,12 @@ func announce(_ run: TrainingRun) {
     say("  world size \(run.comm.size), threads per rank \(computeThreads()), matrix products \(setup.engine), run directory \(c.resolvedRunDir)")
     if let o = run.session.overlap {
         say("  gradients summed in \(o.buckets.count - 1) bucket(s), each sent as soon as backward has finished it "
-            + "(--allreduce-bucket-mb \(c.allreduceBucketMB ?? TrainConfig.defaultAllreduceBucketMB))")
+            + "(--allreduce-bucket-mb \(c.allreduceBucketMB ?? TrainConfig.defaultAllreduceBucketMB))"
+            + (run.session.shards == nil ? "" : " onto the rank that updates them"))
+    }
+    if let shards = run.session.shards {
+        say("  sharded update: each rank updates its part of the parameters (largest \(shards.parts.map(\.count).max()!) of "
+            + "\(shards.trained.count)) and the ranks gather the parts (--no-shard-optimizer: every rank updates all)")
     }
     if let state = setup.saved { announceResume(state, run) }
 }

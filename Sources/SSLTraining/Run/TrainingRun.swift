@@ -157,6 +157,7 @@ final class TrainingRun {
             // Higher accuracy is better; for M1 (a bound in nats) lower is.
             if best == nil || (c.model.classifies ? v > best!.score : v < best!.score) {
                 best = (v, s.step)
+                try s.completeOptimizerState()
                 try onRoot("writing the best checkpoint (the previous best is unchanged)") {
                     _ = try checkpoints.writeBest(state: s.state(lastValidation: v, best: best, clock: clock), sections: s.sections)
                 }
@@ -177,6 +178,7 @@ final class TrainingRun {
     }
 
     func writeCheckpoint() throws -> String {
+        try session.completeOptimizerState()
         var path = ""
         try onRoot("checkpoint at step \(session.step) (the previous checkpoint is unchanged)") {
             path = try checkpoints.write(state: session.state(lastValidation: lastValidation, best: best, clock: clock),
@@ -225,6 +227,7 @@ final class TrainingRun {
                 "allreduce_buckets": s.overlap.map { $0.buckets.count } as Any,
                 "allreduce_buckets_during_backward": s.overlap?.startedDuringBackward as Any,
                 "allreduce_exposed_seconds": s.overlap?.exposedSeconds as Any,
+                "optimizer_parts": s.shards?.parts.count as Any,
                 "feature_file_bytes_read": setup.featureBytes?.read as Any, "feature_file_bytes": setup.featureBytes?.file as Any,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])

@@ -15,6 +15,8 @@ final class TrainingSession {
     let reducer: CommunicatorReducer
     /// Several ranks with buckets: the gradient sums started during backward (nil: one allreduce after it).
     let overlap: OverlappedAllreduce?
+    /// Several ranks with `--shard-optimizer`: each rank updates its part of the parameters (nil: every rank all).
+    let shards: OptimizerShards?
     /// Adam's step count as a payload section needs stable memory of its own.
     let adamStep: UnsafeMutablePointer<Int64>
     let sections: [PayloadSection]
@@ -45,7 +47,10 @@ final class TrainingSession {
         model = makeModel(setup.modelConfig, capacity: setup.capacity,
                           workspace: Workspace(engine: try MatMulEngine(setup.engine), reducer: reducer))
         store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
-        overlap = OverlappedAllreduce.make(store: store, frozen: model.frozenCount, megabytes: c.allreduceBucketMB, comm: comm)
+        shards = OptimizerShards.make(store: store, frozen: model.frozenCount, enabled: c.shardOptimizer ?? false,
+                                       wholeTensors: c.optimizer == .lamb, comm: comm)
+        overlap = OverlappedAllreduce.make(store: store, frozen: model.frozenCount, megabytes: c.allreduceBucketMB, shards: shards,
+                                           comm: comm)
         adam = c.makeOptimizer(for: store)
         adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         adamStep.initialize(to: 0)
@@ -106,7 +111,13 @@ final class TrainingSession {
         // (already on their way during backward) and the tail.
         StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stop, into: store.grads.tail)
         let frozen = model.frozenCount
-        if let overlap { try overlap.finish() } else { try comm.allreduce(reducedGradients(store, frozen: frozen), .sum) }
+        if let overlap {
+            try overlap.finish()
+        } else if let shards {
+            try shards.reduceGradients()
+        } else {
+            try comm.allreduce(reducedGradients(store, frozen: frozen), .sum)
+        }
         let sums = StepTail.readSums(store.grads.tail)
         let nextBeta = store.grads.tail[StepTail.nextBeta]
         let stopping = store.grads.tail[StepTail.stop] > 0
@@ -115,14 +126,16 @@ final class TrainingSession {
             throw TrainingError(message: "step \(step): the loss is not finite (\(sums.objective)); "
                                 + "try \(hint)a lower --lr or --clip-grad-norm; the last checkpoint is unchanged")
         }
-        prior?.addGradient(store, from: frozen)
+        // Sharded, a rank holds the summed gradients of its own part only.
+        let updated = shards?.own ?? frozen..<store.layout.parameterCount
+        prior?.addGradient(store, range: updated)
         // Checked before the update, so a bad step never reaches the parameters.
-        let gnorm = Adam.norm(store.grads, from: frozen)
+        let gnorm = try shards?.gradientNorm() ?? Adam.norm(store.grads, from: frozen)
         guard gnorm.isFinite else {
             throw TrainingError(message: "step \(step): the gradient is not finite; the last checkpoint is unchanged")
         }
         adam.learningRate = learningRate(atStep: step)
-        adam.step(store, gradientNorm: gnorm, from: frozen)
+        if let shards { try shards.update(adam, gradientNorm: gnorm) } else { adam.step(store, gradientNorm: gnorm, from: frozen) }
         step += 1
         return (sums, nextBeta, stopping)
     }
@@ -154,7 +167,8 @@ final class TrainingSession {
     /// Rank 0's score of a split, on every rank: accuracy, or for M1 the bound per example (nats); with the moving
     /// average of the parameters when the run keeps one.
     func score(_ data: Dataset) throws -> Double {
-        try score(data, model: model, store: store.averaged() ?? store)
+        try shards?.gatherAverage()
+        return try score(data, model: model, store: store.averaged() ?? store)
     }
 
     /// Every rank scores its share of the split's chunks (`Evaluator.score(_:store:noise:comm:)`): the score one
@@ -163,6 +177,10 @@ final class TrainingSession {
         let e = m === model ? evaluator : Evaluator(model: m, chunk: config.evalBatchSize)
         return try e.score(data, store: s, noise: noise, comm: comm)
     }
+
+    /// Every rank, before a checkpoint is written: the optimizer's state complete on rank 0 (sharded, each rank has its
+    /// own part only).
+    func completeOptimizerState() throws { try shards?.gatherOptimizer(adam) }
 
     /// The checkpoint header's state after `step` steps.
     func state(lastValidation: Double?, best: (score: Double, step: Int)?, clock: RunClock) -> TrainingState {
