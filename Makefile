@@ -86,7 +86,7 @@ test-slurm: build
 BENCH_SECONDS ?= 5
 bench: build
 	@results=$$(mktemp); \
-	for m in m2 adgm; do for p in fp32 bf16; do \
+	for m in m2 adgm sdgm; do for p in fp32 bf16; do \
 	  $(BIN) bench --model $$m --threads 1 --gemm dnnl --precision $$p --seconds $(BENCH_SECONDS) | tee /dev/stderr | grep '^RESULT' >> $$results; \
 	  for n in 1 2; do \
 	    $(MPIRUN) -np $$n $(BIN) bench --distributed --model $$m --threads 1 --gemm dnnl --precision $$p --seconds $(BENCH_SECONDS) \
@@ -97,12 +97,13 @@ bench: build
 	  /^RESULT/ { key = v("model") " " v("precision") } \
 	  /threads=/ { one[key] = v("examples_per_second"); lib[key] = v("share_of_library"); peak[key] = v("share_of_peak"); order[++n] = key } \
 	  /ranks=1 / { r1[key] = v("examples_per_second") } \
-	  /ranks=2 / { r2[key] = v("examples_per_second"); hid[key] = v("hidden_share"); ar[key] = v("allreduce_share") } \
-	  END { printf "\n%-12s %10s %10s %10s %12s %12s %9s %10s %8s\n", "model", "ex/s", "of library", "of peak", \
-	          "1 rank ex/s", "2 ranks ex/s", "scaling", "allreduce", "hidden"; \
+	  /ranks=2 / { r2[key] = v("examples_per_second"); r2u[key] = v("unsharded_examples_per_second"); hid[key] = v("hidden_share"); \
+	               ar[key] = v("allreduce_share") } \
+	  END { printf "\n%-12s %10s %10s %10s %12s %12s %9s %14s %10s %8s\n", "model", "ex/s", "of library", "of peak", \
+	          "1 rank ex/s", "2 ranks ex/s", "scaling", "not sharded", "allreduce", "hidden"; \
 	        for (i = 1; i <= n; i++) { k = order[i]; \
-	          printf "%-12s %10.0f %9.1f%% %9.1f%% %12.0f %12.0f %8.1f%% %9.1f%% %7.0f%%\n", k, one[k], 100 * lib[k], 100 * peak[k], \
-	                 r1[k], r2[k], 100 * r2[k] / (2 * r1[k]), 100 * ar[k], 100 * hid[k] } }' $$results; \
+	          printf "%-12s %10.0f %9.1f%% %9.1f%% %12.0f %12.0f %8.1f%% %13.1f%% %9.1f%% %7.0f%%\n", k, one[k], 100 * lib[k], 100 * peak[k], \
+	                 r1[k], r2[k], 100 * r2[k] / (2 * r1[k]), 100 * r2u[k] / (2 * r1[k]), 100 * ar[k], 100 * hid[k] } }' $$results; \
 	rm -f $$results
 
 # ssl-dist beside PyTorch (the same models, batch and precisions) in one run, interleaved; installs torch into a

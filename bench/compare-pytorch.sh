@@ -15,7 +15,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/
   "$VENV/bin/pip" install -q torch numpy
 fi
 MPIRUN="mpirun --oversubscribe $( [ "$(id -u)" = 0 ] && echo --allow-run-as-root )"
-result() { sed -n 's/^RESULT.*examples_per_second=\([0-9.]*\).*/\1/p'; }
+result() { sed -n 's/^RESULT.* examples_per_second=\([0-9.]*\).*/\1/p'; }
 printf "%-6s %-5s %-22s %12s %12s %7s\n" model prec where ssl-dist pytorch ratio
 for m in m2 adgm; do
   for p in fp32 bf16; do
