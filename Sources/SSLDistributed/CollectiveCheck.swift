@@ -43,6 +43,13 @@ public func checkCollectives(_ comm: Communicator, length n: Int = 100_003) thro
     var g = [Float]((0..<n).map { parts[r].contains($0) ? Float($0 % 11) + 0.5 : -1 })
     try g.withUnsafeMutableBufferPointer { try comm.allgather($0, parts: parts) }
     expect(g.indices.allSatisfy { g[$0] == Float($0 % 11) + 0.5 }, "allgather of parts")
+    // Broadcasts in flight, one from each rank's part, waited for in reverse order.
+    var h = [Float]((0..<n).map { parts[r].contains($0) ? Float($0 % 13) - 2 : Float(r) })
+    try h.withUnsafeMutableBufferPointer { ph in
+        let pending = try parts.indices.map { try comm.startBroadcast(UnsafeMutableBufferPointer(rebasing: ph[parts[$0]]), root: $0) }
+        for p in pending.reversed() { try p.wait() }
+    }
+    expect(h.indices.allSatisfy { h[$0] == Float($0 % 13) - 2 }, "broadcasts in flight")
 
     // Double: values that need more than float precision.
     var d = [Double](repeating: 1e9 + Double(r) + 0.25, count: 17)

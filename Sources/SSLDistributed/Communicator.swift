@@ -14,6 +14,8 @@ public protocol Communicator: AnyObject {
     /// Starts an in-place sum of `buffer` across ranks that only `root` receives (the other ranks' buffers are left
     /// as they were); ordered with `startSum` as one stream.
     func startReduce(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction
+    /// Starts a copy of `buffer` from `root` to every rank; ordered with `startSum` as one stream.
+    func startBroadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction
     /// In place: rank r's `parts[r]` of `buffer` (indices into it, one part per rank, in rank order) to every rank.
     func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
     /// Copies `buffer` from `root` to every rank.
@@ -27,7 +29,7 @@ public protocol Communicator: AnyObject {
 
 public enum ReduceOp: Sendable { case sum, min, max }
 
-/// A reduction in flight (`Communicator.startSum`).
+/// A collective in flight (`Communicator.startSum`, `startReduce`, `startBroadcast`).
 public protocol PendingReduction: AnyObject {
     /// Lets the library move the reduction on (MPI progresses only inside its calls); true once it has finished.
     func test() throws -> Bool

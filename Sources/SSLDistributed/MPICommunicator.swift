@@ -110,6 +110,14 @@ public final class MPICommunicator: Communicator {
         return pending
     }
 
+    public func startBroadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction {
+        guard size > 1, buffer.count > 0 else { return FinishedReduction() }
+        let pending = MPIPendingReduction()
+        try Self.check(MPI_Ibcast(buffer.baseAddress, Int32(buffer.count), ssl_mpi_float(), Int32(root), overlapComm, &pending.request),
+                       "MPI_Ibcast(float)")
+        return pending
+    }
+
     public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
         guard size > 1, buffer.count > 0 else { return }
         precondition(parts.count == size && parts.allSatisfy { $0.upperBound <= buffer.count }, "one part of the buffer per rank")
@@ -134,7 +142,7 @@ public final class MPICommunicator: Communicator {
     }
 }
 
-/// An MPI_Iallreduce or MPI_Ireduce in flight.
+/// An MPI_Iallreduce, MPI_Ireduce or MPI_Ibcast in flight.
 final class MPIPendingReduction: PendingReduction {
     var request: MPI_Request? = ssl_mpi_request_null()
     private var done = false

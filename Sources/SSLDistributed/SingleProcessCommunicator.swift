@@ -10,6 +10,7 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReduceOp) throws {}
     public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction { FinishedReduction() }
     public func startReduce(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction { FinishedReduction() }
+    public func startBroadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction { FinishedReduction() }
     public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     public func barrier() throws {}

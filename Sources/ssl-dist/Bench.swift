@@ -53,7 +53,7 @@ struct Bench: ParsableCommand {
         print(String(format: "  buckets during backward        step %.2f ms, waiting after backward %.3f ms: %.0f%% of the allreduce hidden; "
                      + "backward after the first bucket %.2f ms", r.bucketed.stepSeconds * 1e3, r.bucketed.communicationSeconds * 1e3,
                      100 * r.hiddenShare, r.bucketed.windowSeconds * 1e3))
-        print(String(format: "  sharded update (the default)   step %.2f ms, waiting after backward and gathering the parts %.3f ms",
+        print(String(format: "  sharded update (the default)   step %.2f ms, waiting after backward and for parts still arriving %.3f ms",
                      r.sharded.stepSeconds * 1e3, r.sharded.communicationSeconds * 1e3))
         print(String(format: "  throughput                 %.0f unlabelled examples/s (global, sharded update; %.0f with every rank updating all)",
                      r.globalExamplesPerSecond, r.unshardedExamplesPerSecond))

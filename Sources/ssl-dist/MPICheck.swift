@@ -21,7 +21,7 @@ struct MPICheck: ParsableCommand {
             }
             if comm.isRoot {
                 print(failed[0] == 0
-                      ? "mpi-check: \(comm.size) rank(s): allreduce sum/min/max (float, double), sums in flight, sums to one rank, allgather, broadcast, barrier, agreement: all ok"
+                      ? "mpi-check: \(comm.size) rank(s): allreduce sum/min/max (float, double), sums in flight, sums to one rank, allgather, broadcasts in flight, broadcast, barrier, agreement: all ok"
                       : "mpi-check: \(comm.size) rank(s): \(Int(failed[0])) rank(s) failed")
             }
             comm.finalize()

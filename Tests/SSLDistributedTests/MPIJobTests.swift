@@ -63,13 +63,14 @@ final class MPIJobTests: XCTestCase {
             func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction { FinishedReduction() }
             func startReduce(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction { FinishedReduction() }
             func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {}
+            func startBroadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> PendingReduction { FinishedReduction() }
             func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
             func barrier() throws {}
             func abort(code: Int32) -> Never { fatalError("abort \(code)") }
             func finalize() {}
         }
         let failures = try checkCollectives(LostRank())
-        for name in ["allreduce sum float", "allreduce max float", "sums in flight", "sums to one rank", "allgather of parts", "allreduce sum double",
+        for name in ["allreduce sum float", "allreduce max float", "sums in flight", "sums to one rank", "allgather of parts", "broadcasts in flight", "allreduce sum double",
                      "allreduce min/max double", "broadcast from rank 1"] {
             XCTAssertTrue(failures.contains(name), "the check should catch '\(name)': \(failures)")
         }
@@ -137,10 +138,10 @@ final class MPIJobTests: XCTestCase {
                        try Data(contentsOf: URL(fileURLWithPath: "\(straight)/parameters.f32")), "resumed on 3 ranks: parameters differ")
     }
 
-    /// The sharded update (`OptimizerShards`, on by default): each rank sums and updates only its part of the
+    /// The sharded update (`OptimizerShards`, on by default when the ranks share a node, as here): each rank sums and updates only its part of the
     /// parameters, cut inside tensors (Adam) or at tensor boundaries (LAMB), with the weight prior on its part and the
     /// moving average gathered for validation. On 3 ranks (uneven parts) it reaches the parameters of every rank
-    /// updating all (`--no-shard-optimizer`), with buckets and with one reduction after backward, to the 1 vs N
+    /// updating all (`--shard-optimizer off`), with buckets and with one reduction after backward, to the 1 vs N
     /// tolerance (the sums' order differs: a reduce to the owner against an allreduce, and ‖g‖ from the parts), and
     /// validates as they do.
     func testShardedUpdateReachesTheParametersOfEveryRankUpdatingAll() throws {
@@ -152,7 +153,7 @@ final class MPIJobTests: XCTestCase {
             var params: [[Float]] = [], validation: [Double] = []
             for shard in [true, false] {
                 let runDir = "\(dir!)/shards-\(model)-\(shard)"
-                let r = try mpirun(["-np", "3"] + trainArgs(model, runDir: runDir) + extra + (shard ? [] : ["--no-shard-optimizer"]))
+                let r = try mpirun(["-np", "3"] + trainArgs(model, runDir: runDir) + extra + ["--shard-optimizer", shard ? "auto" : "off"])
                 XCTAssertEqual(r.status, 0, r.output)
                 XCTAssertEqual(r.stdout.contains("sharded update: each rank updates its part"), shard, r.output)
                 params.append(try readFloats("\(runDir)/parameters.f32"))

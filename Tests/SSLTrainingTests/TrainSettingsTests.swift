@@ -113,7 +113,7 @@ final class TrainSettingsTests: XCTestCase {
         let candidates: [SettingValue] = [.int(7), .int(3), .double(0.5), .double(0.25), .bool(false), .bool(true), .ints([7, 5]),
                                           .string("m2"), .string("softplus"), .string("gaussian"), .string("proportional"),
                                           .string("balanced"), .string("labelled"), .string("lamb"), .string("cosine"),
-                                          .string("first"), .string("fan-in"), .string("clean"), .string("some/file")]
+                                          .string("first"), .string("fan-in"), .string("clean"), .string("off"), .string("some/file")]
         var c = TrainConfig()
         for s in TrainSettings.all {
             let before = c

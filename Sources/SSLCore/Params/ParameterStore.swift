@@ -10,6 +10,8 @@ public final class ParameterStore {
     /// Told of every gradient write and every finished layer while a distributed step overlaps its allreduce with
     /// backward (nil otherwise).
     public var watch: GradientWatch? = nil
+    /// Told of every read of a trained parameter while parameters are still arriving from other ranks (nil otherwise).
+    public var readWatch: ParameterReadWatch? = nil
 
     /// `gradientTail` floats ride after the gradients in the same block, so the per-step scalars
     /// (loss sums, counts, β, flags) join the gradient allreduce instead of needing their own.
@@ -34,7 +36,8 @@ public final class ParameterStore {
     }
 
     @inlinable public func w(_ r: ParamRef) -> UnsafeMutablePointer<Float> {
-        values.pointer + (r.isState ? layout.parameterCount : 0) + r.offset
+        if let readWatch, !r.isState { readWatch.reading(r) }
+        return values.pointer + (r.isState ? layout.parameterCount : 0) + r.offset
     }
     /// The gradient of a parameter (state has none).
     @inlinable public func g(_ r: ParamRef) -> UnsafeMutablePointer<Float> {

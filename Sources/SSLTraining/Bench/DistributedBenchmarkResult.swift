@@ -64,6 +64,7 @@ extension Benchmark {
         let shards = OptimizerShards(store: store, frozen: model.frozenCount, wholeTensors: adam.trustRatio, comm: comm)
         let shardedOverlap = OverlappedAllreduce(store: store, frozen: model.frozenCount, bucketFloats: bucketFloats, shards: shards,
                                                  comm: comm)
+        shards.gatherPieces = shardedOverlap.buckets.dropLast().map { ($0, shards.owner(of: $0)) }
         enum Mode { case fused, bucketed, sharded }
         var s = 0
 
@@ -87,16 +88,17 @@ extension Benchmark {
                     communication += Date().timeIntervalSince(t)
                 }
                 if mode == .sharded {
-                    let norm = try shards.gradientNorm()
-                    adam.step(store, gradientNorm: norm, range: shards.own)
+                    // As the trainer does: the gather of the step before is waited for here at the latest.
                     let t = Date()
-                    try shards.gatherValues()
+                    try shards.settle()
                     communication += Date().timeIntervalSince(t)
+                    try shards.update(adam, gradientNorm: try shards.gradientNorm())
                 } else {
                     adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)  // as the trainer does
                 }
                 s += 1
             }
+            try shards.settle()
             try comm.barrier()
             if let o { communication += o.exposedSeconds - exposed0 }
             var times = [Date().timeIntervalSince(t0), communication, (o?.windowSeconds ?? 0) - window0].map { $0 / Double(steps) }

@@ -84,15 +84,23 @@ func migratedModelConfig(_ state: TrainingState) throws -> ModelConfig {
     return m
 }
 
-/// Runs M1's encoder over every example of `data`, in chunks its workspace holds: `body(start, μ, logvar)` gets
-/// each chunk's first example index and its rows of q(z|x).
-public func encodeInChunks(_ m1: M1, store: ParameterStore, data: Dataset, _ body: (Int, Mat, Mat) -> Void) {
-    let d = data.dim, chunk = m1.encodeCapacity
+/// Runs M1's encoder over every example of `data` (or those at `indices`, in that order), in chunks its workspace
+/// holds: `body(start, μ, logvar)` gets each chunk's first position (an example index, or a place in `indices`) and
+/// its rows of q(z|x).
+public func encodeInChunks(_ m1: M1, store: ParameterStore, data: Dataset, rows indices: [Int]? = nil,
+                           _ body: (Int, Mat, Mat) -> Void) {
+    let d = data.dim, chunk = m1.encodeCapacity, count = indices?.count ?? data.count
     let input = Buffer(count: chunk * d)
     var start = 0
-    while start < data.count {
-        let n = min(chunk, data.count - start)
-        data.features.withUnsafeBufferPointer { input.pointer.update(from: $0.baseAddress! + start * d, count: n * d) }
+    while start < count {
+        let n = min(chunk, count - start)
+        data.features.withUnsafeBufferPointer { f in
+            if let indices {
+                for r in 0..<n { (input.pointer + r * d).update(from: f.baseAddress! + data.offset(ofExample: indices[start + r]), count: d) }
+            } else {
+                input.pointer.update(from: f.baseAddress! + start * d, count: n * d)
+            }
+        }
         let (mu, logvar) = m1.encode(Mat(input.pointer, n, d), store: store)
         body(start, mu, logvar)
         start += n
@@ -104,20 +112,11 @@ public func encodeInChunks(_ m1: M1, store: ParameterStore, data: Dataset, _ bod
 /// spread of μ over them.
 func posteriorMeanSums(_ m1: LoadedModel, _ data: Dataset, _ indices: [Int]) -> [Double] {
     guard let model = m1.model as? M1 else { return [] }
-    let z = m1.modelConfig.latent, d = data.dim
+    let z = m1.modelConfig.latent
     var sums = [Double](repeating: 0, count: 1 + 2 * z)
     sums[0] = Double(indices.count)
-    let chunk = model.encodeCapacity
-    let input = Buffer(count: chunk * d)
-    var start = 0
-    while start < indices.count {
-        let n = min(chunk, indices.count - start)
-        data.features.withUnsafeBufferPointer { f in
-            for r in 0..<n { (input.pointer + r * d).update(from: f.baseAddress! + data.offset(ofExample: indices[start + r]), count: d) }
-        }
-        let (mu, _) = model.encode(Mat(input.pointer, n, d), store: m1.store)
+    encodeInChunks(model, store: m1.store, data: data, rows: indices) { _, mu, _ in
         for i in 0..<mu.rows { for j in 0..<z { let v = Double(mu[i, j]); sums[1 + j] += v; sums[1 + z + j] += v * v } }
-        start += n
     }
     return sums
 }

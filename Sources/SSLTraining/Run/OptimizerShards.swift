@@ -9,14 +9,16 @@ import SSLDistributed
 ///      scalars are still summed on every rank),
 ///   2. takes ‖g‖₂ from the parts' Σ g² (one allreduce of a Double),
 ///   3. updates on each rank its own part (Adam's moments and the moving average of that part only), and
-///   4. gathers the parts, so every rank holds all parameters again.
+///   4. gathers the parts, so every rank holds all parameters again: a broadcast from the owner per bucket, in flight
+///      while the next step assembles its batch and runs forward, each waited for when a layer first reads one of
+///      its tensors (`ParameterReadWatch`), and every one before anything else reads the parameters (`settle`).
 /// The bytes on the wire are the allreduce's (a reduce-scatter and an all-gather), while the optimizer's memory
 /// traffic per rank (five arrays of the parameters' size, which does not shrink with a rank's share of the batch) falls
 /// to 1/p. Adam's moments and the moving average are then current on a rank for its own part only: `gatherAverage`
 /// and `gatherOptimizer` complete them where a whole copy is read (validation, checkpoints). Deterministic for a given
 /// world size, so resume on the same number of ranks is exact; the sums of Σ g² differ in order from one rank's, so
 /// runs on different world sizes agree to rounding (as the allreduce's sums already do).
-final class OptimizerShards {
+final class OptimizerShards: ParameterReadWatch {
     let comm: Communicator
     let store: ParameterStore
     /// Float ranges of the parameters, one per rank (some may be empty when there are more ranks than tensors).
@@ -26,11 +28,19 @@ final class OptimizerShards {
     /// The trained parameters (the frozen ones, before them, belong to no part).
     let trained: Range<Int>
 
+    /// What the gather sends, one broadcast each: the buckets of the reduction (`OverlappedAllreduce`, set by its
+    /// owner), else the parts.
+    var gatherPieces: [(range: Range<Int>, owner: Int)]
+    /// The gather's broadcasts still in flight, in the order they were started.
+    private var arriving: [(range: Range<Int>, owner: Int, pending: PendingReduction)] = []
+    private var failure: Error? = nil
+
     init(store: ParameterStore, frozen: Int, wholeTensors: Bool, comm: Communicator) {
         self.comm = comm
         self.store = store
         trained = frozen..<store.layout.parameterCount
         parts = Self.cut(store.layout, trained: trained, ranks: comm.size, wholeTensors: wholeTensors)
+        gatherPieces = parts.enumerated().filter { !$0.element.isEmpty }.map { ($0.element, $0.offset) }
     }
 
     /// The sharded update of a run on several ranks with `--shard-optimizer`; nil otherwise.
@@ -84,22 +94,55 @@ final class OptimizerShards {
         return sum[0].squareRoot()
     }
 
-    /// Steps 3 and 4: the update of this rank's part (as `TrainingSession` gives it), then every part to every rank.
+    /// Steps 3 and 4: the update of this rank's part (as `TrainingSession` gives it), then every part on its way to
+    /// every rank.
     func update(_ adam: Adam, gradientNorm: Double) throws {
+        try settle()
         adam.step(store, gradientNorm: gradientNorm, range: own)
-        try gatherValues()
+        try startGather()
     }
 
-    /// Step 4: every part of the parameters to every rank.
+    /// Step 4 started: one broadcast per piece from its owner; layers wait for what they read (`reading`).
+    func startGather() throws {
+        let values = UnsafeMutableBufferPointer(start: store.values.pointer, count: store.layout.parameterCount)
+        arriving = try gatherPieces.map {
+            ($0.range, $0.owner, try comm.startBroadcast(UnsafeMutableBufferPointer(rebasing: values[$0.range]), root: $0.owner))
+        }
+        store.readWatch = self
+    }
+
+    /// A layer reads tensor `r`: wait for the pieces of it other ranks send (its owner's copy is current), and let MPI
+    /// move the others on.
+    func reading(_ r: ParamRef) {
+        guard failure == nil else { return }
+        let tensor = r.offset..<(r.offset + r.count)
+        do {
+            for a in arriving where a.owner != comm.rank && a.range.overlaps(tensor) { try a.pending.wait() }
+            if let oldest = arriving.first { _ = try oldest.pending.test() }
+        } catch { failure = error }
+    }
+
+    /// Every parameter complete on every rank: before the next update, and before anything but a layer reads them
+    /// (validation, the ranks' digest check, checkpoints, the results).
+    func settle() throws {
+        store.readWatch = nil
+        defer { arriving = [] }
+        if let failure { self.failure = nil; throw failure }
+        for a in arriving { try a.pending.wait() }
+    }
+
+    /// Step 4 at once (the benchmark's comparison): every part to every rank.
     func gatherValues() throws { try gather(store.values) }
 
     /// The moving average, complete on every rank (before it is read: validation, checkpoints).
     func gatherAverage() throws {
+        try settle()
         if let a = store.average { try gather(a) }
     }
 
     /// Adam's moments and the moving average, complete on every rank (before a checkpoint).
     func gatherOptimizer(_ adam: Adam) throws {
+        try settle()
         try gather(adam.m)
         try gather(adam.v)
         try gatherAverage()

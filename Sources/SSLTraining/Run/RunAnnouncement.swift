@@ -46,7 +46,7 @@ func announce(_ run: TrainingRun) {
     }
     if let shards = run.session.shards {
         say("  sharded update: each rank updates its part of the parameters (largest \(shards.parts.map(\.count).max()!) of "
-            + "\(shards.trained.count)) and the ranks gather the parts (--no-shard-optimizer: every rank updates all)")
+            + "\(shards.trained.count)) and the ranks gather the parts during the next forward pass (--shard-optimizer off: every rank updates all)")
     }
     if let state = setup.saved { announceResume(state, run) }
 }

@@ -47,10 +47,11 @@ final class TrainingSession {
         model = makeModel(setup.modelConfig, capacity: setup.capacity,
                           workspace: Workspace(engine: try MatMulEngine(setup.engine), reducer: reducer))
         store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
-        shards = OptimizerShards.make(store: store, frozen: model.frozenCount, enabled: c.shardOptimizer ?? false,
+        shards = OptimizerShards.make(store: store, frozen: model.frozenCount, enabled: c.shardOptimizer?.shards(oneNode: comm.localSize == comm.size) ?? false,
                                        wholeTensors: c.optimizer == .lamb, comm: comm)
         overlap = OverlappedAllreduce.make(store: store, frozen: model.frozenCount, megabytes: c.allreduceBucketMB, shards: shards,
                                            comm: comm)
+        if let shards, let overlap { shards.gatherPieces = overlap.buckets.dropLast().map { ($0, shards.owner(of: $0)) } }
         adam = c.makeOptimizer(for: store)
         adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         adamStep.initialize(to: 0)
@@ -158,6 +159,7 @@ final class TrainingSession {
     /// Every `every` steps on several ranks: the parameters must be equal bit for bit on all of them.
     func checkRanksInStep(every: Int) throws {
         guard every > 0 && comm.size > 1 && step % every == 0 else { return }
+        try shards?.settle()
         guard try comm.agree(store.digest) else {
             throw TrainingError(message: "step \(step): parameters differ across ranks (digest "
                                 + String(format: "%016llx", store.digest) + " here); the ranks have diverged")

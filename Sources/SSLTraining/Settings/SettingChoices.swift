@@ -22,6 +22,20 @@ public enum OptimizerKind: String, SettingChoice, Sendable {
     case lamb
 }
 
+/// Whether the ranks shard the update (`OptimizerShards`).
+public enum OptimizerSharding: String, SettingChoice, Sendable {
+    /// On when every rank of the job shares one node (where it was measured to pay: adgm and m2 on 2 ranks, 6–9%
+    /// faster), off across nodes (4 emulated hosts: m2 27% slower, its short forward cannot hide the gather);
+    /// decided each time a run starts (or resumes).
+    case auto
+    case on
+    /// Every rank updates all parameters (runs written before the setting, which lack it, resume so).
+    case off
+
+    /// Whether to shard, given whether every rank of the job shares one node.
+    func shards(oneNode: Bool) -> Bool { self == .on || (self == .auto && oneNode) }
+}
+
 /// Which batch statistics batch normalisation uses in virtual adversarial training's perturbed passes.
 public enum VATStatistics: String, SettingChoice, Sendable {
     /// Each perturbed batch its own (the behaviour before the setting).

@@ -130,10 +130,10 @@ public struct TrainSettings {
         "several ranks: sum gradients in buckets of about this many MB, each sent as soon as backward has finished it "
         + "(default \(TrainConfig.defaultAllreduceBucketMB); 0: one allreduce after backward)")
     /// Several ranks: each rank updates only its part of the parameters (`OptimizerShards`); nil, as in configs written
-    /// before it existed: every rank updates all of them.
-    public let shardOptimizer = Setting<Bool?>("shard-optimizer", true, resume: true,
+    /// before it existed: every rank updates all of them. `auto` is decided each time a run starts or resumes.
+    public let shardOptimizer = Setting<OptimizerSharding?>("shard-optimizer", .auto, resume: true,
         "several ranks: each rank sums the gradients of, and updates, only its part of the parameters, then the ranks "
-        + "gather the parts (the allreduce's bytes, 1/ranks of the optimizer's work); false: every rank updates all")
+        + "gather the parts (the allreduce's bytes, 1/ranks of the optimizer's work); auto: on when all ranks share a node")
     public let checkEvery = Setting<Int>("check-every", 100, check: SettingChecks.atLeast(0), resume: true,
         "compare a parameter digest across ranks every N steps (0: never)")
     public let checkpointEvery = Setting<Int>("checkpoint-every", 1000, check: SettingChecks.atLeast(0), resume: true,
