@@ -98,6 +98,24 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertNoThrow(try c.validate())
     }
 
+    /// `--lr-reference-batch N` (adgm's recipe: 100): at a global batch B above N the rate is lr·B/N, reached after a
+    /// warm-up of one epoch unless one is given; at or below N, and without the setting, `--lr` as given and no warm-up.
+    func testTheLearningRateScalesWithTheGlobalBatchAfterAWarmUp() throws {
+        let big = try config(["--model", "adgm", "--batch-size", "800", "--labelled-batch-size", "800"])
+        XCTAssertEqual(big.lrReferenceBatch, 100)
+        XCTAssertEqual(big.batchScaledLearningRate, big.learningRate * 8, accuracy: 1e-9)
+        XCTAssertEqual(big.lrWarmupSteps(stepsPerEpoch: 63), 63)
+        XCTAssertEqual(try config(["--model", "adgm", "--batch-size", "1600", "--lr-warmup-epochs", "0.5"]).lrWarmupSteps(stepsPerEpoch: 32), 16)
+        let small = try config(["--model", "adgm"])
+        XCTAssertEqual(small.batchScaledLearningRate, small.learningRate)
+        XCTAssertEqual(small.lrWarmupSteps(stepsPerEpoch: 500), 0)
+        let off = try config(["--model", "adgm", "--batch-size", "800", "--lr-reference-batch", "800"])
+        XCTAssertEqual(off.batchScaledLearningRate, off.learningRate)
+        var old = TrainConfig()  // a config without the key (written before the setting)
+        old.batchSize = 800
+        XCTAssertEqual(old.batchScaledLearningRate, old.learningRate)
+    }
+
     func testResumeConflictsNameTheFlagsThatContradictTheCheckpoint() throws {
         var saved = TrainConfig.recipe(for: .m2)
         saved.epochs = 10

@@ -54,6 +54,10 @@ func announce(_ run: TrainingRun) {
 /// "lr 3e-4 (step ×0.75 every 200 epochs, floor 3e-05), clip norm 5, value 1, weight prior 1/N, EMA 0.999".
 func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     var t = (c.optimizer == .lamb ? "LAMB (Adam, a trust ratio per tensor), " : "") + "lr \(c.learningRate)"
+    if c.batchScaledLearningRate != c.learningRate, let n = c.lrReferenceBatch {
+        t += String(format: " × %g (global batch %d / %d) = %g, reached over %d warm-up steps", Double(c.batchSize) / Double(n), c.batchSize, n,
+                    c.batchScaledLearningRate, s.lrWarmupSteps)
+    }
     switch s.schedule {
     case .constant: break
     case .step(let every, let factor, let floor):

@@ -97,7 +97,7 @@ final class TrainingSession {
     }
 
     /// The learning rate at step `s` (the schedule's, after the warm-up).
-    func learningRate(atStep s: Int) -> Float { schedule.rate(base: config.learningRate, step: s, warmupSteps: lrWarmupSteps) }
+    func learningRate(atStep s: Int) -> Float { schedule.rate(base: config.batchScaledLearningRate, step: s, warmupSteps: lrWarmupSteps) }
 
     /// One step at `beta`: returns the loss sums over every rank, rank 0's β for the next step, and whether any rank
     /// asked to stop (each rides in the gradient allreduce's tail).

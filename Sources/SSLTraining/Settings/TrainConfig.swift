@@ -106,8 +106,18 @@ public struct TrainConfig: Codable, Equatable {
     public var resolvedWeightPrior: Bool { self.weightPrior ?? false }
 
     /// The learning rate schedule in steps.
-    /// Steps of the learning-rate warm-up (0: none).
-    public func lrWarmupSteps(stepsPerEpoch: Int) -> Int { Int(((self.lrWarmupEpochs ?? 0) * Double(stepsPerEpoch)).rounded()) }
+    /// `--lr` scaled to the global batch (Goyal et al. 2017's linear rule): × B/N at a global unlabelled batch B above
+    /// `lrReferenceBatch` N, as given otherwise. The schedule starts from it; its floor (`--lr-min`) is not scaled.
+    public var batchScaledLearningRate: Float {
+        guard let n = self.lrReferenceBatch, self.batchSize > n else { return self.learningRate }
+        return self.learningRate * Float(self.batchSize) / Float(n)
+    }
+
+    /// Steps of the learning-rate warm-up (0: none): `--lr-warmup-epochs`, or one epoch when the rate is batch-scaled.
+    public func lrWarmupSteps(stepsPerEpoch: Int) -> Int {
+        let scaled = batchScaledLearningRate != self.learningRate
+        return Int(((self.lrWarmupEpochs ?? (scaled ? 1 : 0)) * Double(stepsPerEpoch)).rounded())
+    }
 
     public func schedule(stepsPerEpoch: Int, totalSteps: Int) -> LearningRateSchedule {
         switch self.lrSchedule ?? .constant {
@@ -174,9 +184,12 @@ public struct TrainConfig: Codable, Equatable {
         if self.vat != nil && !self.model.adversarialCapable {
             throw bad("--vat", "is for --model \(ModelKind.names { $0.adversarialCapable }) (this run is \(self.model.rawValue))")
         }
-        // (--vat-dimensions is in the recipes, so `--vat 0` on its own turns the term off.)
-        if self.vat == nil, let flag = self.vatWeight != nil ? "--vat-weight" : self.vatXi != nil ? "--vat-xi"
-            : self.vatStatistics != nil ? "--vat-statistics" : nil {
+        // A recipe's own values (--vat-dimensions, adgm's --vat-weight) are not asked for: `--vat 0` on its own turns
+        // the term off.
+        let recipe = Self.recipe(for: self.model)
+        func given<T: Equatable>(_ value: T?, _ recipes: T?) -> Bool { value != nil && value != recipes }
+        if self.vat == nil, let flag = given(self.vatWeight, recipe.vatWeight) ? "--vat-weight" : given(self.vatXi, recipe.vatXi) ? "--vat-xi"
+            : given(self.vatStatistics, recipe.vatStatistics) ? "--vat-statistics" : nil {
             throw bad(flag, "sets virtual adversarial training, which is off: give --vat EPSILON too")
         }
         if self.auxLogVarianceMin != nil && !self.model.hasAuxiliary {
