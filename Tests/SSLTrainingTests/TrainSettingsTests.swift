@@ -98,14 +98,16 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertNoThrow(try c.validate())
     }
 
-    /// `--lr-reference-batch N` (adgm's recipe: 100): at a global batch B above N the rate is lr·B/N, reached after a
+    /// `--lr-reference-batch N` (adgm's recipe: 100): at a global batch B above N the rate is lr·min(B/N, 8), reached after a
     /// warm-up of one epoch unless one is given; at or below N, and without the setting, `--lr` as given and no warm-up.
     func testTheLearningRateScalesWithTheGlobalBatchAfterAWarmUp() throws {
         let big = try config(["--model", "adgm", "--batch-size", "800", "--labelled-batch-size", "800"])
         XCTAssertEqual(big.lrReferenceBatch, 100)
         XCTAssertEqual(big.batchScaledLearningRate, big.learningRate * 8, accuracy: 1e-9)
         XCTAssertEqual(big.lrWarmupSteps(stepsPerEpoch: 63), 63)
-        XCTAssertEqual(try config(["--model", "adgm", "--batch-size", "1600", "--lr-warmup-epochs", "0.5"]).lrWarmupSteps(stepsPerEpoch: 32), 16)
+        let huge = try config(["--model", "adgm", "--batch-size", "1600", "--lr-warmup-epochs", "0.5"])
+        XCTAssertEqual(huge.lrWarmupSteps(stepsPerEpoch: 32), 16)
+        XCTAssertEqual(huge.batchScaledLearningRate, huge.learningRate * TrainConfig.maxBatchScale, accuracy: 1e-9, "at most × 8")
         let small = try config(["--model", "adgm"])
         XCTAssertEqual(small.batchScaledLearningRate, small.learningRate)
         XCTAssertEqual(small.lrWarmupSteps(stepsPerEpoch: 500), 0)

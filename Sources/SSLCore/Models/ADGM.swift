@@ -12,7 +12,8 @@ extension ModelKind {
     /// 0.1–0.5 points over λ 1 at every epoch, and at the end 97.85 and 97.90% against 97.43 and 97.54% (seeds 1, 2;
     /// docs/results.md). λ 3 and 4 gave less after 10 epochs (94.91, 92.50% against λ 2's 95.08%). Its rate is for a
     /// global batch of 100 and grows with larger ones (`--lr-reference-batch`): at 800 + 800, 12 epochs, seed 1, lr
-    /// 1e-3 gave 89.53%, 2e-3 91.28%, 4e-3 93.10%, 8e-3 (× 8, one epoch of warm-up) the accuracy of batch 100.
+    /// 1e-3 gave 89.53%, 2e-3 91.28%, 4e-3 93.10%, 8e-3 (× 8, one epoch of warm-up) 94.94%, near batch 100's 95.08%
+    /// after 10 epochs; at 1,600 × 16 diverged, hence at most × 8 (`TrainConfig.maxBatchScale`).
     public static let adgm = ModelKind("adgm", labelSum: true, auxiliary: true,
                                        recipe: auxiliaryRecipe + " --likelihood bernoulli " + adversarialRecipe
                                            + " --vat-weight 2 --lr-reference-batch 100") {

@@ -55,7 +55,8 @@ func announce(_ run: TrainingRun) {
 func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     var t = (c.optimizer == .lamb ? "LAMB (Adam, a trust ratio per tensor), " : "") + "lr \(c.learningRate)"
     if c.batchScaledLearningRate != c.learningRate, let n = c.lrReferenceBatch {
-        t += String(format: " × %g (global batch %d / %d) = %g, reached over %d warm-up steps", Double(c.batchSize) / Double(n), c.batchSize, n,
+        t += String(format: " × %g (global batch %d / %d, at most × %g) = %g, reached over %d warm-up steps",
+                    Double(c.batchScaledLearningRate / c.learningRate), c.batchSize, n, Double(TrainConfig.maxBatchScale),
                     c.batchScaledLearningRate, s.lrWarmupSteps)
     }
     switch s.schedule {

@@ -107,11 +107,16 @@ public struct TrainConfig: Codable, Equatable {
 
     /// The learning rate schedule in steps.
     /// `--lr` scaled to the global batch (Goyal et al. 2017's linear rule): × B/N at a global unlabelled batch B above
-    /// `lrReferenceBatch` N, as given otherwise. The schedule starts from it; its floor (`--lr-min`) is not scaled.
+    /// `lrReferenceBatch` N, at most × `maxBatchScale`; as given otherwise. The schedule starts from it; its floor
+    /// (`--lr-min`) is not scaled.
     public var batchScaledLearningRate: Float {
         guard let n = self.lrReferenceBatch, self.batchSize > n else { return self.learningRate }
-        return self.learningRate * Float(self.batchSize) / Float(n)
+        return self.learningRate * min(Float(self.batchSize) / Float(n), Self.maxBatchScale)
     }
+
+    /// The largest factor `batchScaledLearningRate` applies: adgm at batch 800 trained at × 8 (lr 8e-3), and at 1600
+    /// diverged at × 16 (validation 9% for three epochs).
+    public static let maxBatchScale: Float = 8
 
     /// Steps of the learning-rate warm-up (0: none): `--lr-warmup-epochs`, or one epoch when the rate is batch-scaled.
     public func lrWarmupSteps(stepsPerEpoch: Int) -> Int {

@@ -100,8 +100,8 @@ public struct TrainSettings {
     public let lrMin = Setting<Float?>("lr-min", nil, check: SettingChecks.notNegative, "the schedule's floor (step: 3e-5, cosine: 0)")
     /// The global batch `--lr` is meant for (nil: `--lr` at every batch): `TrainConfig.batchScaledLearningRate`.
     public let lrReferenceBatch = Setting<Int?>("lr-reference-batch", nil, check: SettingChecks.atLeast(1),
-        "the global unlabelled batch --lr is meant for: at a larger --batch-size B the rate is --lr × B/N, after a warm-up "
-        + "of one epoch unless --lr-warmup-epochs is given (the linear scaling rule); unset: --lr at every batch")
+        "the global unlabelled batch --lr is meant for: at a larger --batch-size B the rate is --lr × B/N (at most × 8), "
+        + "after a warm-up of one epoch unless --lr-warmup-epochs is given (the linear scaling rule); unset: --lr at every batch")
     /// The rate rises linearly from lr/steps to the schedule's over this many epochs (nil: from the first step).
     public let lrWarmupEpochs = Setting<Double?>("lr-warmup-epochs", nil, check: SettingChecks.notNegative,
         "the learning rate rises linearly to the schedule's over the first E epochs (0 or unset: none)")
