@@ -49,7 +49,7 @@ final class TemplateTests: XCTestCase {
     /// The bound after every iteration of the start the run kept.
     func bounds(_ runDir: String) throws -> [Double] {
         let kept = try results(runDir)["restart"] as! Int
-        return try metricsRecords(runDir).compactMap { $0["restart"] as! Int == kept ? $0["bound"] as! Double : nil }
+        return try metricsRecords(runDir).compactMap { $0["restart"] as! Int == kept ? ($0["bound"] as! Double) : nil }
     }
 
     func testRecoversTheFaceAndTheShifts() throws {
