@@ -111,14 +111,7 @@ final class TrainingSession {
         // The gradients, then loss sums and counts, the next β, and the stop flag: one allreduce, or buckets of it
         // (already on their way during backward) and the tail.
         StepTail.write(local, nextBeta: comm.isRoot ? warmup.beta(atStep: step + 1) : nil, stop: stop, into: store.grads.tail)
-        let frozen = model.frozenCount
-        if let overlap {
-            try overlap.finish()
-        } else if let shards {
-            try shards.reduceGradients()
-        } else {
-            try comm.allreduce(reducedGradients(store, frozen: frozen), .sum)
-        }
+        try sumGradients()
         let sums = StepTail.readSums(store.grads.tail)
         let nextBeta = store.grads.tail[StepTail.nextBeta]
         let stopping = store.grads.tail[StepTail.stop] > 0
@@ -127,9 +120,29 @@ final class TrainingSession {
             throw TrainingError(message: "step \(step): the loss is not finite (\(sums.objective)); "
                                 + "try \(hint)a lower --lr or --clip-grad-norm; the last checkpoint is unchanged")
         }
+        try update()
+        step += 1
+        return (sums, nextBeta, stopping)
+    }
+
+    /// The gradients and the tail summed over the ranks: buckets already on their way during backward, else one
+    /// allreduce after it; sharded, each part onto its owner only.
+    private func sumGradients() throws {
+        if let overlap {
+            try overlap.finish()
+        } else if let shards {
+            try shards.reduceGradients()
+        } else {
+            try comm.allreduce(reducedGradients(store, frozen: model.frozenCount), .sum)
+        }
+    }
+
+    /// The weight prior, the norm check and Adam at this step's rate; sharded, on this rank's part, whose gather then
+    /// starts.
+    private func update() throws {
+        let frozen = model.frozenCount
         // Sharded, a rank holds the summed gradients of its own part only.
-        let updated = shards?.own ?? frozen..<store.layout.parameterCount
-        prior?.addGradient(store, range: updated)
+        prior?.addGradient(store, range: shards?.own ?? frozen..<store.layout.parameterCount)
         // Checked before the update, so a bad step never reaches the parameters.
         let gnorm = try shards?.gradientNorm() ?? Adam.norm(store.grads, from: frozen)
         guard gnorm.isFinite else {
@@ -137,8 +150,6 @@ final class TrainingSession {
         }
         adam.learningRate = learningRate(atStep: step)
         if let shards { try shards.update(adam, gradientNorm: gnorm) } else { adam.step(store, gradientNorm: gnorm, from: frozen) }
-        step += 1
-        return (sums, nextBeta, stopping)
     }
 
     /// A new run's class-mix estimate and the class-balance term's target from it (see `ClassMixEstimate` and
