@@ -118,6 +118,25 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertEqual(old.batchScaledLearningRate, old.learningRate)
     }
 
+    /// m2's recipe switches to LAMB at 0.01 above a global batch of 100 (`--lamb-above`), with no warm-up and no
+    /// scaling of its own; at 100, for a model without the setting, and when --optimizer is given, the optimizer and
+    /// rate as given.
+    func testM2SwitchesToLAMBAboveItsBatch() throws {
+        let big = try config(["--model", "m2", "--batch-size", "800", "--labelled-batch-size", "800"])
+        XCTAssertEqual(big.resolvedOptimizer, .lamb)
+        XCTAssertEqual(big.batchScaledLearningRate, 0.01)
+        XCTAssertEqual(big.lrWarmupSteps(stepsPerEpoch: 63), 0)
+        XCTAssertEqual(try config(["--model", "m2", "--batch-size", "800", "--lamb-lr", "0.02"]).batchScaledLearningRate, 0.02)
+        let small = try config(["--model", "m2"])
+        XCTAssertEqual(small.resolvedOptimizer, .adam)
+        XCTAssertEqual(small.batchScaledLearningRate, small.learningRate)
+        let adgm = try config(["--model", "adgm", "--batch-size", "800"])
+        XCTAssertEqual(adgm.resolvedOptimizer, .adam)
+        let asked = try config(["--model", "m2", "--batch-size", "800", "--optimizer", "adam"])
+        XCTAssertEqual(asked.resolvedOptimizer, .adam, "an optimizer given is kept")
+        XCTAssertEqual(asked.batchScaledLearningRate, asked.learningRate)
+    }
+
     func testResumeConflictsNameTheFlagsThatContradictTheCheckpoint() throws {
         var saved = TrainConfig.recipe(for: .m2)
         saved.epochs = 10

@@ -48,7 +48,7 @@ final class TrainingSession {
                           workspace: Workspace(engine: try MatMulEngine(setup.engine), reducer: reducer))
         store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
         shards = OptimizerShards.make(store: store, frozen: model.frozenCount, enabled: c.shardOptimizer?.shards(oneNode: comm.localSize == comm.size) ?? false,
-                                       wholeTensors: c.optimizer == .lamb, comm: comm)
+                                       wholeTensors: c.resolvedOptimizer == .lamb, comm: comm)
         overlap = OverlappedAllreduce.make(store: store, frozen: model.frozenCount, megabytes: c.allreduceBucketMB, shards: shards,
                                            comm: comm)
         if let shards, let overlap { shards.gatherPieces = overlap.buckets.dropLast().map { ($0, shards.owner(of: $0)) } }

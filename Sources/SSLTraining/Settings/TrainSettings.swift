@@ -98,6 +98,12 @@ public struct TrainSettings {
     public let lrDecay = Setting<Double?>("lr-decay", nil, check: SettingChecks.within("(0, 1]") { $0 > 0 && $0 <= 1 }, "step schedule: factor (default 0.75)")
     public let lrDecayEpochs = Setting<Int?>("lr-decay-epochs", nil, check: SettingChecks.atLeast(1), "step schedule: epochs between decays (default 200)")
     public let lrMin = Setting<Float?>("lr-min", nil, check: SettingChecks.notNegative, "the schedule's floor (step: 3e-5, cosine: 0)")
+    /// Above this global unlabelled batch, LAMB at `lambLearningRate` instead of the optimizer and rate given (nil:
+    /// never): `TrainConfig.switchesToLAMB`.
+    public let lambAbove = Setting<Int?>("lamb-above", nil, check: SettingChecks.atLeast(1),
+        "above this global unlabelled batch, train with LAMB at --lamb-lr instead of --optimizer and --lr (m2's recipe: 100; unset: never)")
+    public let lambLearningRate = Setting<Float?>("lamb-lr", nil, check: SettingChecks.positive,
+        "the rate LAMB takes when --lamb-above switches to it (default 0.01)")
     /// The global batch `--lr` is meant for (nil: `--lr` at every batch): `TrainConfig.batchScaledLearningRate`.
     public let lrReferenceBatch = Setting<Int?>("lr-reference-batch", nil, check: SettingChecks.atLeast(1),
         "the global unlabelled batch --lr is meant for: at a larger --batch-size B the rate is --lr × B/N (at most × 8), "
