@@ -64,7 +64,6 @@ extension Benchmark {
         let shards = OptimizerShards(store: store, frozen: model.frozenCount, wholeTensors: adam.trustRatio, comm: comm)
         let shardedOverlap = OverlappedAllreduce(store: store, frozen: model.frozenCount, bucketFloats: bucketFloats, shards: shards,
                                                  comm: comm)
-        shards.gatherPieces = shardedOverlap.buckets.dropLast().map { ($0, shards.owner(of: $0)) }
         enum Mode { case fused, bucketed, sharded }
         var s = 0
 

@@ -28,9 +28,9 @@ final class OptimizerShards: ParameterReadWatch {
     /// The trained parameters (the frozen ones, before them, belong to no part).
     let trained: Range<Int>
 
-    /// What the gather sends, one broadcast each: the buckets of the reduction (`OverlappedAllreduce`, set by its
-    /// owner), else the parts.
-    var gatherPieces: [(range: Range<Int>, owner: Int)]
+    /// What the gather sends, one broadcast each: the parts, or the reduction's buckets when `OverlappedAllreduce` cuts
+    /// them (each inside one part).
+    lazy var gatherPieces: [(range: Range<Int>, owner: Int)] = pieces(of: trained)
     /// The gather's broadcasts still in flight, in the order they were started.
     private var arriving: [(range: Range<Int>, owner: Int, pending: PendingReduction)] = []
     private var failure: Error? = nil
@@ -40,7 +40,6 @@ final class OptimizerShards: ParameterReadWatch {
         self.store = store
         trained = frozen..<store.layout.parameterCount
         parts = Self.cut(store.layout, trained: trained, ranks: comm.size, wholeTensors: wholeTensors)
-        gatherPieces = parts.enumerated().filter { !$0.element.isEmpty }.map { ($0.element, $0.offset) }
     }
 
     /// The sharded update of a run on several ranks with `--shard-optimizer`; nil otherwise.
@@ -130,9 +129,6 @@ final class OptimizerShards: ParameterReadWatch {
         if let failure { self.failure = nil; throw failure }
         for a in arriving { try a.pending.wait() }
     }
-
-    /// Step 4 at once (the benchmark's comparison): every part to every rank.
-    func gatherValues() throws { try gather(store.values) }
 
     /// The moving average, complete on every rank (before it is read: validation, checkpoints).
     func gatherAverage() throws {

@@ -13,8 +13,8 @@ import SSLDistributed
 /// same in every step, so a resumed run computes what the uninterrupted one did. Each rank checks in every step that
 /// backward took the recorded path (the touch count at each layer end); where it did not, the rest of its buckets
 /// wait for the end of backward, and a write into a bucket already sent fails the step.
-/// With the update sharded (`OptimizerShards`), buckets also end where a rank's part ends, and each is summed onto
-/// its part's owner only (a reduce instead of an allreduce).
+/// With the update sharded (`OptimizerShards`), buckets also end where a rank's part ends, each is summed onto its
+/// part's owner only (a reduce instead of an allreduce), and the gather after the update sends the same buckets back.
 final class OverlappedAllreduce: GradientWatch {
     let comm: Communicator
     let store: ParameterStore
@@ -77,6 +77,8 @@ final class OverlappedAllreduce: GradientWatch {
             of[i] = first..<(ranges.count + (start < end ? 1 : 0))
         }
         owners = ranges.map { r in shards.map { $0.owner(of: r) } } + [nil]
+        // The gather after the update sends back the same buckets, each from its owner.
+        shards?.gatherPieces = zip(ranges, owners).compactMap { r, owner in owner.map { (r, $0) } }
         ranges.append(layout.parameterCount..<store.grads.whole.count)
         buckets = ranges
         bucketsOf = of

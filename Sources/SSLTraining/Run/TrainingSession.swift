@@ -47,11 +47,11 @@ final class TrainingSession {
         model = makeModel(setup.modelConfig, capacity: setup.capacity,
                           workspace: Workspace(engine: try MatMulEngine(setup.engine), reducer: reducer))
         store = ParameterStore(layout: model.layout, gradientTail: StepTail.count)
-        shards = OptimizerShards.make(store: store, frozen: model.frozenCount, enabled: c.shardOptimizer?.shards(oneNode: comm.localSize == comm.size) ?? false,
-                                       wholeTensors: c.resolvedOptimizer == .lamb, comm: comm)
+        let sharded = c.shardOptimizer?.shards(oneNode: comm.localSize == comm.size) ?? false
+        shards = OptimizerShards.make(store: store, frozen: model.frozenCount, enabled: sharded, wholeTensors: c.resolvedOptimizer == .lamb,
+                                      comm: comm)
         overlap = OverlappedAllreduce.make(store: store, frozen: model.frozenCount, megabytes: c.allreduceBucketMB, shards: shards,
                                            comm: comm)
-        if let shards, let overlap { shards.gatherPieces = overlap.buckets.dropLast().map { ($0, shards.owner(of: $0)) } }
         adam = c.makeOptimizer(for: store)
         adamStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         adamStep.initialize(to: 0)

@@ -105,7 +105,6 @@ public struct TrainConfig: Codable, Equatable {
     }
     public var resolvedWeightPrior: Bool { self.weightPrior ?? false }
 
-    /// The learning rate schedule in steps.
     /// `--lr` scaled to the global batch (Goyal et al. 2017's linear rule): × B/N at a global unlabelled batch B above
     /// `lrReferenceBatch` N, at most × `maxBatchScale`; as given otherwise. The schedule starts from it; its floor
     /// (`--lr-min`) is not scaled.
@@ -120,9 +119,8 @@ public struct TrainConfig: Codable, Equatable {
     public static let maxBatchScale: Float = 8
 
     /// Whether the global batch is above `lambAbove` and no `--optimizer` was given: the run then trains with LAMB at
-    /// `--lamb-lr` (m2 at 800 + 800,
-    /// 12 epochs, seeds 1–3: 96.33% in the mean with LAMB at 0.01, 92.05% with Adam (seed 1), against 95.76% at batch
-    /// 100 after 10 epochs; docs/distributed.md).
+    /// `--lamb-lr` (m2 at 800 + 800, 12 epochs, seeds 1–3: 96.33% in the mean with LAMB at 0.01, 92.05% with Adam
+    /// (seed 1), against 95.76% at batch 100 after 10 epochs; docs/distributed.md).
     public var switchesToLAMB: Bool { self.optimizer == nil && (self.lambAbove.map { self.batchSize > $0 } ?? false) }
 
     /// The update rule of this run: `--optimizer`, or LAMB when the global batch switches to it.
@@ -134,6 +132,7 @@ public struct TrainConfig: Codable, Equatable {
         return Int(((self.lrWarmupEpochs ?? (scaled ? 1 : 0)) * Double(stepsPerEpoch)).rounded())
     }
 
+    /// The learning rate schedule in steps.
     public func schedule(stepsPerEpoch: Int, totalSteps: Int) -> LearningRateSchedule {
         switch self.lrSchedule ?? .constant {
         case .constant: return .constant
