@@ -122,7 +122,7 @@ struct Bench: ParsableCommand {
                          b * 1e3, r.trainingPassSeconds * 1e3, r.trainingPassSeconds / b))
         }
         print(String(format: "  machine peak (%d thread(s)) fp32 %.1f GFLOP/s (%d-bit FMA)%@", r.peak.threads, r.peak.fp32, r.peak.fp32Width,
-                     r.peak.bf16.map { String(format: ", bf16 %.1f GFLOP/s (vdpbf16ps)", $0) } ?? ", no native bf16"))
+                     r.peak.bf16.map { String(format: ", bf16 %.1f GFLOP/s (%@)", $0, r.peak.bf16Unit ?? "") } ?? ", no native bf16"))
         print("  library rates, GFLOP/s     at the step's shapes / 1024³")
         for rate in r.rates {
             let own = rate.backend == r.backend && rate.precision == r.precision ? "  <- this step" : ""

@@ -13,3 +13,8 @@ double ssl_peak_fp32(int width, int64_t iterations, float *sink);
 /// Runs `iterations` rounds of bf16 dot products (vdpbf16ps, fp32 accumulation); returns the FLOPs done
 /// (2 per bf16 pair). 0 when the CPU has no AVX512-BF16.
 double ssl_peak_bf16(int64_t iterations, float *sink);
+/// 1 when the CPU has AMX tiles with bf16 (TDPBF16PS) and Linux granted this process the tile registers, else 0.
+int ssl_peak_has_amx_bf16(void);
+/// Runs `iterations` rounds of four AMX bf16 tile products (16 x 16 x 32 each, fp32 accumulation, registers only);
+/// returns the FLOPs done. 0 without AMX.
+double ssl_peak_amx_bf16(int64_t iterations, float *sink);

@@ -10,8 +10,11 @@ public struct MachinePeak {
     public var fp32: Double
     /// Which FMA width gave `fp32`.
     public var fp32Width: Int
-    /// bf16 GFLOP/s of vdpbf16ps (AVX512-BF16, fp32 accumulation); nil when the CPU does not have it.
+    /// bf16 GFLOP/s (fp32 accumulation): the better of vdpbf16ps (AVX512-BF16) and AMX's tile products
+    /// (TDPBF16PS); nil when the CPU has neither.
     public var bf16: Double?
+    /// Which unit gave `bf16`: "vdpbf16ps" or "AMX".
+    public var bf16Unit: String?
     public var threads: Int
 
     /// Measures each probe for about `seconds` on `threads` threads.
@@ -21,8 +24,16 @@ public struct MachinePeak {
             let r = rate(threads: threads, seconds: seconds) { n, sink in ssl_peak_fp32(Int32(w), n, sink) }
             if r > best { best = r; width = w }
         }
-        let bf16 = ssl_peak_has_bf16() != 0 ? rate(threads: threads, seconds: seconds) { ssl_peak_bf16($0, $1) } : nil
-        return MachinePeak(fp32: best, fp32Width: width, bf16: bf16, threads: threads)
+        var bf16: Double?, unit: String?
+        if ssl_peak_has_bf16() != 0 {
+            bf16 = rate(threads: threads, seconds: seconds) { ssl_peak_bf16($0, $1) }
+            unit = "vdpbf16ps"
+        }
+        if ssl_peak_has_amx_bf16() != 0 {
+            let amx = rate(threads: threads, seconds: seconds) { ssl_peak_amx_bf16($0, $1) }
+            if amx > bf16 ?? 0 { bf16 = amx; unit = "AMX" }
+        }
+        return MachinePeak(fp32: best, fp32Width: width, bf16: bf16, bf16Unit: unit, threads: threads)
     }
 
     /// GFLOP/s of `probe` run on every thread at once: the slowest thread's time sets the rate.
