@@ -8,6 +8,10 @@
 #include <immintrin.h>
 #endif
 
+int ssl_vector_level_cap = -1;
+void ssl_cap_vector_level(int level) { ssl_vector_level_cap = level; }
+int ssl_vector_level(void) { return vector_level(); }
+
 static inline float clampf(float x, float c) { return c > 0 ? (x > c ? c : (x < -c ? -c : x)) : x; }
 
 static void adam_scalar(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t i0,
@@ -50,6 +54,32 @@ static int64_t adam_avx2(const float *restrict g, float *restrict p, float *rest
     }
     return i;
 }
+
+// The same operations 16 wide.
+__attribute__((target("avx512f")))
+static int64_t adam_avx512(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
+                           float scale, float clip, float lr, float b1, float b2, float c1, float c2, float eps,
+                           float *restrict a, float d) {
+    const __m512 vs = _mm512_set1_ps(scale), vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
+    const __m512 va1 = _mm512_set1_ps(1 - b1), va2 = _mm512_set1_ps(1 - b2), vc1 = _mm512_set1_ps(c1);
+    const __m512 vc2 = _mm512_set1_ps(c2), vlr = _mm512_set1_ps(lr), veps = _mm512_set1_ps(eps);
+    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip), vd = _mm512_set1_ps(d), vd1 = _mm512_set1_ps(1 - d);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 gi = _mm512_mul_ps(_mm512_loadu_ps(g + i), vs);
+        if (clip > 0) gi = _mm512_max_ps(_mm512_min_ps(gi, hi), lo);
+        __m512 mi = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(va1, gi));
+        __m512 vi = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_loadu_ps(v + i)), _mm512_mul_ps(_mm512_mul_ps(va2, gi), gi));
+        _mm512_storeu_ps(m + i, mi);
+        _mm512_storeu_ps(v + i, vi);
+        __m512 step = _mm512_div_ps(_mm512_mul_ps(vlr, _mm512_mul_ps(mi, vc1)),
+                                    _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vi, vc2)), veps));
+        __m512 pi = _mm512_sub_ps(_mm512_loadu_ps(p + i), step);
+        _mm512_storeu_ps(p + i, pi);
+        if (a) _mm512_storeu_ps(a + i, _mm512_add_ps(_mm512_mul_ps(vd, _mm512_loadu_ps(a + i)), _mm512_mul_ps(vd1, pi)));
+    }
+    return i;
+}
 #endif
 
 void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
@@ -57,7 +87,8 @@ void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict
                      float *restrict a, float d) {
     int64_t done = 0;
 #if defined(__x86_64__)
-    if (vector_level() >= 1) done = adam_avx2(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
+    if (vector_level() == 2) done = adam_avx512(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
+    else if (vector_level() == 1) done = adam_avx2(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
 #endif
     adam_scalar(g, p, m, v, done, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
 }
@@ -79,39 +110,61 @@ void ssl_flush_denormals(void) {}
 // MARK: - Batch normalisation
 // Plain loops over features with `restrict` pointers, which the compiler vectorises; an output that may be its input
 // gets a separate in-place loop (one pointer), so neither needs a run-time overlap check that would fall back to
-// scalar code. Compiled for AVX2, as the Swift targets are (x86-64-v3); lanes compute the same thing at any width.
+// scalar code. Each loop is written once (`SSL_BODY`) and compiled as an AVX-512 and an AVX2 clone (`SSL_CLONES`),
+// chosen by `vector_level()`: lanes run across features only, so every clone gives the same bits.
+#define SSL_BODY static inline __attribute__((always_inline))
 #if defined(__x86_64__)
-#define SSL_VECTOR __attribute__((target("avx2")))
+#define SSL_CLONES(name, params, args)                                                                       \
+    __attribute__((target("avx512f,avx512bw,avx512dq"), min_vector_width(512))) static void name##_512 params \
+    { name##_body args; }                                                                                    \
+    __attribute__((target("avx2"))) static void name##_256 params { name##_body args; }                      \
+    static void name params {                                                                                \
+        int level = vector_level();                                                                          \
+        if (level == 2) name##_512 args;                                                                     \
+        else if (level == 1) name##_256 args;                                                                \
+        else name##_body args;                                                                               \
+    }
 #else
-#define SSL_VECTOR
+#define SSL_CLONES(name, params, args) static void name params { name##_body args; }
 #endif
 
-SSL_VECTOR void ssl_bn_sums(const float *restrict x, int64_t rows, int64_t h, double *restrict s1,
-                            double *restrict s2) {
+SSL_BODY void bn_sums_body(const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2) {
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict xr = x + r * h;
         for (int64_t j = 0; j < h; j++) { double v = xr[j]; s1[j] += v; s2[j] += v * v; }
     }
 }
+SSL_CLONES(bn_sums, (const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2),
+           (x, rows, h, s1, s2))
 
-SSL_VECTOR static void bn_normalize_out(const float *restrict x, float *restrict y, float *restrict nr, int64_t n,
-                                        int64_t h, const float *restrict mean, const float *restrict invStd,
-                                        const float *restrict g, const float *restrict b) {
+void ssl_bn_sums(const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2) {
+    bn_sums(x, rows, h, s1, s2);
+}
+
+SSL_BODY void bn_normalize_out_body(const float *restrict x, float *restrict y, float *restrict nr, int64_t n, int64_t h,
+                                    const float *restrict mean, const float *restrict invStd, const float *restrict g,
+                                    const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
         const float *restrict xr = x + r * h;
         float *restrict yr = y + r * h, *restrict nrr = nr + r * h;
         for (int64_t j = 0; j < h; j++) { float v = (xr[j] - mean[j]) * invStd[j]; nrr[j] = v; yr[j] = g[j] * v + b[j]; }
     }
 }
+SSL_CLONES(bn_normalize_out, (const float *restrict x, float *restrict y, float *restrict nr, int64_t n, int64_t h,
+                              const float *restrict mean, const float *restrict invStd, const float *restrict g,
+                              const float *restrict b),
+           (x, y, nr, n, h, mean, invStd, g, b))
 
-SSL_VECTOR static void bn_normalize_in(float *restrict xy, float *restrict nr, int64_t n, int64_t h,
-                                       const float *restrict mean, const float *restrict invStd,
-                                       const float *restrict g, const float *restrict b) {
+SSL_BODY void bn_normalize_in_body(float *restrict xy, float *restrict nr, int64_t n, int64_t h, const float *restrict mean,
+                                   const float *restrict invStd, const float *restrict g, const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
         float *restrict xr = xy + r * h, *restrict nrr = nr + r * h;
         for (int64_t j = 0; j < h; j++) { float v = (xr[j] - mean[j]) * invStd[j]; nrr[j] = v; xr[j] = g[j] * v + b[j]; }
     }
 }
+SSL_CLONES(bn_normalize_in, (float *restrict xy, float *restrict nr, int64_t n, int64_t h, const float *restrict mean,
+                             const float *restrict invStd, const float *restrict g, const float *restrict b),
+           (xy, nr, n, h, mean, invStd, g, b))
 
 void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows, int64_t h,
                       const float *restrict mean, const float *restrict invStd,
@@ -120,39 +173,53 @@ void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows
     else bn_normalize_out(x, y, nr, rows, h, mean, invStd, gamma, beta);
 }
 
-SSL_VECTOR void ssl_bn_normalize_relu(const float *restrict x, float *restrict y, float *restrict act, float *restrict nr,
-                                      int64_t n, int64_t h, const float *restrict mean, const float *restrict invStd,
-                                      const float *restrict g, const float *restrict b) {
+SSL_BODY void bn_normalize_relu_body(const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
+                                     const float *restrict mean, const float *restrict invStd, const float *restrict g,
+                                     const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
         const float *restrict xr = x + r * h;
-        float *restrict yr = y + r * h, *restrict ar = act + r * h, *restrict nrr = nr + r * h;
+        float *restrict ar = act + r * h, *restrict nrr = nr + r * h;
         for (int64_t j = 0; j < h; j++) {
             float v = (xr[j] - mean[j]) * invStd[j];
             nrr[j] = v;
             float yv = g[j] * v + b[j];
-            yr[j] = yv;
             ar[j] = yv > 0 ? yv : 0;
         }
     }
 }
+SSL_CLONES(bn_normalize_relu, (const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
+                               const float *restrict mean, const float *restrict invStd, const float *restrict g,
+                               const float *restrict b),
+           (x, act, nr, n, h, mean, invStd, g, b))
 
-SSL_VECTOR static void bn_infer_out(const float *restrict x, float *restrict y, int64_t n, int64_t h,
-                                    const float *restrict mean, const float *restrict sd, const float *restrict g,
-                                    const float *restrict b) {
+void ssl_bn_normalize_relu(const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
+                           const float *restrict mean, const float *restrict invStd, const float *restrict g,
+                           const float *restrict b) {
+    bn_normalize_relu(x, act, nr, n, h, mean, invStd, g, b);
+}
+
+SSL_BODY void bn_infer_out_body(const float *restrict x, float *restrict y, int64_t n, int64_t h, const float *restrict mean,
+                                const float *restrict sd, const float *restrict g, const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
         const float *restrict xr = x + r * h;
         float *restrict yr = y + r * h;
         for (int64_t j = 0; j < h; j++) yr[j] = g[j] * ((xr[j] - mean[j]) / sd[j]) + b[j];
     }
 }
+SSL_CLONES(bn_infer_out, (const float *restrict x, float *restrict y, int64_t n, int64_t h, const float *restrict mean,
+                          const float *restrict sd, const float *restrict g, const float *restrict b),
+           (x, y, n, h, mean, sd, g, b))
 
-SSL_VECTOR static void bn_infer_in(float *restrict xy, int64_t n, int64_t h, const float *restrict mean,
-                                   const float *restrict sd, const float *restrict g, const float *restrict b) {
+SSL_BODY void bn_infer_in_body(float *restrict xy, int64_t n, int64_t h, const float *restrict mean, const float *restrict sd,
+                               const float *restrict g, const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
         float *restrict xr = xy + r * h;
         for (int64_t j = 0; j < h; j++) xr[j] = g[j] * ((xr[j] - mean[j]) / sd[j]) + b[j];
     }
 }
+SSL_CLONES(bn_infer_in, (float *restrict xy, int64_t n, int64_t h, const float *restrict mean, const float *restrict sd,
+                         const float *restrict g, const float *restrict b),
+           (xy, n, h, mean, sd, g, b))
 
 void ssl_bn_infer(const float *x, float *y, int64_t rows, int64_t h, const float *restrict mean,
                   const float *restrict sd, const float *restrict gamma, const float *restrict beta) {
@@ -160,16 +227,24 @@ void ssl_bn_infer(const float *x, float *y, int64_t rows, int64_t h, const float
     else bn_infer_out(x, y, rows, h, mean, sd, gamma, beta);
 }
 
-SSL_VECTOR void ssl_bn_backward_sums(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
-                                     double *restrict s1, double *restrict s2) {
+SSL_BODY void bn_backward_sums_body(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
+                                    double *restrict s1, double *restrict s2) {
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict d = dy + r * h, *restrict nrr = nr + r * h;
         for (int64_t j = 0; j < h; j++) { float p = d[j] * nrr[j]; s1[j] += d[j]; s2[j] += p; }
     }
 }
+SSL_CLONES(bn_backward_sums, (const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
+                              double *restrict s1, double *restrict s2),
+           (dy, nr, rows, h, s1, s2))
 
-SSL_VECTOR void ssl_bn_backward_sums_relu(float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
-                                          int64_t h, double *restrict s1, double *restrict s2) {
+void ssl_bn_backward_sums(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
+                          double *restrict s1, double *restrict s2) {
+    bn_backward_sums(dy, nr, rows, h, s1, s2);
+}
+
+SSL_BODY void bn_backward_sums_relu_body(float *restrict dy, const float *restrict act, const float *restrict nr,
+                                         int64_t rows, int64_t h, double *restrict s1, double *restrict s2) {
     for (int64_t r = 0; r < rows; r++) {
         float *restrict d = dy + r * h;
         const float *restrict ar = act + r * h, *restrict nrr = nr + r * h;
@@ -182,24 +257,38 @@ SSL_VECTOR void ssl_bn_backward_sums_relu(float *restrict dy, const float *restr
         }
     }
 }
+SSL_CLONES(bn_backward_sums_relu, (float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
+                                   int64_t h, double *restrict s1, double *restrict s2),
+           (dy, act, nr, rows, h, s1, s2))
 
-SSL_VECTOR static void bn_dx_out(const float *restrict dy, float *restrict dx, const float *restrict nr, int64_t n,
-                                 int64_t h, const float *restrict c, const float *restrict a, const float *restrict b) {
+void ssl_bn_backward_sums_relu(float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
+                               int64_t h, double *restrict s1, double *restrict s2) {
+    bn_backward_sums_relu(dy, act, nr, rows, h, s1, s2);
+}
+
+SSL_BODY void bn_dx_out_body(const float *restrict dy, float *restrict dx, const float *restrict nr, int64_t n, int64_t h,
+                             const float *restrict c, const float *restrict a, const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
         const float *restrict d = dy + r * h, *restrict nrr = nr + r * h;
         float *restrict o = dx + r * h;
         for (int64_t j = 0; j < h; j++) o[j] = c[j] * (d[j] - a[j] - nrr[j] * b[j]);
     }
 }
+SSL_CLONES(bn_dx_out, (const float *restrict dy, float *restrict dx, const float *restrict nr, int64_t n, int64_t h,
+                       const float *restrict c, const float *restrict a, const float *restrict b),
+           (dy, dx, nr, n, h, c, a, b))
 
-SSL_VECTOR static void bn_dx_in(float *restrict d, const float *restrict nr, int64_t n, int64_t h,
-                                const float *restrict c, const float *restrict a, const float *restrict b) {
+SSL_BODY void bn_dx_in_body(float *restrict d, const float *restrict nr, int64_t n, int64_t h, const float *restrict c,
+                            const float *restrict a, const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
         float *restrict dr = d + r * h;
         const float *restrict nrr = nr + r * h;
         for (int64_t j = 0; j < h; j++) dr[j] = c[j] * (dr[j] - a[j] - nrr[j] * b[j]);
     }
 }
+SSL_CLONES(bn_dx_in, (float *restrict d, const float *restrict nr, int64_t n, int64_t h, const float *restrict c,
+                      const float *restrict a, const float *restrict b),
+           (d, nr, n, h, c, a, b))
 
 void ssl_bn_backward_dx(const float *dy, float *dx, const float *restrict nr, int64_t rows, int64_t h,
                         const float *restrict c, const float *restrict a, const float *restrict b) {

@@ -3,6 +3,9 @@
 // choice changes the speed, never the bits.
 #pragma once
 
+/// `ssl_cap_vector_level`'s cap (kernels.c); −1: none.
+extern int ssl_vector_level_cap;
+
 static inline int vector_level(void) {
 #if defined(__x86_64__)
     static int level = -1;
@@ -11,7 +14,8 @@ static inline int vector_level(void) {
         level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") ? 2
               : __builtin_cpu_supports("avx2") ? 1 : 0;
     }
-    return level;
+    int cap = ssl_vector_level_cap;
+    return cap >= 0 && cap < level ? cap : level;
 #else
     return 0;
 #endif

@@ -1,6 +1,12 @@
 // Elementwise kernels that need what Swift cannot say: `restrict` pointers and vector square roots.
 #include <stdint.h>
 
+/// Which vector clones the kernels below (and the normals) run: 2 AVX-512, 1 AVX2, 0 neither.
+int ssl_vector_level(void);
+/// For tests: the kernels use clones of at most `level` from now on (−1: the best this CPU has), so each clone can be
+/// checked against the others for the same bits.
+void ssl_cap_vector_level(int level);
+
 /// The Adam update of n parameters (Kingma & Ba 2015, with bias correction factors c1 = 1/(1−β₁ᵗ), c2 = 1/(1−β₂ᵗ)):
 ///   g ← clamp(scale·g, −clip, clip)          (clip ≤ 0: no element-wise clipping)
 ///   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − lr·(c₁m)/(√(c₂v) + ε)
@@ -28,8 +34,9 @@ void ssl_bn_sums(const float *restrict x, int64_t rows, int64_t h, double *restr
 void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows, int64_t h,
                       const float *restrict mean, const float *restrict invStd,
                       const float *restrict gamma, const float *restrict beta);
-/// normalize followed by ReLU in one pass (x, y, act and nr distinct): y and nr as in normalize, act = y > 0 ? y : 0.
-void ssl_bn_normalize_relu(const float *restrict x, float *restrict y, float *restrict act, float *restrict nr, int64_t rows,
+/// normalize followed by ReLU in one pass (x, act and nr distinct): nr as in normalize, act = y > 0 ? y : 0 (y itself
+/// is not kept: the backward needs only act and nr).
+void ssl_bn_normalize_relu(const float *restrict x, float *restrict act, float *restrict nr, int64_t rows,
                            int64_t h, const float *restrict mean, const float *restrict invStd,
                            const float *restrict gamma, const float *restrict beta);
 void ssl_bn_infer(const float *x, float *y, int64_t rows, int64_t h, const float *restrict mean,

@@ -19,7 +19,7 @@ public final class BatchNorm {
     public static let epsilon = 1e-5
     /// Per-feature μ and 1/√(σ² + ε) of the last training forward; x̂ of its rows.
     let mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>
-    let normalized: Mat
+    public let normalized: Mat
     /// Per-feature coefficients of the backward's dx (and the inference's √(σ² + ε)).
     let coefA: UnsafeMutablePointer<Float>, coefB: UnsafeMutablePointer<Float>, coefC: UnsafeMutablePointer<Float>
     /// 2H + 1 sums exchanged through the reducer.
@@ -54,12 +54,12 @@ public final class BatchNorm {
     /// Whether the last forward held the statistics (`Pass.heldStatistics`): its backward treats them as constants.
     private var held = false
 
-    /// y = BN(x) and act = ReLU(y) in one pass, for a training or perturbed pass (`forward` then ReLU, bit for bit);
-    /// x, y and act distinct.
-    public func forwardReLU(_ s: ParameterStore, x: Mat, y: Mat, act: Mat, pass: Pass, reducer: BatchReducer) {
+    /// act = ReLU(BN(x)) in one pass, for a training or perturbed pass (`forward` then ReLU, bit for bit); BN(x) itself
+    /// is not written (its backward needs only act and x̂). x and act distinct.
+    public func forwardReLU(_ s: ParameterStore, x: Mat, act: Mat, pass: Pass, reducer: BatchReducer) {
         precondition(pass != .inference, "forwardReLU normalises with the batch's statistics")
         batchStatistics(s, x: x, pass: pass, reducer: reducer)
-        ssl_bn_normalize_relu(x.p, y.p, act.p, normalized.p, Int64(x.rows), Int64(features), mean, invStd, s.w(gamma), s.w(beta))
+        ssl_bn_normalize_relu(x.p, act.p, normalized.p, Int64(x.rows), Int64(features), mean, invStd, s.w(gamma), s.w(beta))
     }
 
     /// μ and 1/√(σ² + ε) of x's rows over every rank into `mean` and `invStd`; a training pass updates the running ones.

@@ -15,7 +15,8 @@ public final class MLP {
     public private(set) var out: [Mat]
     /// Gradients w.r.t. each head's output: the caller fills them before `backward`.
     public private(set) var dOut: [Mat]
-    /// Pre-activations (after batch normalisation when there is one) and the linear outputs it normalises.
+    /// Pre-activations (after batch normalisation when there is one; not written when normalisation and ReLU run as
+    /// one pass) and the linear outputs it normalises.
     public private(set) var pre: [Mat]
     var linear: [Mat]
     var act: [Mat]
@@ -83,7 +84,7 @@ public final class MLP {
     private func finishHidden(_ i: Int, _ s: ParameterStore, _ pass: Pass) {
         actCopies[i].invalidate()
         if let norm = norms?[i], fusesNormAndReLU(pass) {
-            norm.forwardReLU(s, x: linear[i], y: pre[i], act: act[i], pass: pass, reducer: workspace.reducer)
+            norm.forwardReLU(s, x: linear[i], act: act[i], pass: pass, reducer: workspace.reducer)
             return
         }
         norms?[i].forward(s, x: linear[i], y: pre[i], pass: pass, reducer: workspace.reducer)
