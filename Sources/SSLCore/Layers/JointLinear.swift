@@ -20,7 +20,8 @@ public struct JointLinear {
     public let outputs: Int
     let hasPerExample: Bool
     let hasPerRow: Bool
-    /// bf16 copies, rounded once per step: each part's input and weight, and the two output gradients.
+    /// bf16 copies, rounded once per pass: each part's input and the two output gradients, and each part's weight
+    /// (once per training step: see `ParameterStore.holdingValues`).
     let inputCopies: [BF16Copy], weightCopies: [BF16Copy]
     let dOutCopy = BF16Copy(), dPerExampleCopy = BF16Copy()
 
@@ -46,7 +47,8 @@ public struct JointLinear {
         let o = outputs
         let perEx = Mat(scratch.p, map.examples, o)
         var firstEx = true, firstRow = true
-        for c in inputCopies + weightCopies { c.invalidate() }
+        for c in inputCopies { c.invalidate() }
+        for c in weightCopies { c.invalidate(unlessHeldAt: s.valuesGeneration) }
         for (i, part) in parts.enumerated() {
             let copies = (inputCopies[i], weightCopies[i])
             switch part {

@@ -7,7 +7,8 @@ public struct Linear {
     public let b: ParamRef?
     public let inputs: Int
     public let outputs: Int
-    /// bf16 copies of x, W and dy, each rounded once per step and used by both of its products.
+    /// bf16 copies of x, W and dy, each rounded once per pass and used by both of its products (W once per training
+    /// step: see `ParameterStore.holdingValues`).
     let copies = (x: BF16Copy(), w: BF16Copy(), dy: BF16Copy())
 
     public init(_ layout: inout ParameterLayout, _ name: String, inputs: Int, outputs: Int, bias: Bool = true) {
@@ -21,7 +22,7 @@ public struct Linear {
     /// (the caller invalidates it whenever x changes); without it the layer keeps its own.
     public func forward(_ e: MatMulEngine, _ s: ParameterStore, x: Mat, y: Mat, xCopy: BF16Copy? = nil) {
         if xCopy == nil { copies.x.invalidate() }
-        copies.w.invalidate()
+        copies.w.invalidate(unlessHeldAt: s.valuesGeneration)
         e.matmulWT(x, s.w(w), out: outputs, into: y, copies: (xCopy ?? copies.x, copies.w))
         if let b { addBias(s.w(b), y) }
     }

@@ -63,6 +63,22 @@ public final class ParameterStore {
     /// Every gradient write through a pointer from `g(_:)` so far is complete (each layer's backward ends with it).
     @inlinable public func gradientsSettled() { watch?.settled() }
 
+    /// Set while `holdingValues` runs: which holding it is. Layers keep their bf16 copies of weights from one pass to
+    /// the next while it stays the same; nil: the values may change at any time, and every forward rounds them anew.
+    public private(set) var valuesGeneration: Int? = nil
+    private var generations = 0
+
+    /// Runs `body` (a training step's passes, before its update) promising that the trained values do not change
+    /// in it, so each weight matrix is rounded to bf16 once for all of the step's forward and backward passes
+    /// instead of once per pass. Values arriving from other ranks (the sharded update's gather) are waited for by
+    /// `w(_:)` before the first rounding.
+    public func holdingValues<T>(_ body: () throws -> T) rethrows -> T {
+        generations += 1
+        valuesGeneration = generations
+        defer { valuesGeneration = nil }
+        return try body()
+    }
+
     /// Zeroes the gradients and the tail that rides with them.
     public func zeroGrads() { grads.pointer.update(repeating: 0, count: grads.count + grads.tailCount) }
 

@@ -16,6 +16,16 @@ public final class BF16Copy {
     /// The source may have changed: the next use rounds again.
     public func invalidate() { source = nil }
 
+    /// The generation of the values the copy was rounded from (`ParameterStore.valuesGeneration`).
+    private var generation: Int? = nil
+
+    /// Invalidates the copy unless it was made in the same holding of the values (`generation` not nil and the
+    /// copy's own): a weight matrix rounded once in a training step serves every later pass of that step.
+    public func invalidate(unlessHeldAt generation: Int?) {
+        if generation == nil || generation != self.generation { source = nil }
+        self.generation = generation
+    }
+
     /// The dense bf16 copy of the rows×cols matrix at `src` (leading dimension `ld`), and its leading dimension.
     func rounded(_ src: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) -> (UnsafeRawPointer, Int) {
         if let s = source, s.p == src, s.rows == rows, s.cols == cols, s.ld == ld, let p = pointer {

@@ -76,7 +76,7 @@ public enum Benchmark {
         let counts = GlobalCounts(labelled: labelledBatch, unlabelled: bu)
         func step(_ s: Int) {
             store.zeroGrads()
-            _ = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
+            _ = store.holdingValues { model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts) }
             adam.step(store, gradientNorm: Adam.norm(store.grads, from: model.frozenCount), from: model.frozenCount)  // as the trainer does
         }
         // Record one step's products.
@@ -96,7 +96,7 @@ public enum Benchmark {
         }
         let trainingPass = timed { s in
             store.zeroGrads()
-            _ = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
+            _ = store.holdingValues { model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts) }
         }
         let bound = (model as? BoundModel).map { m in timed { s in _ = m.bound(batch, store: store, noise: noise, step: s) } }
 

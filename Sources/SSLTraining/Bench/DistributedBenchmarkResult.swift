@@ -77,7 +77,7 @@ extension Benchmark {
             for _ in 0..<steps {
                 store.zeroGrads()
                 o?.begin()
-                let sums = model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts)
+                let sums = store.holdingValues { model.trainStep(batch, store: store, noise: noise, step: s, beta: 1, counts: counts) }
                 StepTail.write(sums, nextBeta: nil, into: store.grads.tail)
                 if let o {
                     try o.finish()

@@ -36,7 +36,7 @@ struct ClassMixProbe {
                 }
             }
             store.zeroGrads()
-            _ = probe.trainStep(batch, store: store, noise: noise, step: t, beta: 1, counts: counts)
+            _ = store.holdingValues { probe.trainStep(batch, store: store, noise: noise, step: t, beta: 1, counts: counts) }
             adam.step(store, gradientNorm: Adam.norm(store.grads))
         }
         let mine = setup.myUnlabelled

@@ -106,7 +106,7 @@ final class TrainingSession {
         store.zeroGrads()
         if step == nanStep && comm.rank == comm.size - 1 { store.grads[store.grads.count - 1] = .nan }
         overlap?.begin()
-        let local = model.trainStep(batch, store: store, noise: noise, step: step, beta: beta, counts: setup.counts)
+        let local = store.holdingValues { model.trainStep(batch, store: store, noise: noise, step: step, beta: beta, counts: setup.counts) }
         try reducer.check()
         // The gradients, then loss sums and counts, the next β, and the stop flag: one allreduce, or buckets of it
         // (already on their way during backward) and the tail.
