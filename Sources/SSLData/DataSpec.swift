@@ -81,42 +81,40 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
         throw DataError("\(dir)/\(name)", "not found, with or without .gz\(hint)")
     }
 
-    /// Loads (train, test?) in file order, features scaled to [0, 1] for IDX, raw for CSV.
-    public func load(labelColumn: LabelColumn = .last) throws -> (train: Dataset, test: Dataset?) {
-        switch self {
-        case .fashionMNIST(let dir), .mnist(let dir):
-            let train = try IDXReader.readPair(images: Self.locate(dir, "train-images-idx3-ubyte"),
-                                               labels: Self.locate(dir, "train-labels-idx1-ubyte"), classes: 10)
-            let test = try IDXReader.readPair(images: Self.locate(dir, "t10k-images-idx3-ubyte"),
-                                              labels: Self.locate(dir, "t10k-labels-idx1-ubyte"), classes: 10)
-            if train.dim != test.dim {
-                throw DataError(dir, "train images have \(train.dim) pixels but test images \(test.dim)")
-            }
-            return (train, test)
-        case .idx(let images, let labels):
-            return (try IDXReader.readPair(images: images, labels: labels, classes: nil), nil)
-        case .csv(let path):
-            return (try CSVReader.read(path, labelColumn: labelColumn), nil)
-        case .npy(let x, let y):
-            return (try NPYReader.readPair(features: x, labels: y), nil)
-        case .cube(let x, let gt):
-            return (try NPYReader.readCube(spectra: x, groundTruth: gt), nil)
-        }
+    /// The MNIST family's test split (t10k) in `dir`.
+    static func mnistTest(_ dir: String) throws -> Dataset {
+        try IDXReader.readPair(images: locate(dir, "t10k-images-idx3-ubyte"), labels: locate(dir, "t10k-labels-idx1-ubyte"), classes: 10)
     }
 
-    /// As `load`, but with `deferFeatures` the features of an `npy:` or `cube:` file stay in it: `train` holds its
-    /// labels only, and `rows` reads the examples a rank needs (the other formats are read whole, `rows` nil).
-    public func open(labelColumn: LabelColumn = .last, deferFeatures: Bool) throws -> (train: Dataset, test: Dataset?, rows: NPYRows?) {
+    /// Loads (train, test?) in file order, features scaled to [0, 1] for IDX, raw for CSV.
+    public func load(labelColumn: LabelColumn = .last) throws -> (train: Dataset, test: Dataset?) {
+        let (train, test, _) = try open(labelColumn: labelColumn, deferFeatures: false)
+        return (train, test)
+    }
+
+    /// As `load`, but with `deferFeatures` the training features of an `npy:`, `cube:` or IDX file (`idx:`, `mnist:`,
+    /// `fashion-mnist`) stay in it: `train` holds its labels only, and `rows` reads the examples a rank needs (CSV is
+    /// read whole, `rows` nil; the MNIST family's own test split, 10,000 images, too).
+    public func open(labelColumn: LabelColumn = .last, deferFeatures: Bool) throws -> (train: Dataset, test: Dataset?, rows: FileRows?) {
+        let opened: (Dataset, FileRows), test: Dataset?
         switch self {
-        case .npy(let x, let y) where deferFeatures:
-            let (d, rows) = try NPYReader.openPair(features: x, labels: y)
-            return (d, nil, rows)
-        case .cube(let x, let gt) where deferFeatures:
-            let (d, rows) = try NPYReader.openCube(spectra: x, groundTruth: gt)
-            return (d, nil, rows)
-        default:
-            let (train, test) = try load(labelColumn: labelColumn)
-            return (train, test, nil)
+        case .fashionMNIST(let dir), .mnist(let dir):
+            opened = try IDXReader.openPair(images: Self.locate(dir, "train-images-idx3-ubyte"),
+                                            labels: Self.locate(dir, "train-labels-idx1-ubyte"), classes: 10)
+            test = try Self.mnistTest(dir)
+            if opened.0.dim != test!.dim {
+                throw DataError(dir, "train images have \(opened.0.dim) pixels but test images \(test!.dim)")
+            }
+        case .idx(let images, let labels):
+            opened = try IDXReader.openPair(images: images, labels: labels, classes: nil); test = nil
+        case .csv(let path):
+            return (try CSVReader.read(path, labelColumn: labelColumn), nil, nil)
+        case .npy(let x, let y):
+            opened = try NPYReader.openPair(features: x, labels: y); test = nil
+        case .cube(let x, let gt):
+            opened = try NPYReader.openCube(spectra: x, groundTruth: gt); test = nil
         }
+        let (train, rows) = opened
+        return deferFeatures ? (train, test, rows) : (try train.readingEveryRow(from: rows), test, nil)
     }
 }

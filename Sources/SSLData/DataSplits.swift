@@ -34,7 +34,7 @@ public struct DataSplits {
     /// What features were divided by (255 for IDX).
     public var scale: Float
     /// The file holding the features `make(_:_:deferFeatures:)` left unread (nil: every split holds its features).
-    public private(set) var pending: NPYRows? = nil
+    public private(set) var pending: FileRows? = nil
 
     public init(train: Dataset, validation: Dataset, test: Dataset, scale: Float) {
         self.train = train; self.validation = validation; self.test = test; self.scale = scale

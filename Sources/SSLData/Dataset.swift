@@ -23,7 +23,7 @@ public struct Dataset {
         self.features = features; self.labels = labels; self.dim = dim; self.classes = classes; self.shape = shape
     }
 
-    /// These examples' labels, their features still in their file (`NPYRows`, read by `reading(_:from:)`).
+    /// These examples' labels, their features still in their file (`FileRows`, read by `reading(_:from:)`).
     public init(withoutFeatures labels: [Int32], dim: Int, classes: Int, shape: [Int]) {
         self.init(features: [], labels: [], dim: dim, classes: classes, shape: shape)
         self.labels = labels
@@ -55,7 +55,7 @@ public struct Dataset {
 
     /// These examples, holding the features of `kept` only (indices), read from their file: the rows of
     /// `source` at the examples' positions.
-    public func reading(_ kept: [Int], from source: NPYRows) throws -> Dataset {
+    public func reading(_ kept: [Int], from source: FileRows) throws -> Dataset {
         var d = self
         d.features = try source.read(kept.map { position($0) })
         d.featureRow = Self.rowMap(kept, count: count)
@@ -63,7 +63,7 @@ public struct Dataset {
     }
 
     /// Every example's features read from their file.
-    public func readingEveryRow(from source: NPYRows) throws -> Dataset {
+    public func readingEveryRow(from source: FileRows) throws -> Dataset {
         var d = self
         d.features = try source.read(labels.indices.map { position($0) })
         d.featureRow = nil

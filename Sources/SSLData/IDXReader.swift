@@ -11,59 +11,64 @@ public enum IDXReader {
         return try parse(bytes, name: path)
     }
 
-    public static func parse(_ bytes: [UInt8], name: String) throws -> IDXArray {
-        if bytes.isEmpty { throw DataError(name, "empty file, expected an IDX file") }
-        guard bytes.count >= 4 else { throw DataError(name, "only \(bytes.count) bytes, expected an IDX header of at least 4") }
-        guard bytes[0] == 0, bytes[1] == 0 else {
-            throw DataError(name, String(format: "bad IDX magic %02x %02x %02x %02x, expected 00 00 08 0N", bytes[0], bytes[1], bytes[2], bytes[3]))
+    /// What an IDX header says, as the header of an array of unsigned bytes: its dimensions and where the data start.
+    /// `b` holds at least the header; the caller checks the data's length (`NPYHeader.sizeProblem`).
+    public static func header(_ b: UnsafeRawBufferPointer, name: String) throws -> NPYHeader {
+        if b.isEmpty { throw DataError(name, "empty file, expected an IDX file") }
+        guard b.count >= 4 else { throw DataError(name, "only \(b.count) bytes, expected an IDX header of at least 4") }
+        guard b[0] == 0, b[1] == 0 else {
+            throw DataError(name, String(format: "bad IDX magic %02x %02x %02x %02x, expected 00 00 08 0N", b[0], b[1], b[2], b[3]))
         }
-        guard bytes[2] == 0x08 else {
-            throw DataError(name, String(format: "IDX element type 0x%02x is not supported, expected 0x08 (unsigned byte)", bytes[2]))
+        guard b[2] == 0x08 else {
+            throw DataError(name, String(format: "IDX element type 0x%02x is not supported, expected 0x08 (unsigned byte)", b[2]))
         }
-        let nd = Int(bytes[3])
+        let nd = Int(b[3])
         guard (1...4).contains(nd) else { throw DataError(name, "IDX header declares \(nd) dimensions, expected 1 to 4") }
         let headerSize = 4 + 4 * nd
-        guard bytes.count >= headerSize else { throw DataError(name, "truncated IDX header: \(bytes.count) bytes, expected \(headerSize)") }
-        var dims: [Int] = []
-        for i in 0..<nd {
+        guard b.count >= headerSize else { throw DataError(name, "truncated IDX header: \(b.count) bytes, expected \(headerSize)") }
+        let dims = (0..<nd).map { i -> Int in
             let o = 4 + 4 * i
-            dims.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
+            return Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3])
         }
-        let have = bytes.count - headerSize
         let count = try checkedDataBytes(dims, elementSize: 1, file: name)
-        if have < count {
-            throw DataError(name, "truncated: dimensions \(dims) need \(count) data bytes, file has \(have)")
-        }
-        if have > count {
-            throw DataError(name, "\(have - count) unexpected bytes after the \(count) data bytes of dimensions \(dims)")
-        }
-        return IDXArray(dims: dims, data: Array(bytes[headerSize...]))
+        return NPYHeader(dtype: .uint8, shape: dims, dataStart: headerSize, count: count, elementSize: 1)
     }
 
-    /// Images (N×rows×cols, or N×features) and labels (N), checked against each other.
-    public static func readPair(images: String, labels: String, classes: Int?) throws -> Dataset {
-        let im = try read(images)
-        let lb = try read(labels)
-        guard im.dims.count >= 2 else { throw DataError(images, "has dimensions \(im.dims), expected images N×rows×cols") }
-        guard lb.dims.count == 1 else { throw DataError(labels, "has dimensions \(lb.dims), expected labels N") }
-        guard im.dims[0] == lb.dims[0] else {
-            throw DataError(labels, "has \(lb.dims[0]) labels but \(images) has \(im.dims[0]) images")
+    public static func parse(_ bytes: [UInt8], name: String) throws -> IDXArray {
+        let h = try bytes.withUnsafeBytes { try header($0, name: name) }
+        let have = bytes.count - h.dataStart
+        if have < h.count {
+            throw DataError(name, "truncated: dimensions \(h.shape) need \(h.count) data bytes, file has \(have)")
         }
-        let n = im.dims[0]
-        guard n > 0 else { throw DataError(images, "holds no images") }
-        let d = im.dims.dropFirst().reduce(1, *)
+        if have > h.count {
+            throw DataError(name, "\(have - h.count) unexpected bytes after the \(h.count) data bytes of dimensions \(h.shape)")
+        }
+        return IDXArray(dims: h.shape, data: Array(bytes[h.dataStart...]))
+    }
+
+    /// Images (N×rows×cols, or N×features) and labels (N), checked against each other; pixels divided by 255.
+    public static func readPair(images: String, labels: String, classes: Int?) throws -> Dataset {
+        let (d, rows) = try openPair(images: images, labels: labels, classes: classes)
+        return try d.readingEveryRow(from: rows)
+    }
+
+    /// The labels of an images/labels pair, checked against the images' header, with the images still in their file
+    /// (`FileRows`): a dataset of no features yet, for a rank that reads only the rows it trains on.
+    public static func openPair(images: String, labels: String, classes: Int?) throws -> (Dataset, FileRows) {
+        let im = try FileRows(images, format: .idx)
+        let lb = try read(labels)
+        guard im.shape.count >= 2 else { throw DataError(images, "has dimensions \(im.shape), expected images N×rows×cols") }
+        guard lb.dims.count == 1 else { throw DataError(labels, "has dimensions \(lb.dims), expected labels N") }
+        guard im.shape[0] == lb.dims[0] else {
+            throw DataError(labels, "has \(lb.dims[0]) labels but \(images) has \(im.shape[0]) images")
+        }
+        guard im.rowCount > 0 else { throw DataError(images, "holds no images") }
         let maxLabel = Int(lb.data.max() ?? 0)
         let k = classes ?? (maxLabel + 1)
         if let bad = lb.data.firstIndex(where: { Int($0) >= k }) {
             throw DataError(labels, "label \(lb.data[bad]) at index \(bad) is out of range, expected 0..<\(k)")
         }
-        var features = [Float](repeating: 0, count: n * d)
-        im.data.withUnsafeBufferPointer { src in
-            features.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<(n * d) { dst[i] = Float(src[i]) * (1.0 / 255.0) }
-            }
-        }
-        let shape = im.dims.count == 3 ? [im.dims[1], im.dims[2]] : [d]
-        return Dataset(features: features, labels: lb.data.map { Int32($0) }, dim: d, classes: k, shape: shape)
+        let shape = im.shape.count == 3 ? [im.shape[1], im.shape[2]] : [im.rowLength]
+        return (Dataset(withoutFeatures: lb.data.map { Int32($0) }, dim: im.rowLength, classes: k, shape: shape), im)
     }
 }

@@ -98,6 +98,36 @@ final class ReaderTests: XCTestCase {
         assertDataError(try IDXReader.readPair(images: im, labels: lbShape, classes: 10), file: lbShape, contains: "expected labels N")
     }
 
+    /// An IDX file's images are read by row on demand, as a `.npy` file's: a plain file only the rows asked for (after
+    /// its header), a gzip one whole; the values are those of reading it whole, bit for bit; `DataSpec.open` leaves
+    /// them in the file when asked to (`idx:` and the MNIST directory, whose test split it reads whole).
+    func testIDXRowsAreReadOnDemandAndOnlyTheirBytes() throws {
+        let n = 20, d = 6
+        let pixels = (0..<(n * d)).map { UInt8(($0 * 37) % 256) }
+        let labels = (0..<n).map { UInt8($0 % 3) }
+        let im = try write("rows-im", idxBytes(dims: [n, 2, 3], data: pixels))
+        let lb = try write("rows-lb", idxBytes(dims: [n], data: labels))
+        let whole = try IDXReader.readPair(images: im, labels: lb, classes: nil)
+        XCTAssertEqual(whole.features[7], Float(pixels[7]) * (1.0 / 255.0))
+        let (opened, rows) = try IDXReader.openPair(images: im, labels: lb, classes: nil)
+        XCTAssertTrue(opened.features.isEmpty); XCTAssertEqual(opened.labels, whole.labels); XCTAssertEqual(opened.shape, [2, 3])
+        XCTAssertEqual(rows.bytesRead, 4 + 4 * 3, "only the header read on opening")
+        let asked = [5, 6, 7, 1, 19]
+        let got = try rows.read(asked)
+        XCTAssertEqual(got.map(\.bitPattern), asked.flatMap { Array(whole.features[($0 * d)..<(($0 + 1) * d)]) }.map(\.bitPattern))
+        XCTAssertEqual(rows.bytesRead - 16, asked.count * d, "the rows asked for, once each")
+        let zipped = try IDXReader.openPair(images: try write("rows-im-gz", idxBytes(dims: [n, 2, 3], data: pixels), gzip: true),
+                                            labels: lb, classes: nil).1
+        XCTAssertEqual(try zipped.read(asked), got)
+        XCTAssertEqual(zipped.bytesRead, zipped.fileBytes)
+
+        let deferred = try DataSpec.idx(images: im, labels: lb).open(deferFeatures: true)
+        XCTAssertNotNil(deferred.rows); XCTAssertTrue(deferred.train.features.isEmpty)
+        XCTAssertEqual(try DataSpec.idx(images: im, labels: lb).open(deferFeatures: false).train.features, whole.features)
+        let cut = try write("rows-cut", Array(idxBytes(dims: [n, 2, 3], data: pixels).dropLast(5)))
+        assertDataError(try IDXReader.openPair(images: cut, labels: lb, classes: nil), file: cut, contains: "truncated")
+    }
+
     func testMNISTDirectoryWithAndWithoutGzip() throws {
         let files = ["train-images-idx3-ubyte": idxBytes(dims: [4, 2, 2], data: [UInt8](repeating: 255, count: 16)),
                      "train-labels-idx1-ubyte": idxBytes(dims: [4], data: [0, 1, 2, 3]),
@@ -109,6 +139,9 @@ final class ReaderTests: XCTestCase {
         XCTAssertEqual(train.count, 4); XCTAssertEqual(test?.labels, [9, 8]); XCTAssertEqual(train.features[0], 1)
         let splits = try DataSplits.make(spec, SplitOptions(validation: 1))
         XCTAssertEqual(splits.train.count, 3); XCTAssertEqual(splits.validation.labels, [3]); XCTAssertEqual(splits.test.count, 2)
+        // Deferred (several ranks): the training images stay in their file, the test split is read.
+        let opened = try spec.open(deferFeatures: true)
+        XCTAssertNotNil(opened.rows); XCTAssertTrue(opened.train.features.isEmpty); XCTAssertEqual(opened.test?.features.count, 8)
         let emptyDir = "\(dir!)/none"
         try FileManager.default.createDirectory(atPath: emptyDir, withIntermediateDirectories: true)
         XCTAssertThrowsError(try DataSpec(parsing: "mnist:\(emptyDir)").load()) { e in

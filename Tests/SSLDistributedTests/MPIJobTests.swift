@@ -331,6 +331,39 @@ final class MPIJobTests: XCTestCase {
         }
     }
 
+    /// An IDX file is read by row as an `npy:` file is: on 3 ranks each reads about a third of a plain file's images,
+    /// and trains as the ranks that read its gzip copy whole do, bit for bit.
+    func testRanksReadOnlyTheirRowsOfAnIDXFile() throws {
+        guard let path = digitsPath() else { throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` or set SSL_DIST_DIGITS") }
+        let whole = try DataSpec.csv(path: path).load().train
+        func idx(_ dims: [Int], _ data: [UInt8]) -> Data {
+            Data([0, 0, 8, UInt8(dims.count)] + dims.flatMap { d in [24, 16, 8, 0].map { UInt8(d >> $0 & 255) } } + data)
+        }
+        let images = "\(dir!)/digits-images", labels = "\(dir!)/digits-labels"
+        try idx([whole.count, 8, 8], whole.features.map { UInt8($0) }).write(to: URL(fileURLWithPath: images))
+        try idx([whole.count], whole.labels.map { UInt8($0) }).write(to: URL(fileURLWithPath: labels))
+        let gz = Process(); gz.executableURL = URL(fileURLWithPath: "/bin/sh"); gz.arguments = ["-c", "gzip -c \(images) > \(images).gz"]
+        try gz.run(); gz.waitUntilExit()
+        var params: [[Float]] = []
+        for file in [images, images + ".gz"] {
+            let runDir = "\(dir!)/idx-rows-\(params.count)"
+            let r = try mpirun(["-np", "3", sslDistBinary()] + shortDigitsRun(model: "m2", data: "idx:\(file),\(labels)", runDir: runDir)
+                               + ["--seed", "3", "--eval-batch-size", "37"])
+            XCTAssertEqual(r.status, 0, r.output)
+            params.append(try readFloats("\(runDir)/parameters.f32"))
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/results.json")))
+            let results = try XCTUnwrap(json as? [String: Any])
+            let read = try XCTUnwrap(results["feature_file_bytes_read"] as? Int), size = try XCTUnwrap(results["feature_file_bytes"] as? Int)
+            if file.hasSuffix(".gz") {
+                XCTAssertEqual(read, size, "a gzip file is read whole")
+            } else {
+                XCTAssertGreaterThan(Double(read), 0.25 * Double(size), "\(read) of \(size) bytes")
+                XCTAssertLessThan(Double(read), 0.4 * Double(size), "\(read) of \(size) bytes")
+            }
+        }
+        XCTAssertEqual(params[0], params[1], "reading by rows changed the run")
+    }
+
     /// Validation and test are scored by every rank together, each taking whole chunks of the split: the same
     /// parameters score the same on 1 and 3 ranks, exactly (the test split of a finished run, rescored by resuming it
     /// at its last step; chunks of 37 examples, so the ranks' shares are uneven), for a classifier and for M1's bound.

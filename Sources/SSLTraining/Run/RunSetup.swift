@@ -31,7 +31,7 @@ struct RunSetup {
     let capacity: Capacity
     /// Digest of what every rank holds of the data (`dataHash`): the labels, and the labelled examples' features.
     let dataDigest: UInt64
-    /// With features read by row (a sharded run on an `npy:` or `cube:` file): the bytes this rank read of the features
+    /// With features read by row (a sharded run on an `npy:`, `cube:` or IDX file): the bytes this rank read of the features
     /// file, and the file's size.
     let featureBytes: (read: Int, file: Int)?
     let engine: EngineChoice
@@ -67,8 +67,8 @@ struct RunSetup {
         try c.validate()
         let m1 = try loadFrozenM1(&c, saved: saved, comm: comm)
         let spec = try DataSpec(parsing: c.data)
-        // On several ranks with shards each rank reads the features of the examples it keeps only (`npy:` and `cube:`
-        // files; the others are read whole and let go below).
+        // On several ranks with shards each rank reads the features of the examples it keeps only (`npy:`, `cube:` and
+        // IDX files; CSV is read whole and let go below).
         let options = try c.splitOptions
         var splits = try DataSplits.make(spec, options, deferFeatures: comm.size > 1 && (c.shards ?? 0) > 0)
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }

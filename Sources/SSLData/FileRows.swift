@@ -1,9 +1,18 @@
 import Foundation
 
-/// The rows of a .npy array (its first dimension) read on demand: a plain file by `pread` of the rows asked for only,
-/// a gzip one decompressed once. Every row read is checked to be finite.
-public final class NPYRows {
+/// The rows of a features file, read on demand: a `.npy` array (rows along its first dimension) or an IDX file of
+/// unsigned bytes (MNIST's images, each divided by 255 as `IDXReader` does). A plain file is read by `pread` of the rows
+/// asked for only, a gzip one decompressed once. Every row read is checked to be finite.
+public final class FileRows {
+    public enum Format {
+        /// NumPy; with `vectorsOfLastDimension` a row is a vector along the last dimension (a cube's pixel, its spectrum).
+        case npy(vectorsOfLastDimension: Bool)
+        /// IDX, type 0x08 (unsigned byte); values divided by 255.
+        case idx
+    }
+
     public let path: String
+    /// The array's element type, shape and where its data start (an IDX file's as an array of uint8).
     public let header: NPYHeader
     public var shape: [Int] { header.shape }
     /// Values per row: the product of every dimension but the first, or with `vectorsOfLastDimension` the last one
@@ -14,10 +23,17 @@ public final class NPYRows {
     /// Bytes of the file read so far (the header, and the rows asked for); a gzip file counts whole.
     public private(set) var bytesRead = 0
     public let fileBytes: Int
+    /// What each value read is divided by (255 for IDX, 1 for NPY).
+    let divisor: Float
     private let fd: Int32
     private let decompressed: [UInt8]?
 
-    public init(_ path: String, vectorsOfLastDimension: Bool = false) throws {
+    /// A `.npy` file's rows.
+    public convenience init(_ path: String, vectorsOfLastDimension: Bool = false) throws {
+        try self.init(path, format: .npy(vectorsOfLastDimension: vectorsOfLastDimension))
+    }
+
+    public init(_ path: String, format: Format) throws {
         self.path = path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
@@ -29,35 +45,50 @@ public final class NPYRows {
         fileBytes = Int(st.st_size)
         var head = [UInt8](repeating: 0, count: min(fileBytes, 12))
         let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let parse: (UnsafeRawBufferPointer) throws -> NPYHeader
+        var vectors = false
+        switch format {
+        case .npy(let v): parse = { try NPYReader.header($0, name: path) }; vectors = v
+        case .idx: parse = { try IDXReader.header($0, name: path) }
+        }
         if n >= 2 && head[0] == 0x1F && head[1] == 0x8B {
             close(fd)
             self.fd = -1
             let bytes = try readFileBytes(path)
             decompressed = bytes
             bytesRead = fileBytes
-            header = try bytes.withUnsafeBytes { try NPYReader.header($0, name: path) }
+            header = try bytes.withUnsafeBytes { try parse($0) }
             guard bytes.count - header.dataStart == header.count * header.elementSize else {
                 throw DataError(path, header.sizeProblem(dataBytes: bytes.count - header.dataStart))
             }
         } else {
             self.fd = fd
             decompressed = nil
-            // The header's length is in its first 12 bytes; then the whole header.
-            let major = head.count > 6 ? head[6] : 0
-            let lenBytes = major == 1 ? 2 : 4
-            let claimed = head.count >= 8 + lenBytes ? (0..<lenBytes).reduce(0) { $0 | Int(head[8 + $1]) << (8 * $1) } : 0
-            var whole = [UInt8](repeating: 0, count: min(fileBytes, 8 + lenBytes + claimed))
+            // The header's length is in its first 12 bytes (NPY: a length field; IDX: the dimension count); then the
+            // whole header.
+            let headerBytes: Int
+            switch format {
+            case .npy:
+                let major = head.count > 6 ? head[6] : 0
+                let lenBytes = major == 1 ? 2 : 4
+                let claimed = head.count >= 8 + lenBytes ? (0..<lenBytes).reduce(0) { $0 | Int(head[8 + $1]) << (8 * $1) } : 0
+                headerBytes = 8 + lenBytes + claimed
+            case .idx:
+                headerBytes = head.count >= 4 ? 4 + 4 * Int(head[3]) : head.count
+            }
+            var whole = [UInt8](repeating: 0, count: min(fileBytes, headerBytes))
             let m = whole.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
             whole.removeLast(whole.count - max(m, 0))
             bytesRead = whole.count
             do {
-                header = try whole.withUnsafeBytes { try NPYReader.header($0, name: path) }
+                header = try whole.withUnsafeBytes { try parse($0) }
                 guard fileBytes - header.dataStart == header.count * header.elementSize else {
                     throw DataError(path, header.sizeProblem(dataBytes: fileBytes - header.dataStart))
                 }
             } catch { close(fd); throw error }
         }
-        rowLength = vectorsOfLastDimension ? (header.shape.last ?? 1) : header.shape.dropFirst().reduce(1, *)
+        if case .idx = format { divisor = 255 } else { divisor = 1 }
+        rowLength = vectors ? (header.shape.last ?? 1) : header.shape.dropFirst().reduce(1, *)
         rowCount = rowLength > 0 ? header.count / rowLength : (header.shape.first ?? 0)
     }
 
@@ -75,7 +106,7 @@ public final class NPYRows {
                 var run = 1
                 while k + run < positions.count, positions[k + run] == positions[k] + run, (run + 1) * rowBytes <= 8 << 20 { run += 1 }
                 let first = positions[k]
-                precondition(first >= 0 && first + run <= rowCount, "NPYRows: row \(first) of \(rowCount)")
+                precondition(first >= 0 && first + run <= rowCount, "FileRows: row \(first) of \(rowCount)")
                 let offset = header.dataStart + first * rowBytes
                 let into = o.baseAddress! + k * rowLength
                 if let bytes = decompressed {
@@ -88,6 +119,10 @@ public final class NPYRows {
                     }
                     bytesRead += got
                     scratch.withUnsafeBytes { header.decode($0.baseAddress!, count: run * rowLength, into: into) }
+                }
+                if divisor != 1 {
+                    let inverse = 1 / divisor  // as `Dataset.scale(by:)` and `IDXReader` divide
+                    for i in 0..<(run * rowLength) { into[i] *= inverse }
                 }
                 if let bad = (0..<(run * rowLength)).first(where: { !into[$0].isFinite }) {
                     throw DataError(path, "contains NaN or infinite values (row \(first + bad / rowLength), counted from 0)")
