@@ -55,31 +55,6 @@ static int64_t adam_avx2(const float *restrict g, float *restrict p, float *rest
     return i;
 }
 
-// The same operations 16 wide.
-__attribute__((target("avx512f")))
-static int64_t adam_avx512(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
-                           float scale, float clip, float lr, float b1, float b2, float c1, float c2, float eps,
-                           float *restrict a, float d) {
-    const __m512 vs = _mm512_set1_ps(scale), vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
-    const __m512 va1 = _mm512_set1_ps(1 - b1), va2 = _mm512_set1_ps(1 - b2), vc1 = _mm512_set1_ps(c1);
-    const __m512 vc2 = _mm512_set1_ps(c2), vlr = _mm512_set1_ps(lr), veps = _mm512_set1_ps(eps);
-    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip), vd = _mm512_set1_ps(d), vd1 = _mm512_set1_ps(1 - d);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 gi = _mm512_mul_ps(_mm512_loadu_ps(g + i), vs);
-        if (clip > 0) gi = _mm512_max_ps(_mm512_min_ps(gi, hi), lo);
-        __m512 mi = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(va1, gi));
-        __m512 vi = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_loadu_ps(v + i)), _mm512_mul_ps(_mm512_mul_ps(va2, gi), gi));
-        _mm512_storeu_ps(m + i, mi);
-        _mm512_storeu_ps(v + i, vi);
-        __m512 step = _mm512_div_ps(_mm512_mul_ps(vlr, _mm512_mul_ps(mi, vc1)),
-                                    _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vi, vc2)), veps));
-        __m512 pi = _mm512_sub_ps(_mm512_loadu_ps(p + i), step);
-        _mm512_storeu_ps(p + i, pi);
-        if (a) _mm512_storeu_ps(a + i, _mm512_add_ps(_mm512_mul_ps(vd, _mm512_loadu_ps(a + i)), _mm512_mul_ps(vd1, pi)));
-    }
-    return i;
-}
 #endif
 
 void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
@@ -87,8 +62,9 @@ void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict
                      float *restrict a, float d) {
     int64_t done = 0;
 #if defined(__x86_64__)
-    if (vector_level() == 2) done = adam_avx512(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
-    else if (vector_level() == 1) done = adam_avx2(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
+    // AVX2 on AVX-512 CPUs too: the pass is bound by its nine 4-byte streams a parameter, and a 16-wide clone measured
+    // no faster (stop 39).
+    if (vector_level() >= 1) done = adam_avx2(g, p, m, v, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
 #endif
     adam_scalar(g, p, m, v, done, n, scale, clip, lr, b1, b2, c1, c2, eps, a, d);
 }
