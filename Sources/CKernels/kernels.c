@@ -54,7 +54,6 @@ static int64_t adam_avx2(const float *restrict g, float *restrict p, float *rest
     }
     return i;
 }
-
 #endif
 
 void ssl_adam_update(const float *restrict g, float *restrict p, float *restrict m, float *restrict v, int64_t n,
@@ -89,33 +88,30 @@ void ssl_flush_denormals(void) {}
 // scalar code. Each loop is written once (`SSL_BODY`) and compiled as an AVX-512 and an AVX2 clone (`SSL_CLONES`),
 // chosen by `vector_level()`: lanes run across features only, so every clone gives the same bits.
 #define SSL_BODY static inline __attribute__((always_inline))
+// `linkage`: `static` for a clone used only here, empty for one the header declares.
 #if defined(__x86_64__)
-#define SSL_CLONES(name, params, args)                                                                       \
+#define SSL_CLONES(linkage, name, params, args)                                                              \
     __attribute__((target("avx512f,avx512bw,avx512dq"), min_vector_width(512))) static void name##_512 params \
     { name##_body args; }                                                                                    \
     __attribute__((target("avx2"))) static void name##_256 params { name##_body args; }                      \
-    static void name params {                                                                                \
+    linkage void name params {                                                                               \
         int level = vector_level();                                                                          \
         if (level == 2) name##_512 args;                                                                     \
         else if (level == 1) name##_256 args;                                                                \
         else name##_body args;                                                                               \
     }
 #else
-#define SSL_CLONES(name, params, args) static void name params { name##_body args; }
+#define SSL_CLONES(linkage, name, params, args) linkage void name params { name##_body args; }
 #endif
 
-SSL_BODY void bn_sums_body(const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2) {
+SSL_BODY void ssl_bn_sums_body(const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2) {
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict xr = x + r * h;
         for (int64_t j = 0; j < h; j++) { double v = xr[j]; s1[j] += v; s2[j] += v * v; }
     }
 }
-SSL_CLONES(bn_sums, (const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2),
+SSL_CLONES(, ssl_bn_sums, (const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2),
            (x, rows, h, s1, s2))
-
-void ssl_bn_sums(const float *restrict x, int64_t rows, int64_t h, double *restrict s1, double *restrict s2) {
-    bn_sums(x, rows, h, s1, s2);
-}
 
 SSL_BODY void bn_normalize_out_body(const float *restrict x, float *restrict y, float *restrict nr, int64_t n, int64_t h,
                                     const float *restrict mean, const float *restrict invStd, const float *restrict g,
@@ -126,9 +122,9 @@ SSL_BODY void bn_normalize_out_body(const float *restrict x, float *restrict y, 
         for (int64_t j = 0; j < h; j++) { float v = (xr[j] - mean[j]) * invStd[j]; nrr[j] = v; yr[j] = g[j] * v + b[j]; }
     }
 }
-SSL_CLONES(bn_normalize_out, (const float *restrict x, float *restrict y, float *restrict nr, int64_t n, int64_t h,
-                              const float *restrict mean, const float *restrict invStd, const float *restrict g,
-                              const float *restrict b),
+SSL_CLONES(static, bn_normalize_out, (const float *restrict x, float *restrict y, float *restrict nr, int64_t n, int64_t h,
+                                      const float *restrict mean, const float *restrict invStd, const float *restrict g,
+                                      const float *restrict b),
            (x, y, nr, n, h, mean, invStd, g, b))
 
 SSL_BODY void bn_normalize_in_body(float *restrict xy, float *restrict nr, int64_t n, int64_t h, const float *restrict mean,
@@ -138,8 +134,8 @@ SSL_BODY void bn_normalize_in_body(float *restrict xy, float *restrict nr, int64
         for (int64_t j = 0; j < h; j++) { float v = (xr[j] - mean[j]) * invStd[j]; nrr[j] = v; xr[j] = g[j] * v + b[j]; }
     }
 }
-SSL_CLONES(bn_normalize_in, (float *restrict xy, float *restrict nr, int64_t n, int64_t h, const float *restrict mean,
-                             const float *restrict invStd, const float *restrict g, const float *restrict b),
+SSL_CLONES(static, bn_normalize_in, (float *restrict xy, float *restrict nr, int64_t n, int64_t h, const float *restrict mean,
+                                     const float *restrict invStd, const float *restrict g, const float *restrict b),
            (xy, nr, n, h, mean, invStd, g, b))
 
 void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows, int64_t h,
@@ -149,7 +145,7 @@ void ssl_bn_normalize(const float *x, float *y, float *restrict nr, int64_t rows
     else bn_normalize_out(x, y, nr, rows, h, mean, invStd, gamma, beta);
 }
 
-SSL_BODY void bn_normalize_relu_body(const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
+SSL_BODY void ssl_bn_normalize_relu_body(const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
                                      const float *restrict mean, const float *restrict invStd, const float *restrict g,
                                      const float *restrict b) {
     for (int64_t r = 0; r < n; r++) {
@@ -163,16 +159,10 @@ SSL_BODY void bn_normalize_relu_body(const float *restrict x, float *restrict ac
         }
     }
 }
-SSL_CLONES(bn_normalize_relu, (const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
-                               const float *restrict mean, const float *restrict invStd, const float *restrict g,
-                               const float *restrict b),
+SSL_CLONES(, ssl_bn_normalize_relu, (const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
+                                     const float *restrict mean, const float *restrict invStd, const float *restrict g,
+                                     const float *restrict b),
            (x, act, nr, n, h, mean, invStd, g, b))
-
-void ssl_bn_normalize_relu(const float *restrict x, float *restrict act, float *restrict nr, int64_t n, int64_t h,
-                           const float *restrict mean, const float *restrict invStd, const float *restrict g,
-                           const float *restrict b) {
-    bn_normalize_relu(x, act, nr, n, h, mean, invStd, g, b);
-}
 
 SSL_BODY void bn_infer_out_body(const float *restrict x, float *restrict y, int64_t n, int64_t h, const float *restrict mean,
                                 const float *restrict sd, const float *restrict g, const float *restrict b) {
@@ -182,8 +172,8 @@ SSL_BODY void bn_infer_out_body(const float *restrict x, float *restrict y, int6
         for (int64_t j = 0; j < h; j++) yr[j] = g[j] * ((xr[j] - mean[j]) / sd[j]) + b[j];
     }
 }
-SSL_CLONES(bn_infer_out, (const float *restrict x, float *restrict y, int64_t n, int64_t h, const float *restrict mean,
-                          const float *restrict sd, const float *restrict g, const float *restrict b),
+SSL_CLONES(static, bn_infer_out, (const float *restrict x, float *restrict y, int64_t n, int64_t h, const float *restrict mean,
+                                  const float *restrict sd, const float *restrict g, const float *restrict b),
            (x, y, n, h, mean, sd, g, b))
 
 SSL_BODY void bn_infer_in_body(float *restrict xy, int64_t n, int64_t h, const float *restrict mean, const float *restrict sd,
@@ -193,8 +183,8 @@ SSL_BODY void bn_infer_in_body(float *restrict xy, int64_t n, int64_t h, const f
         for (int64_t j = 0; j < h; j++) xr[j] = g[j] * ((xr[j] - mean[j]) / sd[j]) + b[j];
     }
 }
-SSL_CLONES(bn_infer_in, (float *restrict xy, int64_t n, int64_t h, const float *restrict mean, const float *restrict sd,
-                         const float *restrict g, const float *restrict b),
+SSL_CLONES(static, bn_infer_in, (float *restrict xy, int64_t n, int64_t h, const float *restrict mean, const float *restrict sd,
+                                 const float *restrict g, const float *restrict b),
            (xy, n, h, mean, sd, g, b))
 
 void ssl_bn_infer(const float *x, float *y, int64_t rows, int64_t h, const float *restrict mean,
@@ -203,23 +193,18 @@ void ssl_bn_infer(const float *x, float *y, int64_t rows, int64_t h, const float
     else bn_infer_out(x, y, rows, h, mean, sd, gamma, beta);
 }
 
-SSL_BODY void bn_backward_sums_body(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
+SSL_BODY void ssl_bn_backward_sums_body(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
                                     double *restrict s1, double *restrict s2) {
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict d = dy + r * h, *restrict nrr = nr + r * h;
         for (int64_t j = 0; j < h; j++) { float p = d[j] * nrr[j]; s1[j] += d[j]; s2[j] += p; }
     }
 }
-SSL_CLONES(bn_backward_sums, (const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
-                              double *restrict s1, double *restrict s2),
+SSL_CLONES(, ssl_bn_backward_sums, (const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
+                                    double *restrict s1, double *restrict s2),
            (dy, nr, rows, h, s1, s2))
 
-void ssl_bn_backward_sums(const float *restrict dy, const float *restrict nr, int64_t rows, int64_t h,
-                          double *restrict s1, double *restrict s2) {
-    bn_backward_sums(dy, nr, rows, h, s1, s2);
-}
-
-SSL_BODY void bn_backward_sums_relu_body(float *restrict dy, const float *restrict act, const float *restrict nr,
+SSL_BODY void ssl_bn_backward_sums_relu_body(float *restrict dy, const float *restrict act, const float *restrict nr,
                                          int64_t rows, int64_t h, double *restrict s1, double *restrict s2) {
     for (int64_t r = 0; r < rows; r++) {
         float *restrict d = dy + r * h;
@@ -233,14 +218,9 @@ SSL_BODY void bn_backward_sums_relu_body(float *restrict dy, const float *restri
         }
     }
 }
-SSL_CLONES(bn_backward_sums_relu, (float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
-                                   int64_t h, double *restrict s1, double *restrict s2),
+SSL_CLONES(, ssl_bn_backward_sums_relu, (float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
+                                         int64_t h, double *restrict s1, double *restrict s2),
            (dy, act, nr, rows, h, s1, s2))
-
-void ssl_bn_backward_sums_relu(float *restrict dy, const float *restrict act, const float *restrict nr, int64_t rows,
-                               int64_t h, double *restrict s1, double *restrict s2) {
-    bn_backward_sums_relu(dy, act, nr, rows, h, s1, s2);
-}
 
 SSL_BODY void bn_dx_out_body(const float *restrict dy, float *restrict dx, const float *restrict nr, int64_t n, int64_t h,
                              const float *restrict c, const float *restrict a, const float *restrict b) {
@@ -250,8 +230,8 @@ SSL_BODY void bn_dx_out_body(const float *restrict dy, float *restrict dx, const
         for (int64_t j = 0; j < h; j++) o[j] = c[j] * (d[j] - a[j] - nrr[j] * b[j]);
     }
 }
-SSL_CLONES(bn_dx_out, (const float *restrict dy, float *restrict dx, const float *restrict nr, int64_t n, int64_t h,
-                       const float *restrict c, const float *restrict a, const float *restrict b),
+SSL_CLONES(static, bn_dx_out, (const float *restrict dy, float *restrict dx, const float *restrict nr, int64_t n, int64_t h,
+                               const float *restrict c, const float *restrict a, const float *restrict b),
            (dy, dx, nr, n, h, c, a, b))
 
 SSL_BODY void bn_dx_in_body(float *restrict d, const float *restrict nr, int64_t n, int64_t h, const float *restrict c,
@@ -262,8 +242,8 @@ SSL_BODY void bn_dx_in_body(float *restrict d, const float *restrict nr, int64_t
         for (int64_t j = 0; j < h; j++) dr[j] = c[j] * (dr[j] - a[j] - nrr[j] * b[j]);
     }
 }
-SSL_CLONES(bn_dx_in, (float *restrict d, const float *restrict nr, int64_t n, int64_t h, const float *restrict c,
-                      const float *restrict a, const float *restrict b),
+SSL_CLONES(static, bn_dx_in, (float *restrict d, const float *restrict nr, int64_t n, int64_t h, const float *restrict c,
+                              const float *restrict a, const float *restrict b),
            (d, nr, n, h, c, a, b))
 
 void ssl_bn_backward_dx(const float *dy, float *dx, const float *restrict nr, int64_t rows, int64_t h,

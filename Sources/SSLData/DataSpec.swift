@@ -101,10 +101,11 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
         case .fashionMNIST(let dir), .mnist(let dir):
             opened = try IDXReader.openPair(images: Self.locate(dir, "train-images-idx3-ubyte"),
                                             labels: Self.locate(dir, "train-labels-idx1-ubyte"), classes: 10)
-            test = try Self.mnistTest(dir)
-            if opened.0.dim != test!.dim {
-                throw DataError(dir, "train images have \(opened.0.dim) pixels but test images \(test!.dim)")
+            let t10k = try Self.mnistTest(dir)
+            if opened.0.dim != t10k.dim {
+                throw DataError(dir, "train images have \(opened.0.dim) pixels but test images \(t10k.dim)")
             }
+            test = t10k
         case .idx(let images, let labels):
             opened = try IDXReader.openPair(images: images, labels: labels, classes: nil); test = nil
         case .csv(let path):

@@ -9,6 +9,32 @@ public final class FileRows {
         case npy(vectorsOfLastDimension: Bool)
         /// IDX, type 0x08 (unsigned byte); values divided by 255.
         case idx
+
+        /// The header's length from the file's first 12 bytes (NPY: its length field; IDX: the dimension count).
+        func headerLength(_ head: [UInt8]) -> Int {
+            switch self {
+            case .npy:
+                let major = head.count > 6 ? head[6] : 0
+                let lenBytes = major == 1 ? 2 : 4
+                let claimed = head.count >= 8 + lenBytes ? (0..<lenBytes).reduce(0) { $0 | Int(head[8 + $1]) << (8 * $1) } : 0
+                return 8 + lenBytes + claimed
+            case .idx:
+                return head.count >= 4 ? 4 + 4 * Int(head[3]) : head.count
+            }
+        }
+
+        /// The header in `b` (which holds at least all of it), as an array's.
+        func header(_ b: UnsafeRawBufferPointer, name: String) throws -> NPYHeader {
+            switch self {
+            case .npy: return try NPYReader.header(b, name: name)
+            case .idx: return try IDXReader.header(b, name: name)
+            }
+        }
+
+        /// What each value is divided by.
+        var divisor: Float { if case .idx = self { return 255 } else { return 1 } }
+
+        var vectorsOfLastDimension: Bool { if case .npy(let v) = self { return v } else { return false } }
     }
 
     public let path: String
@@ -45,50 +71,33 @@ public final class FileRows {
         fileBytes = Int(st.st_size)
         var head = [UInt8](repeating: 0, count: min(fileBytes, 12))
         let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        let parse: (UnsafeRawBufferPointer) throws -> NPYHeader
-        var vectors = false
-        switch format {
-        case .npy(let v): parse = { try NPYReader.header($0, name: path) }; vectors = v
-        case .idx: parse = { try IDXReader.header($0, name: path) }
-        }
         if n >= 2 && head[0] == 0x1F && head[1] == 0x8B {
             close(fd)
             self.fd = -1
             let bytes = try readFileBytes(path)
             decompressed = bytes
             bytesRead = fileBytes
-            header = try bytes.withUnsafeBytes { try parse($0) }
+            header = try bytes.withUnsafeBytes { try format.header($0, name: path) }
             guard bytes.count - header.dataStart == header.count * header.elementSize else {
                 throw DataError(path, header.sizeProblem(dataBytes: bytes.count - header.dataStart))
             }
         } else {
             self.fd = fd
             decompressed = nil
-            // The header's length is in its first 12 bytes (NPY: a length field; IDX: the dimension count); then the
-            // whole header.
-            let headerBytes: Int
-            switch format {
-            case .npy:
-                let major = head.count > 6 ? head[6] : 0
-                let lenBytes = major == 1 ? 2 : 4
-                let claimed = head.count >= 8 + lenBytes ? (0..<lenBytes).reduce(0) { $0 | Int(head[8 + $1]) << (8 * $1) } : 0
-                headerBytes = 8 + lenBytes + claimed
-            case .idx:
-                headerBytes = head.count >= 4 ? 4 + 4 * Int(head[3]) : head.count
-            }
-            var whole = [UInt8](repeating: 0, count: min(fileBytes, headerBytes))
+            // The header's length is in its first 12 bytes; then the whole header.
+            var whole = [UInt8](repeating: 0, count: min(fileBytes, format.headerLength(head)))
             let m = whole.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
             whole.removeLast(whole.count - max(m, 0))
             bytesRead = whole.count
             do {
-                header = try whole.withUnsafeBytes { try parse($0) }
+                header = try whole.withUnsafeBytes { try format.header($0, name: path) }
                 guard fileBytes - header.dataStart == header.count * header.elementSize else {
                     throw DataError(path, header.sizeProblem(dataBytes: fileBytes - header.dataStart))
                 }
             } catch { close(fd); throw error }
         }
-        if case .idx = format { divisor = 255 } else { divisor = 1 }
-        rowLength = vectors ? (header.shape.last ?? 1) : header.shape.dropFirst().reduce(1, *)
+        divisor = format.divisor
+        rowLength = format.vectorsOfLastDimension ? (header.shape.last ?? 1) : header.shape.dropFirst().reduce(1, *)
         rowCount = rowLength > 0 ? header.count / rowLength : (header.shape.first ?? 0)
     }
 

@@ -13,12 +13,6 @@ final class ReaderTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    func idxBytes(type: UInt8 = 8, dims: [Int], data: [UInt8]) -> [UInt8] {
-        var b: [UInt8] = [0, 0, type, UInt8(dims.count)]
-        for d in dims { b += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
-        return b + data
-    }
-
     func write(_ name: String, _ bytes: [UInt8], gzip: Bool = false) throws -> String {
         let path = "\(dir!)/\(name)"
         try Data(bytes).write(to: URL(fileURLWithPath: path))

@@ -336,12 +336,9 @@ final class MPIJobTests: XCTestCase {
     func testRanksReadOnlyTheirRowsOfAnIDXFile() throws {
         guard let path = digitsPath() else { throw XCTSkip("sklearn's digits.csv.gz not found: run `make deps` or set SSL_DIST_DIGITS") }
         let whole = try DataSpec.csv(path: path).load().train
-        func idx(_ dims: [Int], _ data: [UInt8]) -> Data {
-            Data([0, 0, 8, UInt8(dims.count)] + dims.flatMap { d in [24, 16, 8, 0].map { UInt8(d >> $0 & 255) } } + data)
-        }
         let images = "\(dir!)/digits-images", labels = "\(dir!)/digits-labels"
-        try idx([whole.count, 8, 8], whole.features.map { UInt8($0) }).write(to: URL(fileURLWithPath: images))
-        try idx([whole.count], whole.labels.map { UInt8($0) }).write(to: URL(fileURLWithPath: labels))
+        try Data(idxBytes(dims: [whole.count, 8, 8], data: whole.features.map { UInt8($0) })).write(to: URL(fileURLWithPath: images))
+        try Data(idxBytes(dims: [whole.count], data: whole.labels.map { UInt8($0) })).write(to: URL(fileURLWithPath: labels))
         let gz = Process(); gz.executableURL = URL(fileURLWithPath: "/bin/sh"); gz.arguments = ["-c", "gzip -c \(images) > \(images).gz"]
         try gz.run(); gz.waitUntilExit()
         var params: [[Float]] = []

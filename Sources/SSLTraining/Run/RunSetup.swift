@@ -119,14 +119,14 @@ struct RunSetup {
             }
         }
         let dataDigest = dataHash(splits, split)
-        // M1 has no labelled batches; its bound on a split is computed in labelled + unlabelled chunks of this size.
         let perRankU = globalU == 0 ? 0 : sampler.mostUnlabelledPerRank(world: world)
-        // M1 scores a split in chunks of its capacity (`Evaluator.boundChunk`), so it gets room for the global batch on
-        // every world size: the chunks, and so the products' shapes, are those of one process, which keeps the score
-        // the same bit for bit on N ranks where a product's bits depend on its rows (oneDNN's AMX kernels).
-        let boundRoom = c.model.classifies ? perRankU : globalU
-        let capacity = Capacity(labelled: !c.model.classifies ? boundRoom : (globalL + world - 1) / world, unlabelled: boundRoom,
-                                evaluation: c.evalBatchSize)
+        // M1 has no labelled batches; it scores a split in labelled + unlabelled chunks of its capacity
+        // (`Evaluator.boundChunk`), so it gets room for the global batch on every world size: the chunks, and so the
+        // products' shapes, are those of one process, which keeps the score the same bit for bit on N ranks where a
+        // product's bits depend on its rows (oneDNN's AMX kernels).
+        let capacity = c.model.classifies
+            ? Capacity(labelled: (globalL + world - 1) / world, unlabelled: perRankU, evaluation: c.evalBatchSize)
+            : Capacity(labelled: globalU, unlabelled: globalU, evaluation: c.evalBatchSize)
         let engine = EngineChoice.resolve(backend: request.0, precision: request.1, saved: saved?.engineChoice)
         return RunSetup(config: c, saved: saved, reader: reader, spec: spec, splits: splits, standardization: standardization,
                         split: split, modelConfig: modelConfig, frozenM1: m1, counts: GlobalCounts(labelled: globalL, unlabelled: globalU),

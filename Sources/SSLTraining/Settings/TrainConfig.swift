@@ -126,10 +126,12 @@ public struct TrainConfig: Codable, Equatable {
     /// The update rule of this run: `--optimizer`, or LAMB when the global batch switches to it.
     public var resolvedOptimizer: OptimizerKind { switchesToLAMB ? .lamb : (self.optimizer ?? .adam) }
 
+    /// Whether `--lr` is scaled up to the global batch (`--lr-reference-batch`; not when LAMB takes over).
+    public var scalesLearningRate: Bool { !switchesToLAMB && batchScaledLearningRate != self.learningRate }
+
     /// Steps of the learning-rate warm-up (0: none): `--lr-warmup-epochs`, or one epoch when the rate is batch-scaled.
     public func lrWarmupSteps(stepsPerEpoch: Int) -> Int {
-        let scaled = !switchesToLAMB && batchScaledLearningRate != self.learningRate
-        return Int(((self.lrWarmupEpochs ?? (scaled ? 1 : 0)) * Double(stepsPerEpoch)).rounded())
+        Int(((self.lrWarmupEpochs ?? (scalesLearningRate ? 1 : 0)) * Double(stepsPerEpoch)).rounded())
     }
 
     /// The learning rate schedule in steps.
