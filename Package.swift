@@ -35,10 +35,10 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Library targets
-        // C kernels, each compiled for its instruction set: register-only FMA probes of the CPU's peak, the Adam update.
+        // C kernels, each compiled for its instruction set: register-only FMA probes of the CPU's peak, the Adam update; strtod in the C locale for CSV cells.
         .target(name: "CKernels"),
         .target(name: "SSLCore", dependencies: ["CBLAS", "CDNNL", "CKernels"], swiftSettings: optimize),
-        .target(name: "SSLData", dependencies: ["SSLCore", "CZlib"], swiftSettings: optimize),
+        .target(name: "SSLData", dependencies: ["SSLCore", "CZlib", "CKernels"], swiftSettings: optimize),
         .target(name: "SSLDistributed", dependencies: ["CMPI"]),
         .target(name: "SSLCheckpoint", dependencies: ["CZstd", "CZlib"]),
         // Generated from proto/tensorboard_event.proto by `make proto` (committed).

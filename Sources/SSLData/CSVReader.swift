@@ -36,52 +36,20 @@ public enum LabelColumn: Hashable, Sendable, Codable, RawRepresentable, CustomSt
 /// to the split (see `DataSplits`).
 public enum CSVReader {
     public static func read(_ path: String, labelColumn: LabelColumn) throws -> Dataset {
-        let bytes = try readFileBytes(path)
-        if bytes.isEmpty { throw DataError(path, "empty file, expected CSV rows of numbers") }
-        guard var text = String(bytes: bytes, encoding: .utf8) else { throw DataError(path, "is not UTF-8 text, expected CSV") }
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark (Excel's "CSV UTF-8")
-        // Swift reads "\r\n" as one Character, which is a newline: both line ends split here.
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        guard let firstIndex = lines.firstIndex(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
-            throw DataError(path, "no data rows, expected CSV rows of numbers")
-        }
-        let delimiter = detectDelimiter(lines[firstIndex])
-        let first = cells(lines[firstIndex], delimiter)
-        let width = first.count
-        let li = try labelIndex(labelColumn, header: first, path: path)
-        let header: [String]? = first.enumerated().contains { $0.offset != li && Double($0.element) == nil } ? first : nil
-        func columnName(_ j: Int) -> String { "column \(j + 1)" + (header.map { " ('\($0[j])')" } ?? "") }
+        let (d, rows) = try open(path, labelColumn: labelColumn)
+        return try d.readingEveryRow(from: rows)
+    }
 
-        var features: [Float] = []
-        var labelCells: [String] = []
-        var lineNumbers: [Int] = []
-        for (offset, line) in lines.enumerated() where offset >= firstIndex + (header == nil ? 0 : 1) {
-            let lineNo = offset + 1
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            let row = cells(line, delimiter)
-            guard row.count == width else {
-                throw DataError(path, "line \(lineNo): \(row.count) cells, expected \(width) like line \(firstIndex + 1)"
-                                + " (separator '\(delimiter == "\t" ? "\\t" : String(delimiter))')")
-            }
-            guard width >= 2 else { throw DataError(path, "line \(lineNo): needs a label and at least one feature") }
-            for (j, cell) in row.enumerated() where j != li {
-                guard let v = Double(cell) else {
-                    throw DataError(path, "line \(lineNo), \(columnName(j)): '\(cell)' is not a number; every column but the "
-                                    + "label (\(columnName(li)); choose another with --label-column NAME or NUMBER) holds numeric features")
-                }
-                guard v.isFinite else { throw DataError(path, "line \(lineNo), \(columnName(j)): non-finite value '\(cell)'") }
-                features.append(Float(v))
-            }
-            labelCells.append(row[li])
-            lineNumbers.append(lineNo)
-        }
-        if labelCells.isEmpty { throw DataError(path, "no data rows after the header, expected CSV rows of numbers") }
-        let (labels, names) = try classes(labelCells, lines: lineNumbers, column: columnName(li), path: path)
-        let d = width - 1
+    /// The labels of a CSV file, with its features still in it (`CSVRows`): a dataset of no features yet, for a rank
+    /// that reads only the rows it trains on.
+    public static func open(_ path: String, labelColumn: LabelColumn) throws -> (Dataset, CSVRows) {
+        let rows = try CSVRows(path, labelColumn: labelColumn)
+        let (labels, names) = try classes(rows.labelCells, lines: rows.lineNumbers, column: rows.columnName(rows.labelIndex), path: path)
+        let d = rows.rowLength
         let k = names?.count ?? (Int(labels.max()!) + 1)  // 0 when no example has a label (M1 still trains)
-        var data = Dataset(features: features, labels: labels, dim: d, classes: k, shape: [d])
+        var data = Dataset(withoutFeatures: labels, dim: d, classes: k, shape: [d])
         data.classNames = names
-        return data
+        return (data, rows)
     }
 
     /// `,`, `;` or tab: whichever `line` holds most of (`,` when it holds none).

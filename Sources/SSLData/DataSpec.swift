@@ -92,11 +92,10 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
         return (train, test)
     }
 
-    /// As `load`, but with `deferFeatures` the training features of an `npy:`, `cube:` or IDX file (`idx:`, `mnist:`,
-    /// `fashion-mnist`) stay in it: `train` holds its labels only, and `rows` reads the examples a rank needs (CSV is
-    /// read whole, `rows` nil; the MNIST family's own test split, 10,000 images, too).
+    /// As `load`, but with `deferFeatures` the training features stay in their file: `train` holds its labels only,
+    /// and `rows` reads the examples a rank needs (the MNIST family's own test split, 10,000 images, is read whole).
     public func open(labelColumn: LabelColumn = .last, deferFeatures: Bool) throws -> (train: Dataset, test: Dataset?, rows: FileRows?) {
-        let opened: (Dataset, FileRows), test: Dataset?
+        let opened: (Dataset, any FileRows), test: Dataset?
         switch self {
         case .fashionMNIST(let dir), .mnist(let dir):
             opened = try IDXReader.openPair(images: Self.locate(dir, "train-images-idx3-ubyte"),
@@ -109,7 +108,7 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
         case .idx(let images, let labels):
             opened = try IDXReader.openPair(images: images, labels: labels, classes: nil); test = nil
         case .csv(let path):
-            return (try CSVReader.read(path, labelColumn: labelColumn), nil, nil)
+            opened = try CSVReader.open(path, labelColumn: labelColumn); test = nil
         case .npy(let x, let y):
             opened = try NPYReader.openPair(features: x, labels: y); test = nil
         case .cube(let x, let gt):

@@ -40,7 +40,7 @@ public struct DataSplits {
         self.train = train; self.validation = validation; self.test = test; self.scale = scale
     }
 
-    /// With `deferFeatures`, an `npy:` or `cube:` file's features are not read (`pending`): the splits are made from
+    /// With `deferFeatures`, the training file's features are not read (`pending`): the splits are made from
     /// the labels alone, and `readPending` reads the examples a rank keeps, then scales them.
     public static func make(_ spec: DataSpec, _ o: SplitOptions, deferFeatures: Bool = false) throws -> DataSplits {
         guard (0..<1).contains(o.testFraction) else { throw DataError("--test-fraction", "\(o.testFraction) must be in [0, 1)") }

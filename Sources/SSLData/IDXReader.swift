@@ -53,9 +53,9 @@ public enum IDXReader {
     }
 
     /// The labels of an images/labels pair, checked against the images' header, with the images still in their file
-    /// (`FileRows`): a dataset of no features yet, for a rank that reads only the rows it trains on.
-    public static func openPair(images: String, labels: String, classes: Int?) throws -> (Dataset, FileRows) {
-        let im = try FileRows(images, format: .idx)
+    /// (`ArrayRows`): a dataset of no features yet, for a rank that reads only the rows it trains on.
+    public static func openPair(images: String, labels: String, classes: Int?) throws -> (Dataset, ArrayRows) {
+        let im = try ArrayRows(images, format: .idx)
         let lb = try read(labels)
         guard im.shape.count >= 2 else { throw DataError(images, "has dimensions \(im.shape), expected images N×rows×cols") }
         guard lb.dims.count == 1 else { throw DataError(labels, "has dimensions \(lb.dims), expected labels N") }

@@ -121,9 +121,9 @@ public enum NPYReader {
     }
 
     /// The labels Y of a features/labels pair, checked against the features' header, with the features X still in
-    /// their file (`FileRows`): a dataset of no features yet, for a rank that reads only the rows it trains on.
-    public static func openPair(features: String, labels: String) throws -> (Dataset, FileRows) {
-        let x = try FileRows(features), y = try read(labels)
+    /// their file (`ArrayRows`): a dataset of no features yet, for a rank that reads only the rows it trains on.
+    public static func openPair(features: String, labels: String) throws -> (Dataset, ArrayRows) {
+        let x = try ArrayRows(features), y = try read(labels)
         guard x.shape.count >= 2 else { throw DataError(features, "has shape \(x.shape), expected examples × features") }
         guard [.float32, .float64, .uint8].contains(x.header.dtype) else {
             throw DataError(features, "features of dtype \(x.header.dtype) are not supported; expected float32, float64 or uint8")
@@ -153,8 +153,8 @@ public enum NPYReader {
     }
 
     /// The ground truth of a cube, checked against the spectra's header, with the spectra still in their file.
-    public static func openCube(spectra: String, groundTruth: String) throws -> (Dataset, FileRows) {
-        let x = try FileRows(spectra, vectorsOfLastDimension: true), gt = try read(groundTruth)
+    public static func openCube(spectra: String, groundTruth: String) throws -> (Dataset, ArrayRows) {
+        let x = try ArrayRows(spectra, vectorsOfLastDimension: true), gt = try read(groundTruth)
         guard x.shape.count == 3 else {
             throw DataError(spectra, "has shape \(x.shape), expected a cube height × width × bands")
         }

@@ -113,7 +113,7 @@ final class NPYReaderTests: XCTestCase {
         assertError(big, y, file: big, contains: "big-endian")
     }
 
-    /// `FileRows` reads the rows asked for, in the order asked, and only their bytes (runs of consecutive rows at once);
+    /// `ArrayRows` reads the rows asked for, in the order asked, and only their bytes (runs of consecutive rows at once);
     /// a gzip file is read whole; a row with NaN is named; a dataset opened without features keeps its labels, splits
     /// into subsets that know which examples hold features, and reads its own rows later.
     func testRowsAreReadOnDemandAndOnlyTheirBytes() throws {
@@ -122,7 +122,7 @@ final class NPYReaderTests: XCTestCase {
         let x = "\(dir!)/rows.npy", y = "\(dir!)/labels.npy"
         try NPYWriter.write(x, float32: values, shape: [n, d])
         try NPYWriter.write(y, int64: (0..<n).map { Int64($0 % 4) })
-        let rows = try FileRows(x)
+        let rows = try ArrayRows(x)
         let header = rows.bytesRead
         XCTAssertEqual(header, rows.fileBytes - n * d * 4, "only the header read on opening")
         let asked = [7, 8, 9, 3, 40, 41, 0]
@@ -132,21 +132,21 @@ final class NPYReaderTests: XCTestCase {
         // A cube's rows are its pixels: vectors along the last dimension.
         let cube = (0..<24).map(Float.init)
         try NPYWriter.write("\(dir!)/cube.npy", float32: cube, shape: [2, 3, 4])
-        let pixels = try FileRows("\(dir!)/cube.npy", vectorsOfLastDimension: true)
+        let pixels = try ArrayRows("\(dir!)/cube.npy", vectorsOfLastDimension: true)
         XCTAssertEqual(pixels.rowCount, 6); XCTAssertEqual(pixels.rowLength, 4)
         XCTAssertEqual(try pixels.read([5, 0]), Array(cube[20..<24]) + Array(cube[0..<4]))
 
         let gz = "\(dir!)/rows.npy.gz"
         let p = Process(); p.executableURL = URL(fileURLWithPath: "/bin/sh"); p.arguments = ["-c", "gzip -c \(x) > \(gz)"]
         try p.run(); p.waitUntilExit()
-        let zipped = try FileRows(gz)
+        let zipped = try ArrayRows(gz)
         XCTAssertEqual(try zipped.read(asked), try rows.read(asked))
         XCTAssertEqual(zipped.bytesRead, zipped.fileBytes)
 
         var bad = values; bad[13 * d + 1] = .nan
         try NPYWriter.write("\(dir!)/nan.npy", float32: bad, shape: [n, d])
-        XCTAssertNoThrow(try FileRows("\(dir!)/nan.npy").read([12, 14]))
-        XCTAssertThrowsError(try FileRows("\(dir!)/nan.npy").read([12, 13])) {
+        XCTAssertNoThrow(try ArrayRows("\(dir!)/nan.npy").read([12, 14]))
+        XCTAssertThrowsError(try ArrayRows("\(dir!)/nan.npy").read([12, 13])) {
             XCTAssertTrue("\($0)".contains("nan.npy") && "\($0)".contains("NaN or infinite values (row 13"), "\($0)")
         }
 

@@ -208,6 +208,78 @@ final class ReaderTests: XCTestCase {
         assertDataError(try CSVReader.read(names, labelColumn: .number(4)), file: "--label-column", contains: "has 3 columns; give 1 to 3")
     }
 
+    /// `CSVRows` opens a CSV for its labels alone and parses the lines asked for, in the order asked: a plain file's by
+    /// reading only those lines' bytes, a gzip file's by reading it through. A bad cell is an error naming its line
+    /// when that line is read. Lines break at LF, CRLF and CR alike, also where a CRLF straddles the 4 MB pieces the
+    /// file is read in; the line numbers in errors count a CRLF once.
+    func testCSVRowsReadTheLinesAskedForOnly() throws {
+        var text = "\u{FEFF}a,b,label\r\n"
+        for i in 0..<20 { text += "\(i),\(i * 3 % 7).5,\(i % 3)\r\n" + (i == 9 ? "\r\n" : "") }
+        text += "1,x,2\r\n"  // line 23: a bad cell
+        let path = try write("rows.csv", Array(text.utf8))
+        let rows = try CSVRows(path, labelColumn: .last)
+        XCTAssertEqual(rows.rowCount, 21); XCTAssertEqual(rows.rowLength, 2); XCTAssertEqual(rows.bytesRead, rows.fileBytes)
+        XCTAssertEqual(rows.lineNumbers.prefix(12), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14], "a CRLF is one line end, a blank line skipped")
+        let asked = [5, 6, 7, 1, 19, 6]
+        let before = rows.bytesRead
+        let got = try rows.read(asked)
+        XCTAssertEqual(got, asked.flatMap { [Float($0), Float($0 * 3 % 7) + 0.5] })
+        let lineBytes = asked.prefix(5).map { "\($0),\($0 * 3 % 7).5,\($0 % 3)".utf8.count }.reduce(0, +)
+        XCTAssertEqual(rows.bytesRead - before, lineBytes + 2 * 2 + "6,4.5,0".utf8.count,
+                       "only the lines asked for (5…7 in one read, with the two line ends between them)")
+        assertDataError(try rows.read([20]), file: path, contains: "line 23, column 2 ('b'): 'x' is not a number")
+        let zipped = try CSVRows(try write("rows-gz.csv", Array(text.utf8), gzip: true), labelColumn: .last)
+        XCTAssertEqual(try zipped.read(asked), got)
+        XCTAssertEqual(zipped.bytesRead, 2 * zipped.fileBytes, "a gzip file is read through on opening and on reading")
+        // The labels are read on opening, the features when asked for: opening a file with a bad cell succeeds.
+        let (labels, _) = try CSVReader.open(path, labelColumn: .last)
+        XCTAssertEqual(labels.labels.prefix(4), [0, 1, 2, 0]); XCTAssertTrue(labels.features.isEmpty)
+        assertDataError(try CSVReader.read(path, labelColumn: .last), file: path, contains: "line 23")
+
+        // Across the 4 MB pieces: CR-only line ends, and a CRLF whose CR is the last byte of the first piece.
+        let piece = 4 << 20
+        var big = [UInt8](), expected = [Float](), lineNo = 1
+        while big.count < piece - 100 {
+            let line = "\(lineNo % 251),\(lineNo % 5)"
+            big += Array(line.utf8) + (lineNo % 2 == 0 ? [0x0D] : [0x0D, 0x0A]); expected.append(Float(lineNo % 251)); lineNo += 1
+        }
+        let pad = piece - 1 - big.count - 2  // "7," then digits up to the CR at the piece's last byte
+        big += Array("7,".utf8) + [UInt8](repeating: UInt8(ascii: "1"), count: pad) + [0x0D, 0x0A]
+        expected.append(7); lineNo += 1
+        XCTAssertEqual(big[piece - 1], 0x0D); XCTAssertEqual(big[piece], 0x0A)
+        for i in 0..<5 { big += Array("\(i + 1),\(i)\n".utf8); expected.append(Float(i + 1)); lineNo += 1 }
+        big += Array("oops,9".utf8)  // the last line, without a line end
+        let bigPath = try write("big.csv", big)
+        let b = try CSVRows(bigPath, labelColumn: .last)
+        XCTAssertEqual(b.rowCount, expected.count + 1); XCTAssertEqual(b.lineNumbers.last, lineNo)
+        XCTAssertEqual(try b.read(Array(0..<expected.count)), expected)
+        assertDataError(try b.read([expected.count]), file: bigPath, contains: "line \(lineNo), column 1: 'oops' is not a number")
+    }
+
+    /// A plain line's cells are parsed from its bytes, a line with quotes or other than ASCII as text: both give the
+    /// same values, bit for bit, for every way of writing a number that `Double(String)` reads.
+    func testCSVNumbersParseAlikeInBytesAndAsText() throws {
+        let numbers = ["0", "-0", "+3", "1.", ".5", "1e-7", "2.5E+3", "0x1p-3", "3.4028234e38", "1.17549435e-38", "1e-45",
+                       "0.1", "123456789.123456789", "7e-320", " 42 ", "3.1415926535897932384626433832795028841971693993751058209749445923078164"]
+        var text = ""
+        for (i, n) in numbers.enumerated() {
+            text += "\(n),\(i % 2)\n"            // plain: parsed in bytes
+            text += "\"\(n.trimmingCharacters(in: .whitespaces))\",\(i % 2)\n"  // quoted: parsed as text
+        }
+        let path = try write("numbers.csv", Array(text.utf8))
+        let d = try CSVReader.read(path, labelColumn: .last)
+        for (i, n) in numbers.enumerated() {
+            let expected = Float(Double(n.trimmingCharacters(in: .whitespaces))!)
+            XCTAssertEqual(d.features[2 * i].bitPattern, expected.bitPattern, n)
+            XCTAssertEqual(d.features[2 * i + 1].bitPattern, expected.bitPattern, "quoted \(n)")
+        }
+        for bad in ["1,5", "1e", "--1", "0x", "1 2", "nan", "inf", "1e39"] {
+            let p = try write("bad.csv", Array("1,0\n\(bad.contains(",") ? "\"\(bad)\"" : bad),1\n".utf8))
+            assertDataError(try CSVReader.read(p, labelColumn: .last), file: p,
+                            contains: bad == "1e39" ? "beyond the range of 32-bit floats" : ["nan", "inf"].contains(bad) ? "non-finite" : "is not a number")
+        }
+    }
+
     /// Labels checked against what the user meant: a class without examples (a stray label, or labels from 1) is an error.
     func testStrayAndOneBasedLabelsAreRefused() throws {
         func data(_ labels: [Int32]) -> Dataset {

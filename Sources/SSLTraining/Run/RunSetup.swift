@@ -67,8 +67,8 @@ struct RunSetup {
         try c.validate()
         let m1 = try loadFrozenM1(&c, saved: saved, comm: comm)
         let spec = try DataSpec(parsing: c.data)
-        // On several ranks with shards each rank reads the features of the examples it keeps only (`npy:`, `cube:` and
-        // IDX files; CSV is read whole and let go below).
+        // On several ranks with shards each rank reads the features of the examples it keeps only (every format; the
+        // MNIST family's own test split and a --test-data file are read whole and let go below).
         let options = try c.splitOptions
         var splits = try DataSplits.make(spec, options, deferFeatures: comm.size > 1 && (c.shards ?? 0) > 0)
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
