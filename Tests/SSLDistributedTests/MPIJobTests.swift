@@ -123,6 +123,9 @@ final class MPIJobTests: XCTestCase {
             let count = try XCTUnwrap(r["allreduce_buckets"] as? Int), early = try XCTUnwrap(r["allreduce_buckets_during_backward"] as? Int)
             XCTAssertGreaterThanOrEqual(count, 10, "\(model): \(r)")
             XCTAssertEqual(early, count - 1, "\(model): every bucket but the scalars should leave during backward: \(r)")
+            // Batch normalisation sums its statistics over the ranks in forward and in backward, every step alike.
+            let sums = try XCTUnwrap(r["batch_statistic_sums_per_step"] as? Double)
+            XCTAssertGreaterThanOrEqual(sums, 4, "\(model): \(r)"); XCTAssertEqual(sums, sums.rounded(), "\(model): \(r)")
         }
         let straight = "\(dir!)/buckets-straight", split = "\(dir!)/buckets-split"
         let args = { (runDir: String, steps: Int) in

@@ -33,8 +33,8 @@ final class TrainingRun {
     /// steps started at `epochStart` (nil while validating and writing).
     var trainSeconds: Double
     var epochStart: Date? = nil
-    /// Seconds the run had used before this process resumed it.
-    let elapsedBefore: Double
+    /// Seconds the run had used before this process resumed it, and its step then.
+    let elapsedBefore: Double, stepBefore: Int
     let runStart = Date()
     var clock: RunClock {
         RunClock(training: trainSeconds + (epochStart.map { Date().timeIntervalSince($0) } ?? 0),
@@ -50,6 +50,7 @@ final class TrainingRun {
         if let s = setup.saved, let v = s.bestValidation, let b = s.bestStep { best = (v, b) }
         trainSeconds = setup.saved?.trainingSeconds ?? 0
         elapsedBefore = setup.saved?.elapsedSeconds ?? 0
+        stepBefore = session.step
     }
 
     func say(_ s: String) {
@@ -212,6 +213,7 @@ final class TrainingRun {
         let wall = clock.elapsed
         say(finalLine(testScore: testScore, testAtBest: testAtBest))
         if let o = s.overlap { say(o.summary(stepSeconds: trainSeconds)) }
+        if let line = s.reducer.summary(steps: s.step - stepBefore, stepSeconds: trainSeconds) { say(line) }
         try onRoot("writing the results") {
             let result: [String: Any] = [
                 "model": c.model.rawValue, "data": "\(setup.spec)", "seed": Int(c.seed), "steps": s.step, "epochs": s.epoch,
@@ -226,6 +228,9 @@ final class TrainingRun {
                 "matrix_products": setup.engine.description,
                 "allreduce_buckets": s.overlap.map { $0.buckets.count } as Any,
                 "allreduce_buckets_during_backward": s.overlap?.startedDuringBackward as Any,
+                "batch_statistic_sums_per_step": comm.size > 1 && s.step > stepBefore
+                    ? Double(s.reducer.sums) / Double(s.step - stepBefore) : NSNull(),
+                "batch_statistic_seconds": comm.size > 1 ? s.reducer.seconds : NSNull(),
                 "allreduce_exposed_seconds": s.overlap?.exposedSeconds as Any,
                 "optimizer_parts": s.shards?.parts.count as Any,
                 "feature_file_bytes_read": setup.featureBytes?.read as Any, "feature_file_bytes": setup.featureBytes?.file as Any,
