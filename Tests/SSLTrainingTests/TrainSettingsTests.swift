@@ -118,8 +118,8 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertEqual(old.batchScaledLearningRate, old.learningRate)
     }
 
-    /// m2's recipe switches to LAMB at 0.01 above a global batch of 100 (`--lamb-above`), with no warm-up and no
-    /// scaling of its own; at 100, for a model without the setting, and when --optimizer is given, the optimizer and
+    /// m2's recipe switches to LAMB at 0.01 above a global batch of 100 (`--lamb-above`), with no warm-up, its rate
+    /// × √(B/800) above 800 (`--lamb-reference-batch`); at 100, for a model without the setting, and when --optimizer is given, the optimizer and
     /// rate as given.
     func testM2SwitchesToLAMBAboveItsBatch() throws {
         let big = try config(["--model", "m2", "--batch-size", "800", "--labelled-batch-size", "800"])
@@ -127,6 +127,12 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertEqual(big.batchScaledLearningRate, 0.01)
         XCTAssertEqual(big.lrWarmupSteps(stepsPerEpoch: 63), 0)
         XCTAssertEqual(try config(["--model", "m2", "--batch-size", "800", "--lamb-lr", "0.02"]).batchScaledLearningRate, 0.02)
+        // Above 800 (`--lamb-reference-batch`) the rate grows as √(B/800); a run without the setting keeps 0.01.
+        let huge = try config(["--model", "m2", "--batch-size", "1600", "--labelled-batch-size", "1600"])
+        XCTAssertEqual(huge.batchScaledLearningRate, 0.01 * Float(2).squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(try config(["--model", "m2", "--batch-size", "3200", "--lamb-lr", "0.02"]).batchScaledLearningRate, 0.04, accuracy: 1e-9)
+        var old = huge; old.lambReferenceBatch = nil  // a checkpoint of a run started before the setting
+        XCTAssertEqual(old.batchScaledLearningRate, 0.01)
         let small = try config(["--model", "m2"])
         XCTAssertEqual(small.resolvedOptimizer, .adam)
         XCTAssertEqual(small.batchScaledLearningRate, small.learningRate)

@@ -54,7 +54,9 @@ func announce(_ run: TrainingRun) {
 /// "lr 3e-4 (step ×0.75 every 200 epochs, floor 3e-05), clip norm 5, value 1, weight prior 1/N, EMA 0.999".
 func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     var t = (c.resolvedOptimizer == .lamb ? "LAMB (Adam, a trust ratio per tensor), " : "")
-        + (c.switchesToLAMB ? "lr \(c.batchScaledLearningRate) (global batch \(c.batchSize) > --lamb-above \(c.lambAbove!))" : "lr \(c.learningRate)")
+        + (c.switchesToLAMB ? "lr \(c.batchScaledLearningRate) (global batch \(c.batchSize) > --lamb-above \(c.lambAbove!)"
+            + (c.batchScaledLearningRate != (c.lambLearningRate ?? 0.01) ? ": --lamb-lr × √(\(c.batchSize)/\(c.lambReferenceBatch!)))" : ")")
+           : "lr \(c.learningRate)")
     if c.scalesLearningRate, let n = c.lrReferenceBatch {
         t += String(format: " × %g (global batch %d / %d, at most × %g) = %g, reached over %d warm-up steps",
                     Double(c.batchScaledLearningRate / c.learningRate), c.batchSize, n, Double(TrainConfig.maxBatchScale),

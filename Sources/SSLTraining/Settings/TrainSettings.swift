@@ -104,6 +104,10 @@ public struct TrainSettings {
         "above this global unlabelled batch, train with LAMB at --lamb-lr instead of --optimizer and --lr (m2's recipe: 100; unset: never)")
     public let lambLearningRate = Setting<Float?>("lamb-lr", nil, check: SettingChecks.positive,
         "the rate LAMB takes when --lamb-above switches to it (default 0.01)")
+    /// The global batch `lambLearningRate` is meant for (nil: at every batch): `TrainConfig.batchScaledLearningRate`.
+    public let lambReferenceBatch = Setting<Int?>("lamb-reference-batch", nil, check: SettingChecks.atLeast(1),
+        "the global unlabelled batch --lamb-lr is meant for: at a larger --batch-size B LAMB's rate is --lamb-lr × √(B/N) "
+        + "(m2's recipe: 800; unset: --lamb-lr at every batch)")
     /// The global batch `--lr` is meant for (nil: `--lr` at every batch): `TrainConfig.batchScaledLearningRate`.
     public let lrReferenceBatch = Setting<Int?>("lr-reference-batch", nil, check: SettingChecks.atLeast(1),
         "the global unlabelled batch --lr is meant for: at a larger --batch-size B the rate is --lr × B/N (at most × 8), "
