@@ -41,36 +41,31 @@ public final class CSVRows: FileRows {
         var starts: [Int] = [], lengths: [Int32] = [], labels: [String] = [], numbers: [Int] = []
         var ranges: [Range<Int>] = []
         bytesRead += try Self.forEachLine(path) { bytes, offset, lineNo in
+            let label: String
             if let found, Self.plainCells(bytes, found.delimiter.asciiValue!, &ranges) {
                 // Plain ASCII without quotes, the common case: cells found in the bytes, only the label's made text.
                 if ranges.count == 1 && ranges[0].isEmpty { return }  // blank
-                guard ranges.count == first!.cells.count else {
-                    throw DataError(path, "line \(lineNo): \(ranges.count) cells, expected \(first!.cells.count) like line \(first!.line)"
-                                    + " (separator '\(found.delimiter == "\t" ? "\\t" : String(found.delimiter))')")
+                try Self.checkWidth(ranges.count, like: first!, line: lineNo, delimiter: found.delimiter, path: path)
+                label = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[ranges[found.label]]), as: UTF8.self)
+            } else {
+                let line = try Self.text(bytes, path: path, line: lineNo)
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { return }
+                if let found {
+                    let row = CSVReader.cells(line[...], found.delimiter)
+                    try Self.checkWidth(row.count, like: first!, line: lineNo, delimiter: found.delimiter, path: path)
+                    label = row[found.label]
+                } else {
+                    // The first line: the separator, the label column, and whether it is a header.
+                    let d = CSVReader.detectDelimiter(line[...])
+                    let cells = CSVReader.cells(line[...], d)
+                    let li = try CSVReader.labelIndex(labelColumn, header: cells, path: path)
+                    let header = cells.enumerated().contains { $0.offset != li && Double($0.element) == nil } ? cells : nil
+                    found = (d, li, header); first = (cells, lineNo)
+                    if header != nil { return }
+                    label = cells[li]
                 }
-                starts.append(offset); lengths.append(Int32(bytes.count)); numbers.append(lineNo)
-                labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[ranges[found.label]]), as: UTF8.self))
-                return
             }
-            let line = try Self.text(bytes, path: path, line: lineNo)
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { return }
-            guard let found else {
-                let d = CSVReader.detectDelimiter(line[...])
-                let cells = CSVReader.cells(line[...], d)
-                let li = try CSVReader.labelIndex(labelColumn, header: cells, path: path)
-                let header = cells.enumerated().contains { $0.offset != li && Double($0.element) == nil } ? cells : nil
-                found = (d, li, header); first = (cells, lineNo)
-                if header != nil { return }
-                starts.append(offset); lengths.append(Int32(bytes.count)); labels.append(cells[li]); numbers.append(lineNo)
-                return
-            }
-            let delimiter = found.delimiter
-            let row = CSVReader.cells(line[...], delimiter)
-            guard row.count == first!.cells.count else {
-                throw DataError(path, "line \(lineNo): \(row.count) cells, expected \(first!.cells.count) like line \(first!.line)"
-                                + " (separator '\(delimiter == "\t" ? "\\t" : String(delimiter))')")
-            }
-            starts.append(offset); lengths.append(Int32(bytes.count)); labels.append(row[found.label]); numbers.append(lineNo)
+            starts.append(offset); lengths.append(Int32(bytes.count)); labels.append(label); numbers.append(lineNo)
         }
         guard let found, let first else {
             throw DataError(path, fileBytes == 0 ? "empty file, expected CSV rows of numbers" : "no data rows, expected CSV rows of numbers")
@@ -80,6 +75,13 @@ public final class CSVRows: FileRows {
         guard width >= 2 else { throw DataError(path, "line \(numbers[0]): needs a label and at least one feature") }
         lineStart = starts; lineLength = lengths; labelCells = labels; lineNumbers = numbers
         rowLength = width - 1
+    }
+
+    /// Every line has as many cells as the first.
+    static func checkWidth(_ count: Int, like first: (cells: [String], line: Int), line: Int, delimiter: Character, path: String) throws {
+        guard count != first.cells.count else { return }
+        throw DataError(path, "line \(line): \(count) cells, expected \(first.cells.count) like line \(first.line)"
+                        + " (separator '\(delimiter == "\t" ? "\\t" : String(delimiter))')")
     }
 
     /// The name of cell column `j` in errors: its number from 1, and its header name when there is one.
