@@ -61,9 +61,7 @@ public final class ArrayRows: FileRows {
 
     public init(_ path: String, format: Format) throws {
         self.path = path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
-        if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+        try requireFile(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw DataError(path, "cannot open for reading (\(String(cString: strerror(errno))))") }
         var st = stat()

@@ -29,9 +29,7 @@ public final class CSVRows: FileRows {
 
     public init(_ path: String, labelColumn: LabelColumn) throws {
         self.path = path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
-        if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+        try requireFile(path)
         fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
         var magic: [UInt8] = []
         if let h = FileHandle(forReadingAtPath: path) { magic = [UInt8](h.readData(ofLength: 2)); try? h.close() }
@@ -132,16 +130,14 @@ public final class CSVRows: FileRows {
 
     /// A gzip file: read through once, keeping the lines asked for.
     private func readThrough(_ positions: [Int], into out: UnsafeMutablePointer<Float>) throws {
-        var slots = [Int: [Int]]()  // line number → where its features go in `out`
+        var wanted = [Int: (row: Int, slots: [Int])]()  // line number → its data row, and where its features go in `out`
         for (k, p) in positions.enumerated() {
             precondition(p >= 0 && p < rowCount, "CSVRows: row \(p) of \(rowCount)")
-            slots[lineNumbers[p], default: []].append(k)
+            wanted[lineNumbers[p], default: (p, [])].slots.append(k)
         }
-        var rowOf = [Int: Int]()
-        for p in Set(positions) { rowOf[lineNumbers[p]] = p }
         bytesRead += try Self.forEachLine(path) { bytes, _, lineNo in
-            guard let targets = slots[lineNo] else { return }
-            try parse(bytes, row: rowOf[lineNo]!, into: out + targets[0] * rowLength)
+            guard let (row, targets) = wanted[lineNo] else { return }
+            try parse(bytes, row: row, into: out + targets[0] * rowLength)
             for t in targets.dropFirst() { (out + t * rowLength).update(from: out + targets[0] * rowLength, count: rowLength) }
         }
     }

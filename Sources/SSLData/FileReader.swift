@@ -1,13 +1,16 @@
 import CZlib
 import Foundation
 
+/// Throws unless `path` names a file (not a directory): what every reader checks before opening it.
+func requireFile(_ path: String) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
+    if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+}
+
 /// Reads a whole file, gunzipping it when it is gzip-compressed (zlib reads plain files as they are).
 public func readFileBytes(_ path: String) throws -> [UInt8] {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw DataError(path, "no such file")
-    }
-    if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+    try requireFile(path)
     guard let f = gzopen(path, "rb") else { throw DataError(path, "cannot open for reading (\(String(cString: strerror(errno))))") }
     defer { gzclose(f) }
     gzbuffer(f, 1 << 20)

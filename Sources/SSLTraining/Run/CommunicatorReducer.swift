@@ -19,12 +19,15 @@ final class CommunicatorReducer: BatchReducer {
         seconds += Date().timeIntervalSince(t); sums += 1; self.values += values.count
     }
 
+    /// Sums a step over `steps` steps of this process (nil on one rank, or before a step).
+    func sumsPerStep(steps: Int) -> Double? { comm.size > 1 && steps > 0 ? Double(sums) / Double(steps) : nil }
+
     /// The line `train` ends with on several ranks: how many sums a step, and the time rank 0 spent in them.
     func summary(steps: Int, stepSeconds: Double) -> String? {
-        guard comm.size > 1, steps > 0, sums > 0 else { return nil }
+        guard let perStep = sumsPerStep(steps: steps), sums > 0 else { return nil }
         return String(format: "batch statistics: %.0f sums a step over the ranks (%.0f values each on average), rank 0 spent "
                       + "%.1f s in them (%.2f ms a step; this process, %.1f s of training)",
-                      Double(sums) / Double(steps), Double(values) / Double(sums), seconds, 1000 * seconds / Double(steps), stepSeconds)
+                      perStep, Double(values) / Double(sums), seconds, 1000 * seconds / Double(steps), stepSeconds)
     }
     func check() throws { if let failure { throw failure } }
 }

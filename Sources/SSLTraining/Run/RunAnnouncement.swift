@@ -55,7 +55,7 @@ func announce(_ run: TrainingRun) {
 func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     var t = (c.resolvedOptimizer == .lamb ? "LAMB (Adam, a trust ratio per tensor), " : "")
         + (c.switchesToLAMB ? "lr \(c.batchScaledLearningRate) (global batch \(c.batchSize) > --lamb-above \(c.lambAbove!)"
-            + (c.batchScaledLearningRate != (c.lambLearningRate ?? 0.01) ? ": --lamb-lr × √(\(c.batchSize)/\(c.lambReferenceBatch!)))" : ")")
+            + (c.scalesLAMBRate ? ": --lamb-lr × √(\(c.batchSize)/\(c.lambReferenceBatch!)))" : ")")
            : "lr \(c.learningRate)")
     if c.scalesLearningRate, let n = c.lrReferenceBatch {
         t += String(format: " × %g (global batch %d / %d, at most × %g) = %g, reached over %d warm-up steps",

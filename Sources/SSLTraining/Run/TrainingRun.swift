@@ -228,8 +228,7 @@ final class TrainingRun {
                 "matrix_products": setup.engine.description,
                 "allreduce_buckets": s.overlap.map { $0.buckets.count } as Any,
                 "allreduce_buckets_during_backward": s.overlap?.startedDuringBackward as Any,
-                "batch_statistic_sums_per_step": comm.size > 1 && s.step > stepBefore
-                    ? Double(s.reducer.sums) / Double(s.step - stepBefore) : NSNull(),
+                "batch_statistic_sums_per_step": s.reducer.sumsPerStep(steps: s.step - stepBefore) as Any,
                 "batch_statistic_seconds": comm.size > 1 ? s.reducer.seconds : NSNull(),
                 "allreduce_exposed_seconds": s.overlap?.exposedSeconds as Any,
                 "optimizer_parts": s.shards?.parts.count as Any,

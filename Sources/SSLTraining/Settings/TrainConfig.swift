@@ -112,9 +112,8 @@ public struct TrainConfig: Codable, Equatable {
     /// batch 100's 95.76% after 10 epochs; docs/distributed.md).
     public var batchScaledLearningRate: Float {
         if switchesToLAMB {
-            let rate = self.lambLearningRate ?? 0.01
-            guard let n = self.lambReferenceBatch, self.batchSize > n else { return rate }
-            return rate * (Float(self.batchSize) / Float(n)).squareRoot()
+            guard scalesLAMBRate else { return lambRate }
+            return lambRate * (Float(self.batchSize) / Float(self.lambReferenceBatch!)).squareRoot()
         }
         guard let n = self.lrReferenceBatch, self.batchSize > n else { return self.learningRate }
         return self.learningRate * min(Float(self.batchSize) / Float(n), Self.maxBatchScale)
@@ -131,6 +130,12 @@ public struct TrainConfig: Codable, Equatable {
 
     /// The update rule of this run: `--optimizer`, or LAMB when the global batch switches to it.
     public var resolvedOptimizer: OptimizerKind { switchesToLAMB ? .lamb : (self.optimizer ?? .adam) }
+
+    /// `--lamb-lr`, 0.01 when not given: LAMB's rate before `lambReferenceBatch` scales it.
+    public var lambRate: Float { self.lambLearningRate ?? 0.01 }
+
+    /// Whether LAMB's rate is scaled up to the global batch (`--lamb-reference-batch`).
+    public var scalesLAMBRate: Bool { self.lambReferenceBatch.map { self.batchSize > $0 } ?? false }
 
     /// Whether `--lr` is scaled up to the global batch (`--lr-reference-batch`; not when LAMB takes over).
     public var scalesLearningRate: Bool { !switchesToLAMB && batchScaledLearningRate != self.learningRate }
