@@ -43,7 +43,12 @@ public enum CSVReader {
     /// The labels of a CSV file, with its features still in it (`CSVRows`): a dataset of no features yet, for a rank
     /// that reads only the rows it trains on.
     public static func open(_ path: String, labelColumn: LabelColumn) throws -> (Dataset, CSVRows) {
-        let rows = try CSVRows(path, labelColumn: labelColumn)
+        try open(CSVRows(path, labelColumn: labelColumn))
+    }
+
+    /// The labels of a CSV file opened before (its index perhaps made by another rank).
+    public static func open(_ rows: CSVRows) throws -> (Dataset, CSVRows) {
+        let path = rows.path
         let (labels, names) = try classes(rows.labelCells, lines: rows.lineNumbers, column: rows.columnName(rows.labelIndex), path: path)
         let d = rows.rowLength
         let k = names?.count ?? (Int(labels.max()!) + 1)  // 0 when no example has a label (M1 still trains)

@@ -10,35 +10,55 @@ import Foundation
 public final class CSVRows: FileRows {
     public let path: String
     public let rowLength: Int
-    public var rowCount: Int { lineStart.count }
-    public private(set) var bytesRead = 0
-    public let fileBytes: Int
-    public let delimiter: Character
+    public var rowCount: Int { index.lineStart.count }
+    public private(set) var bytesRead: Int
+    public var fileBytes: Int { index.fileBytes }
+    public var delimiter: Character { Character(UnicodeScalar(index.delimiter)) }
     /// The label column's index among a line's cells.
-    public let labelIndex: Int
+    public var labelIndex: Int { index.labelIndex }
     /// The header line's cells, when the first line is one.
-    public let header: [String]?
+    public var header: [String]? { index.header }
     /// Every data line's label cell, in file order.
-    public private(set) var labelCells: [String] = []
+    public var labelCells: [String] { index.labelCells }
     /// Each data line's line number, counted from 1.
-    public private(set) var lineNumbers: [Int] = []
-    let width: Int
-    let compressed: Bool
-    /// Each data line's first byte and length in the (decompressed) text.
-    private var lineStart: [Int] = [], lineLength: [Int32] = []
+    public var lineNumbers: [Int] { index.lineNumbers }
+    public let index: Index
+    var width: Int { index.width }
 
-    public init(_ path: String, labelColumn: LabelColumn) throws {
-        self.path = path
+    /// What the opening pass learns of a file: its format, and each data line's place, line number and label cell.
+    /// One rank can make it and send it to the others (`encoded`, `init(decoding:path:)`), so they read only the lines
+    /// they keep.
+    public struct Index: Equatable {
+        public internal(set) var delimiter: UInt8, labelIndex: Int, header: [String]?, width: Int
+        public internal(set) var compressed: Bool, fileBytes: Int
+        public internal(set) var labelCells: [String], lineNumbers: [Int]
+        /// Each data line's first byte and length in the (decompressed) text.
+        var lineStart: [Int], lineLength: [Int32]
+    }
+
+    /// The rows of `path`, read through once for its index.
+    public convenience init(_ path: String, labelColumn: LabelColumn) throws {
+        let (index, read) = try Self.index(path, labelColumn: labelColumn)
+        self.init(path, index: index, bytesRead: read)
+    }
+
+    /// The rows of `path` by an index made before (by this process, or another that read the same file).
+    public init(_ path: String, index: Index, bytesRead: Int = 0) {
+        self.path = path; self.index = index; self.bytesRead = bytesRead
+        rowLength = index.width - 1
+    }
+
+    /// The opening pass: the file's index, and the bytes it read from disk.
+    public static func index(_ path: String, labelColumn: LabelColumn) throws -> (Index, bytesRead: Int) {
         try requireFile(path)
-        fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+        let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
         var magic: [UInt8] = []
         if let h = FileHandle(forReadingAtPath: path) { magic = [UInt8](h.readData(ofLength: 2)); try? h.close() }
-        compressed = magic == [0x1F, 0x8B]
         var first: (cells: [String], line: Int)? = nil
         var found: (delimiter: Character, label: Int, header: [String]?)? = nil
         var starts: [Int] = [], lengths: [Int32] = [], labels: [String] = [], numbers: [Int] = []
         var ranges: [Range<Int>] = []
-        bytesRead += try Self.forEachLine(path) { bytes, offset, lineNo in
+        let read = try Self.forEachLine(path) { bytes, offset, lineNo in
             let label: String
             if let found, Self.plainCells(bytes, found.delimiter.asciiValue!, &ranges) {
                 // Plain ASCII without quotes, the common case: cells found in the bytes, only the label's made text.
@@ -68,11 +88,12 @@ public final class CSVRows: FileRows {
         guard let found, let first else {
             throw DataError(path, fileBytes == 0 ? "empty file, expected CSV rows of numbers" : "no data rows, expected CSV rows of numbers")
         }
-        delimiter = found.delimiter; labelIndex = found.label; header = found.header; width = first.cells.count
         if starts.isEmpty { throw DataError(path, "no data rows after the header, expected CSV rows of numbers") }
-        guard width >= 2 else { throw DataError(path, "line \(numbers[0]): needs a label and at least one feature") }
-        lineStart = starts; lineLength = lengths; labelCells = labels; lineNumbers = numbers
-        rowLength = width - 1
+        guard first.cells.count >= 2 else { throw DataError(path, "line \(numbers[0]): needs a label and at least one feature") }
+        let index = Index(delimiter: found.delimiter.asciiValue!, labelIndex: found.label, header: found.header, width: first.cells.count,
+                          compressed: magic == [0x1F, 0x8B], fileBytes: fileBytes, labelCells: labels, lineNumbers: numbers,
+                          lineStart: starts, lineLength: lengths)
+        return (index, read)
     }
 
     /// Every line has as many cells as the first.
@@ -88,7 +109,7 @@ public final class CSVRows: FileRows {
     public func read(_ positions: [Int]) throws -> [Float] {
         var out = [Float](repeating: 0, count: positions.count * rowLength)
         try out.withUnsafeMutableBufferPointer { o in
-            if compressed {
+            if index.compressed {
                 try readThrough(positions, into: o.baseAddress!)
             } else {
                 try readByLines(positions, into: o.baseAddress!)
@@ -109,8 +130,8 @@ public final class CSVRows: FileRows {
             precondition(first >= 0 && first < rowCount, "CSVRows: row \(first) of \(rowCount)")
             var run = 1
             while k + run < positions.count, positions[k + run] == first + run,
-                  end(of: first + run) - lineStart[first] <= 8 << 20 { run += 1 }
-            let base = lineStart[first], span = end(of: first + run - 1) - base
+                  end(of: first + run) - index.lineStart[first] <= 8 << 20 { run += 1 }
+            let base = index.lineStart[first], span = end(of: first + run - 1) - base
             if scratch.count < span { scratch = [UInt8](repeating: 0, count: span) }
             let got = scratch.withUnsafeMutableBytes { pread(fd, $0.baseAddress, span, off_t(base)) }
             guard got == span else {
@@ -119,8 +140,8 @@ public final class CSVRows: FileRows {
             bytesRead += got
             try scratch.withUnsafeBytes { b in
                 for r in 0..<run {
-                    let row = first + r, from = lineStart[row] - base
-                    try parse(UnsafeRawBufferPointer(rebasing: b[from..<(from + Int(lineLength[row]))]), row: row,
+                    let row = first + r, from = index.lineStart[row] - base
+                    try parse(UnsafeRawBufferPointer(rebasing: b[from..<(from + Int(index.lineLength[row]))]), row: row,
                               into: out + (k + r) * rowLength)
                 }
             }
@@ -143,14 +164,14 @@ public final class CSVRows: FileRows {
     }
 
     /// One past data line `row`'s last byte.
-    private func end(of row: Int) -> Int { lineStart[row] + Int(lineLength[row]) }
+    private func end(of row: Int) -> Int { index.lineStart[row] + Int(index.lineLength[row]) }
 
     /// The features of data line `row` (its bytes), every cell but the label's a finite number. A plain ASCII line
     /// without quotes is parsed in its bytes (`ssl_parse_double`, as `Double(String)` parses), any other as text.
     private func parse(_ bytes: UnsafeRawBufferPointer, row: Int, into out: UnsafeMutablePointer<Float>) throws {
         var ranges: [Range<Int>] = []
         ranges.reserveCapacity(width)
-        if Self.plainCells(bytes, delimiter.asciiValue!, &ranges) && ranges.count == width {
+        if Self.plainCells(bytes, index.delimiter, &ranges) && ranges.count == width {
             var f = 0, v = 0.0
             for (j, r) in ranges.enumerated() where j != labelIndex {
                 let got = ssl_parse_double(bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + r.lowerBound, r.count, &v)
@@ -268,5 +289,50 @@ public final class CSVRows: FileRows {
         }
         if !carry.isEmpty { try carry.withUnsafeBytes { try emit($0) } }
         return Int(gzoffset(f))
+    }
+}
+
+extension CSVRows.Index {
+    /// The index as bytes for another process: its fields, the line arrays as raw integers, the label cells as
+    /// lengths and UTF-8 bytes.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        func put<T: FixedWidthInteger>(_ values: [T]) {
+            put(Int64(values.count))
+            values.map(\.littleEndian).withUnsafeBytes { out.append(contentsOf: $0) }
+        }
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func put(_ strings: [String]) {
+            put(strings.map { Int64($0.utf8.count) })
+            for s in strings { out.append(contentsOf: s.utf8) }
+        }
+        put([Int64(delimiter), Int64(labelIndex), Int64(width), compressed ? 1 : 0, Int64(fileBytes), header == nil ? 0 : 1])
+        put(header ?? [])
+        put(labelCells)
+        put(lineNumbers.map(Int64.init))
+        put(lineStart.map(Int64.init))
+        put(lineLength)
+        return out
+    }
+
+    /// An index from `encoded()`'s bytes (of the file at `path`, named in the error when they are cut short).
+    public init(decoding bytes: [UInt8], path: String) throws {
+        var at = 0
+        func take<T: FixedWidthInteger>(_: T.Type, _ n: Int) throws -> [T] {
+            let size = n * MemoryLayout<T>.size
+            guard n >= 0, at + size <= bytes.count else { throw DataError(path, "its index from rank 0 is cut short at byte \(at)") }
+            defer { at += size }
+            return bytes.withUnsafeBytes { b in (0..<n).map { T(littleEndian: b.loadUnaligned(fromByteOffset: at + $0 * MemoryLayout<T>.size, as: T.self)) } }
+        }
+        func array<T: FixedWidthInteger>(_ t: T.Type) throws -> [T] { try take(t, Int(try take(Int64.self, 1)[0])) }
+        func strings() throws -> [String] {
+            try array(Int64.self).map { n in String(decoding: try take(UInt8.self, Int(n)), as: UTF8.self) }
+        }
+        let f = try array(Int64.self)
+        guard f.count == 6 else { throw DataError(path, "its index from rank 0 has \(f.count) fields, expected 6") }
+        let header = try strings()
+        self.init(delimiter: UInt8(f[0]), labelIndex: Int(f[1]), header: f[5] == 1 ? header : nil, width: Int(f[2]),
+                  compressed: f[3] == 1, fileBytes: Int(f[4]), labelCells: try strings(), lineNumbers: try array(Int64.self).map(Int.init),
+                  lineStart: try array(Int64.self).map(Int.init), lineLength: try array(Int32.self))
     }
 }

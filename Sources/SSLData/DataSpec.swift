@@ -94,7 +94,8 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
 
     /// As `load`, but with `deferFeatures` the training features stay in their file: `train` holds its labels only,
     /// and `rows` reads the examples a rank needs (the MNIST family's own test split, 10,000 images, is read whole).
-    public func open(labelColumn: LabelColumn = .last, deferFeatures: Bool) throws -> (train: Dataset, test: Dataset?, rows: FileRows?) {
+    /// `csv`: a CSV file's rows opened before (`CSVRows` by an index rank 0 made), instead of opening it here.
+    public func open(labelColumn: LabelColumn = .last, deferFeatures: Bool, csv: CSVRows? = nil) throws -> (train: Dataset, test: Dataset?, rows: FileRows?) {
         let opened: (Dataset, any FileRows), test: Dataset?
         switch self {
         case .fashionMNIST(let dir), .mnist(let dir):
@@ -108,7 +109,7 @@ public enum DataSpec: Equatable, CustomStringConvertible, Codable {
         case .idx(let images, let labels):
             opened = try IDXReader.openPair(images: images, labels: labels, classes: nil); test = nil
         case .csv(let path):
-            opened = try CSVReader.open(path, labelColumn: labelColumn); test = nil
+            opened = try csv.map { try CSVReader.open($0) } ?? CSVReader.open(path, labelColumn: labelColumn); test = nil
         case .npy(let x, let y):
             opened = try NPYReader.openPair(features: x, labels: y); test = nil
         case .cube(let x, let gt):

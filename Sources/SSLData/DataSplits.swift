@@ -42,12 +42,13 @@ public struct DataSplits {
 
     /// With `deferFeatures`, the training file's features are not read (`pending`): the splits are made from
     /// the labels alone, and `readPending` reads the examples a rank keeps, then scales them.
-    public static func make(_ spec: DataSpec, _ o: SplitOptions, deferFeatures: Bool = false) throws -> DataSplits {
+    /// `csv`: the training CSV's rows opened before (`DataSpec.open`).
+    public static func make(_ spec: DataSpec, _ o: SplitOptions, deferFeatures: Bool = false, csv: CSVRows? = nil) throws -> DataSplits {
         guard (0..<1).contains(o.testFraction) else { throw DataError("--test-fraction", "\(o.testFraction) must be in [0, 1)") }
         guard (0..<1).contains(o.validationFraction) else {
             throw DataError("--validation-fraction", "\(o.validationFraction) must be in [0, 1)")
         }
-        let (read, ownTest, rows) = try spec.open(labelColumn: o.labelColumn, deferFeatures: deferFeatures)
+        let (read, ownTest, rows) = try spec.open(labelColumn: o.labelColumn, deferFeatures: deferFeatures, csv: csv)
         var all = read
         // The MNIST family has its 10 classes by definition; elsewhere C comes from the labels and must fit them.
         var classCheck: Error? = nil

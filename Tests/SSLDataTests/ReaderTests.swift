@@ -228,6 +228,15 @@ final class ReaderTests: XCTestCase {
         XCTAssertEqual(rows.bytesRead - before, lineBytes + 2 * 2 + "6,4.5,0".utf8.count,
                        "only the lines asked for (5…7 in one read, with the two line ends between them)")
         assertDataError(try rows.read([20]), file: path, contains: "line 23, column 2 ('b'): 'x' is not a number")
+        // Another rank's rows from this one's index as bytes: the same index, the same values and errors, nothing read
+        // until asked.
+        let sent = try CSVRows.Index(decoding: rows.index.encoded(), path: path)
+        XCTAssertEqual(sent, rows.index)
+        let other = CSVRows(path, index: sent)
+        XCTAssertEqual(other.bytesRead, 0); XCTAssertEqual(other.header, ["a", "b", "label"]); XCTAssertEqual(other.delimiter, ",")
+        XCTAssertEqual(try other.read(asked), got)
+        assertDataError(try other.read([20]), file: path, contains: "line 23, column 2 ('b'): 'x' is not a number")
+        assertDataError(try CSVRows.Index(decoding: Array(rows.index.encoded().dropLast(3)), path: path), file: path, contains: "cut short")
         let zipped = try CSVRows(try write("rows-gz.csv", Array(text.utf8), gzip: true), labelColumn: .last)
         XCTAssertEqual(try zipped.read(asked), got)
         XCTAssertEqual(zipped.bytesRead, 2 * zipped.fileBytes, "a gzip file is read through on opening and on reading")

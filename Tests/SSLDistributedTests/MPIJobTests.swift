@@ -297,7 +297,8 @@ final class MPIJobTests: XCTestCase {
     }
 
     /// On several ranks the training file is read by row: each rank reads the features of the examples it keeps (its
-    /// shards, the labelled set, its chunks of validation and test) and no others, and takes the training maximum (the
+    /// shards, the labelled set, its chunks of validation and test) and no others (a CSV's index of lines and labels is
+    /// made by rank 0 alone and sent to the others), and takes the training maximum (the
     /// scale), the standardisation's statistics and a stacked model's M1 statistics (which latent dimensions it keeps)
     /// from every rank's share. The same values as a gzip CSV (read through), a plain CSV (its lines read by `pread`)
     /// and an `npy:` file train the same run bit for bit, with the Bernoulli likelihood, with standardised Gaussian
@@ -323,17 +324,23 @@ final class MPIJobTests: XCTestCase {
                 let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/results.json")))
                 let results = try XCTUnwrap(json as? [String: Any])
                 let read = try XCTUnwrap(results["feature_file_bytes_read"] as? Int), file = try XCTUnwrap(results["feature_file_bytes"] as? Int)
+                let byRank = try XCTUnwrap(results["feature_file_bytes_read_by_rank"] as? [Int])
+                XCTAssertEqual(byRank.count, 3)
+                XCTAssertEqual(byRank[0], read)
                 XCTAssertTrue(r.stdout.contains("from the features file ("), r.output)
+                // Rank 0 alone reads a CSV through for its index (each line's place and label) and sends it.
+                let opening = data.hasPrefix("csv") ? file : 0
                 if data.hasSuffix(".gz") {
-                    // The gzip CSV is read through for its labels, then once for each split's rows the rank keeps.
-                    XCTAssertEqual(read, 4 * file, "\(tag): \(read) of \(file) bytes")
+                    // Then each rank reads the gzip file through once for each split's rows it keeps.
+                    XCTAssertEqual(byRank, [opening + 3 * file, 3 * file, 3 * file], "\(tag): \(byRank) of \(file) bytes")
                     continue
                 }
-                // Rank 0: a third of the training rows, the 30 labelled ones, a third of validation and test (a plain
-                // CSV is also read through once for its labels).
-                let opening = data.hasPrefix("csv") ? file : 0
-                XCTAssertGreaterThan(Double(read - opening), 0.25 * Double(file), "\(tag): \(read) of \(file) bytes")
-                XCTAssertLessThan(Double(read - opening), 0.4 * Double(file), "\(tag): \(read) of \(file) bytes")
+                // Each rank: a third of the training rows, the 30 labelled ones, a third of validation and test.
+                for (rank, n) in byRank.enumerated() {
+                    let own = n - (rank == 0 ? opening : 0)
+                    XCTAssertGreaterThan(Double(own), 0.25 * Double(file), "\(tag), rank \(rank): \(byRank) of \(file) bytes")
+                    XCTAssertLessThan(Double(own), 0.4 * Double(file), "\(tag), rank \(rank): \(byRank) of \(file) bytes")
+                }
             }
             XCTAssertEqual(params[0], params[1], "\(tag): a gzip CSV and a plain one train differently")
             XCTAssertEqual(params[0], params[2], "\(tag): a CSV and an NPY file of the same values train differently")

@@ -33,7 +33,8 @@ struct RunSetup {
     let dataDigest: UInt64
     /// With features read by row (a sharded run on an `npy:`, `cube:` or IDX file): the bytes this rank read of the features
     /// file, and the file's size.
-    let featureBytes: (read: Int, file: Int)?
+    /// Read by row: the bytes this rank read of the features file, every rank's, and the file's size.
+    let featureBytes: (read: Int, byRank: [Int], file: Int)?
     let engine: EngineChoice
 
     var train: Dataset { splits.train }
@@ -70,7 +71,8 @@ struct RunSetup {
         // On several ranks with shards each rank reads the features of the examples it keeps only (every format; the
         // MNIST family's own test split and a --test-data file are read whole and let go below).
         let options = try c.splitOptions
-        var splits = try DataSplits.make(spec, options, deferFeatures: comm.size > 1 && (c.shards ?? 0) > 0)
+        let byRow = comm.size > 1 && (c.shards ?? 0) > 0
+        var splits = try DataSplits.make(spec, options, deferFeatures: byRow, csv: byRow ? try sharedCSVRows(spec, options, comm: comm) : nil)
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
         var standardization: Standardization? = nil
         if splits.pending == nil {
@@ -134,6 +136,21 @@ struct RunSetup {
                         dataDigest: dataDigest, featureBytes: featureBytes, engine: engine)
     }
 
+    /// A CSV file's rows on every rank from one read-through, rank 0's: the others get its index (each line's place,
+    /// number and label) and read only the lines they keep. nil for other formats.
+    static func sharedCSVRows(_ spec: DataSpec, _ options: SplitOptions, comm: Communicator) throws -> CSVRows? {
+        guard case .csv(let path) = spec else { return nil }
+        var made: (CSVRows.Index, bytesRead: Int)? = nil
+        var bytes: [UInt8] = []
+        try CheckpointLoading(comm: comm).onRoot("indexing the CSV file") {
+            made = try CSVRows.index(path, labelColumn: options.labelColumn)
+            bytes = made!.0.encoded()
+        }
+        try comm.broadcastBytes(&bytes)
+        if let (index, read) = made { return CSVRows(path, index: index, bytesRead: read) }
+        return CSVRows(path, index: try CSVRows.Index(decoding: bytes, path: path))
+    }
+
     /// On several ranks with shards, a rank keeps the features of the examples it trains on (the labelled set and its
     /// shards of the unlabelled set, `mine`) and of its chunks of validation and test, which every rank scores together
     /// (`Evaluator.score(_:store:noise:comm:)`; M1 keeps them whole): read by row when `make` deferred them (then the
@@ -142,7 +159,7 @@ struct RunSetup {
     /// rank 0 when it is in no shard) and, when read by row, the bytes read of the features file and its size.
     static func keepOwnRows(_ splits: inout DataSplits, _ standardization: inout Standardization?, mine: [Int], split: LabelSplit,
                             sharded: Bool, c: TrainConfig, spec: DataSpec, options: SplitOptions, saved: TrainingState?,
-                            m1: LoadedModel?, comm: Communicator) throws -> (counted: [Int], featureBytes: (read: Int, file: Int)?) {
+                            m1: LoadedModel?, comm: Communicator) throws -> (counted: [Int], featureBytes: (read: Int, byRank: [Int], file: Int)?) {
         let trainCount = splits.train.count
         guard comm.size > 1 && sharded else { return (comm.isRoot ? Array(0..<trainCount) : [], nil) }
         let trainRows = Array(Set(mine).union(split.labelled)).sorted()
@@ -164,7 +181,10 @@ struct RunSetup {
         }
         standardization = try Self.standardization(c, saved: saved, m1: m1, train: splits.train, counted: counted, comm: comm)
         splits.standardize(standardization)
-        return (counted, (file.bytesRead, file.fileBytes))
+        var byRank = [Double](repeating: 0, count: comm.size)
+        byRank[comm.rank] = Double(file.bytesRead)
+        try comm.allreduce(&byRank, .sum)
+        return (counted, (file.bytesRead, byRank.map { Int($0) }, file.fileBytes))
     }
 
     /// The run's standardisation (nil: none): a stacked model's M1's; on resume the checkpoint's; else the training
