@@ -151,6 +151,14 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 500), Float(1e-5 + 0.5 * (1e-3 - 1e-5)), accuracy: 1e-9)
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 1000), 1e-5, accuracy: 1e-9)
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 5000), 1e-5, accuracy: 1e-9)
+        // The cooldown holds the rate to its start, then follows a cosine of its remaining steps to the floor.
+        let cooldown = LearningRateSchedule.cooldown(start: 800, total: 1000, floor: 1e-5)
+        XCTAssertEqual(cooldown.rate(base: 1e-3, step: 0), 1e-3)
+        XCTAssertEqual(cooldown.rate(base: 1e-3, step: 800), 1e-3)
+        XCTAssertEqual(cooldown.rate(base: 1e-3, step: 900), Float(1e-5 + 0.5 * (1e-3 - 1e-5)), accuracy: 1e-9)
+        XCTAssertLessThan(cooldown.rate(base: 1e-3, step: 801), 1e-3)
+        XCTAssertEqual(cooldown.rate(base: 1e-3, step: 1000), 1e-5, accuracy: 1e-9)
+        XCTAssertEqual(cooldown.rate(base: 1e-3, step: 1200), 1e-5, accuracy: 1e-9)
         // A warm-up of 4 steps rises linearly to the schedule's rate, then follows it.
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 0, warmupSteps: 4), cosine.rate(base: 1e-3, step: 0) / 4)
         XCTAssertEqual(cosine.rate(base: 1e-3, step: 2, warmupSteps: 4), cosine.rate(base: 1e-3, step: 2) * 3 / 4)

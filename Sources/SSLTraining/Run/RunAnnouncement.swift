@@ -67,6 +67,8 @@ func optimizerText(_ c: TrainConfig, _ s: TrainingSession) -> String {
     case .step(let every, let factor, let floor):
         t += String(format: " (step ×%g every %d epochs, floor %g)", factor, every / max(s.stepsPerEpoch, 1), floor)
     case .cosine(_, let floor): t += String(format: " (cosine to %g)", floor)
+    case .cooldown(let start, let total, let floor):
+        t += String(format: " (held, then a cosine to %g over the last %d of %d steps)", floor, total - start, total)
     }
     if let n = c.clipGradNorm { t += ", clip norm \(n)" }
     if let v = c.clipGradValue { t += ", clip value \(v)" }

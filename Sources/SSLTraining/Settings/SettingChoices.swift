@@ -51,6 +51,8 @@ public enum LRScheduleKind: String, SettingChoice, Sendable {
     case step
     /// Cosine from --lr down to --lr-min over the run.
     case cosine
+    /// --lr held, then a cosine down to --lr-min over the run's last --lr-cooldown.
+    case cooldown
 }
 
 /// How the classification term weighs the classes.

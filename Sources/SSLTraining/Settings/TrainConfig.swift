@@ -145,12 +145,22 @@ public struct TrainConfig: Codable, Equatable {
         Int(((self.lrWarmupEpochs ?? (scalesLearningRate ? 1 : 0)) * Double(stepsPerEpoch)).rounded())
     }
 
+    /// `--lr-schedule`, or `--lamb-schedule` when the global batch switches to LAMB (m2 at 800 + 800 on its 100-epoch
+    /// schedule: LAMB at a constant rate collapsed over the last ten epochs, 91.87% at the end against 96.49% at its
+    /// best; docs/distributed.md).
+    public var resolvedSchedule: LRScheduleKind {
+        (switchesToLAMB ? self.lambSchedule : nil) ?? self.lrSchedule ?? .constant
+    }
+
     /// The learning rate schedule in steps.
     public func schedule(stepsPerEpoch: Int, totalSteps: Int) -> LearningRateSchedule {
-        switch self.lrSchedule ?? .constant {
+        switch resolvedSchedule {
         case .constant: return .constant
         case .step: return .step(every: (self.lrDecayEpochs ?? 200) * stepsPerEpoch, factor: self.lrDecay ?? 0.75, floor: Double(self.lrMin ?? 3e-5))
         case .cosine: return .cosine(total: totalSteps, floor: Double(self.lrMin ?? 0))
+        case .cooldown:
+            let start = totalSteps - Int((Double(totalSteps) * (self.lrCooldown ?? 0.2)).rounded())
+            return .cooldown(start: start, total: totalSteps, floor: Double(self.lrMin ?? 0))
         }
     }
 
@@ -202,7 +212,7 @@ public struct TrainConfig: Codable, Equatable {
         if self.epochs == nil && self.steps == nil { throw bad("--epochs", "give --epochs N or --steps N") }
         if self.epochs != nil && self.steps != nil { throw bad("--steps", "give either --epochs or --steps, not both") }
         if self.batchSize == 0 && self.model.learnsFromUnlabelled { throw bad("--batch-size", "0 must be positive for \(self.model.rawValue)") }
-        if let m = self.lrMin, m > self.learningRate, (self.lrSchedule ?? .constant) != .constant {
+        if let m = self.lrMin, m > self.learningRate, resolvedSchedule != .constant {
             throw bad("--lr-min", "\(m) is above --lr \(self.learningRate): the schedule would raise the learning rate; give a floor below --lr")
         }
         if self.classBalance != nil {

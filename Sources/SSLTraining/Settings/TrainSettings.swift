@@ -97,13 +97,18 @@ public struct TrainSettings {
     public let lrSchedule = Setting<LRScheduleKind?>("lr-schedule", nil, "learning-rate schedule (unset: constant)")
     public let lrDecay = Setting<Double?>("lr-decay", nil, check: SettingChecks.within("(0, 1]") { $0 > 0 && $0 <= 1 }, "step schedule: factor (default 0.75)")
     public let lrDecayEpochs = Setting<Int?>("lr-decay-epochs", nil, check: SettingChecks.atLeast(1), "step schedule: epochs between decays (default 200)")
-    public let lrMin = Setting<Float?>("lr-min", nil, check: SettingChecks.notNegative, "the schedule's floor (step: 3e-5, cosine: 0)")
+    public let lrMin = Setting<Float?>("lr-min", nil, check: SettingChecks.notNegative, "the schedule's floor (step: 3e-5, cosine and cooldown: 0)")
+    public let lrCooldown = Setting<Double?>("lr-cooldown", nil, check: SettingChecks.within("(0, 1]") { $0 > 0 && $0 <= 1 },
+        "cooldown schedule: the last fraction of the run over which the rate decays (default 0.2)")
     /// Above this global unlabelled batch, LAMB at `lambLearningRate` instead of the optimizer and rate given (nil:
     /// never): `TrainConfig.switchesToLAMB`.
     public let lambAbove = Setting<Int?>("lamb-above", nil, check: SettingChecks.atLeast(1),
         "above this global unlabelled batch, train with LAMB at --lamb-lr instead of --optimizer and --lr (m2's recipe: 100; unset: never)")
     public let lambLearningRate = Setting<Float?>("lamb-lr", nil, check: SettingChecks.positive,
         "the rate LAMB takes when --lamb-above switches to it (default 0.01)")
+    /// The schedule LAMB follows when `lambAbove` switches to it (nil: `lrSchedule`): `TrainConfig.resolvedSchedule`.
+    public let lambSchedule = Setting<LRScheduleKind?>("lamb-schedule", nil,
+        "the learning-rate schedule LAMB follows when --lamb-above switches to it (m2's recipe: cooldown; unset: --lr-schedule)")
     /// The global batch `lambLearningRate` is meant for (nil: at every batch): `TrainConfig.batchScaledLearningRate`.
     public let lambReferenceBatch = Setting<Int?>("lamb-reference-batch", nil, check: SettingChecks.atLeast(1),
         "the global unlabelled batch --lamb-lr is meant for: at a larger --batch-size B LAMB's rate is --lamb-lr × √(B/N) "
