@@ -18,8 +18,10 @@ extension ModelKind {
     /// 95.76% after 10 epochs. Above 800 LAMB's rate grows as √(B/800) (`--lamb-reference-batch`): at 1,600 + 1,600
     /// after 15 epochs 95.96% at 0.014 against 95.54% at 0.01. LAMB holds its rate and cools down over the run's
     /// last fifth (`--lamb-schedule cooldown`): on the 100-epoch schedule at 800 a constant rate collapsed over the
-    /// last ten epochs (91.87% at the end, seed 1), the cooldown ended at its best (96.70%); at 800 after 12 epochs
-    /// 96.09% and at 1,600 after 15 epochs 95.86% (3 seeds each, docs/distributed.md).
+    /// last ten epochs (91.87% at the end, seed 1), the cooldown ended at 96.70% and 96.87% (seeds 1, 2; batch 100:
+    /// 95.18% and 97.35%); at 800 after 12 epochs 96.09% and at 1,600 after 15 epochs 95.86% (3 seeds each). Over
+    /// the last half (`--lr-cooldown 0.5`) it ends the 100 epochs higher (96.85%, 97.69%) but falls short at 1,600
+    /// (95.51%); docs/distributed.md.
     public static let m2 = ModelKind("m2", labelSum: true,
                                      recipe: "--hidden 500 --latent 50 --likelihood bernoulli --lr 1e-3 --clip-grad-value 1 "
                                          + "--alpha 10 --no-binarize --ema 0.999 " + classBalanceRecipe + " " + adversarialRecipe
