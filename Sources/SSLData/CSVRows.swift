@@ -39,11 +39,17 @@ public final class CSVRows: FileRows {
     /// The rows of `path`, read through once for its index.
     public convenience init(_ path: String, labelColumn: LabelColumn) throws {
         let (index, read) = try Self.index(path, labelColumn: labelColumn)
-        self.init(path, index: index, bytesRead: read)
+        try self.init(path, index: index, bytesRead: read)
     }
 
-    /// The rows of `path` by an index made before (by this process, or another that read the same file).
-    public init(_ path: String, index: Index, bytesRead: Int = 0) {
+    /// The rows of `path` by an index made before (by this process, or another that read the same file: a copy at
+    /// another path on another node is fine). The file must be there and of the indexed size.
+    public init(_ path: String, index: Index, bytesRead: Int = 0) throws {
+        try requireFile(path)
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? -1
+        guard size == index.fileBytes else {
+            throw DataError(path, "\(size) bytes, but the file rank 0 indexed has \(index.fileBytes): every rank needs the same file")
+        }
         self.path = path; self.index = index; self.bytesRead = bytesRead
         rowLength = index.width - 1
     }

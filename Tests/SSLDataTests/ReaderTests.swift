@@ -232,11 +232,15 @@ final class ReaderTests: XCTestCase {
         // until asked.
         let sent = try CSVRows.Index(decoding: rows.index.encoded(), path: path)
         XCTAssertEqual(sent, rows.index)
-        let other = CSVRows(path, index: sent)
+        let other = try CSVRows(path, index: sent)
         XCTAssertEqual(other.bytesRead, 0); XCTAssertEqual(other.header, ["a", "b", "label"]); XCTAssertEqual(other.delimiter, ",")
         XCTAssertEqual(try other.read(asked), got)
         assertDataError(try other.read([20]), file: path, contains: "line 23, column 2 ('b'): 'x' is not a number")
         assertDataError(try CSVRows.Index(decoding: Array(rows.index.encoded().dropLast(3)), path: path), file: path, contains: "cut short")
+        // A rank whose file is missing, or not the file rank 0 indexed, says so.
+        assertDataError(try CSVRows(path + ".gone", index: sent), file: path + ".gone", contains: "no such file")
+        let shorter = try write("rows-shorter.csv", Array(text.utf8.dropLast(8)))
+        assertDataError(try CSVRows(shorter, index: sent), file: shorter, contains: "the file rank 0 indexed has \(rows.fileBytes)")
         let zipped = try CSVRows(try write("rows-gz.csv", Array(text.utf8), gzip: true), labelColumn: .last)
         XCTAssertEqual(try zipped.read(asked), got)
         XCTAssertEqual(zipped.bytesRead, 2 * zipped.fileBytes, "a gzip file is read through on opening and on reading")

@@ -72,7 +72,7 @@ struct RunSetup {
         // MNIST family's own test split and a --test-data file are read whole and let go below).
         let options = try c.splitOptions
         let byRow = comm.size > 1 && (c.shards ?? 0) > 0
-        var splits = try DataSplits.make(spec, options, deferFeatures: byRow, csv: byRow ? try sharedCSVRows(spec, options, comm: comm) : nil)
+        var splits = try DataSplits.make(spec, options, deferFeatures: byRow, csv: try sharedCSVRows(spec, options, byRow: byRow, comm: comm))
         if let cap = c.maxPerClass { splits.train = splits.train.capped(perClass: cap, seed: c.seed) }
         var standardization: Standardization? = nil
         if splits.pending == nil {
@@ -137,9 +137,13 @@ struct RunSetup {
     }
 
     /// A CSV file's rows on every rank from one read-through, rank 0's: the others get its index (each line's place,
-    /// number and label) and read only the lines they keep. nil for other formats.
-    static func sharedCSVRows(_ spec: DataSpec, _ options: SplitOptions, comm: Communicator) throws -> CSVRows? {
-        guard case .csv(let path) = spec else { return nil }
+    /// number and label) and read only the lines they keep. nil for other formats, on one rank, or when the ranks were
+    /// given different data or settings (every rank of the job takes part in finding that out; each then reads its own
+    /// file, and `checkRanksAgree` refuses the run once set up, or a rank's error names its file).
+    static func sharedCSVRows(_ spec: DataSpec, _ options: SplitOptions, byRow: Bool, comm: Communicator) throws -> CSVRows? {
+        guard comm.size > 1 else { return nil }
+        let same = try comm.agree(FNV1a.hash(bytes: "\(spec) \(options.labelColumn) \(byRow)".utf8))
+        guard same, byRow, case .csv(let path) = spec else { return nil }
         var made: (CSVRows.Index, bytesRead: Int)? = nil
         var bytes: [UInt8] = []
         try CheckpointLoading(comm: comm).onRoot("indexing the CSV file") {
@@ -147,8 +151,8 @@ struct RunSetup {
             bytes = made!.0.encoded()
         }
         try comm.broadcastBytes(&bytes)
-        if let (index, read) = made { return CSVRows(path, index: index, bytesRead: read) }
-        return CSVRows(path, index: try CSVRows.Index(decoding: bytes, path: path))
+        if let (index, read) = made { return try CSVRows(path, index: index, bytesRead: read) }
+        return try CSVRows(path, index: try CSVRows.Index(decoding: bytes, path: path))
     }
 
     /// On several ranks with shards, a rank keeps the features of the examples it trains on (the labelled set and its
