@@ -133,10 +133,13 @@ final class TrainSettingsTests: XCTestCase {
         XCTAssertEqual(try config(["--model", "m2", "--batch-size", "3200", "--lamb-lr", "0.02"]).batchScaledLearningRate, 0.04, accuracy: 1e-9)
         var old = huge; old.lambReferenceBatch = nil  // a checkpoint of a run started before the setting
         XCTAssertEqual(old.batchScaledLearningRate, 0.01)
-        // LAMB holds its rate and cools down over the run's last fifth; a run started before `--lamb-schedule` and
-        // m2 at batch 100 keep their constant rate.
+        // LAMB holds its rate for two thirds of the run and cools down over the last third; a run started before
+        // `--lamb-schedule` and m2 at batch 100 keep their constant rate.
         XCTAssertEqual(big.resolvedSchedule, .cooldown)
-        XCTAssertEqual(big.schedule(stepsPerEpoch: 62, totalSteps: 744), .cooldown(start: 595, total: 744, floor: 0))
+        XCTAssertEqual(big.schedule(stepsPerEpoch: 62, totalSteps: 744), .cooldown(start: 498, total: 744, floor: 0))
+        var fifth = big; fifth.lrCooldown = nil
+        XCTAssertEqual(fifth.schedule(stepsPerEpoch: 62, totalSteps: 744), .cooldown(start: 595, total: 744, floor: 0),
+                       "the cooldown's default: the last fifth")
         old.lambSchedule = nil
         XCTAssertEqual(old.resolvedSchedule, .constant)
         let small = try config(["--model", "m2"])
