@@ -45,8 +45,7 @@ public final class CSVRows: FileRows {
     /// The rows of `path` by an index made before (by this process, or another that read the same file: a copy at
     /// another path on another node is fine). The file must be there and of the indexed size.
     public init(_ path: String, index: Index, bytesRead: Int = 0) throws {
-        try requireFile(path)
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? -1
+        let size = try requireFile(path)
         guard size == index.fileBytes else {
             throw DataError(path, "\(size) bytes, but the file rank 0 indexed has \(index.fileBytes): every rank needs the same file")
         }
@@ -56,8 +55,7 @@ public final class CSVRows: FileRows {
 
     /// The opening pass: the file's index, and the bytes it read from disk.
     public static func index(_ path: String, labelColumn: LabelColumn) throws -> (Index, bytesRead: Int) {
-        try requireFile(path)
-        let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+        let fileBytes = try requireFile(path)
         var magic: [UInt8] = []
         if let h = FileHandle(forReadingAtPath: path) { magic = [UInt8](h.readData(ofLength: 2)); try? h.close() }
         var first: (cells: [String], line: Int)? = nil

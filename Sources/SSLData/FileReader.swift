@@ -1,11 +1,14 @@
 import CZlib
 import Foundation
 
-/// Throws unless `path` names a file (not a directory): what every reader checks before opening it.
-func requireFile(_ path: String) throws {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError(path, "no such file") }
-    if isDir.boolValue { throw DataError(path, "is a directory, expected a file") }
+/// Throws unless `path` names a file (not a directory): what every reader checks before opening it. Returns the
+/// file's size in bytes, a symbolic link's target's.
+@discardableResult
+func requireFile(_ path: String) throws -> Int {
+    var st = stat()
+    guard stat(path, &st) == 0 else { throw DataError(path, "no such file") }
+    if (st.st_mode & S_IFMT) == S_IFDIR { throw DataError(path, "is a directory, expected a file") }
+    return Int(st.st_size)
 }
 
 /// Reads a whole file, gunzipping it when it is gzip-compressed (zlib reads plain files as they are).

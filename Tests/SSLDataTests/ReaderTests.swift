@@ -239,6 +239,11 @@ final class ReaderTests: XCTestCase {
         assertDataError(try CSVRows.Index(decoding: Array(rows.index.encoded().dropLast(3)), path: path), file: path, contains: "cut short")
         // A rank whose file is missing, or not the file rank 0 indexed, says so.
         assertDataError(try CSVRows(path + ".gone", index: sent), file: path + ".gone", contains: "no such file")
+        // A symbolic link to the file is the file: its size is the target's.
+        let link = path + ".link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        XCTAssertEqual(try CSVRows(link, labelColumn: .last).fileBytes, text.utf8.count)
+        XCTAssertEqual(try CSVRows(link, index: sent).read(asked), got)
         let shorter = try write("rows-shorter.csv", Array(text.utf8.dropLast(8)))
         assertDataError(try CSVRows(shorter, index: sent), file: shorter, contains: "the file rank 0 indexed has \(rows.fileBytes)")
         let zipped = try CSVRows(try write("rows-gz.csv", Array(text.utf8), gzip: true), labelColumn: .last)

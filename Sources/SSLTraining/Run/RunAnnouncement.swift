@@ -7,7 +7,7 @@ func announce(_ run: TrainingRun) {
     let setup = run.setup, c = setup.config, s = run.session, m = setup.modelConfig, train = setup.train
     let say = run.say
     say("ssl-dist train: model \(c.model.rawValue), data \(setup.spec), seed \(c.seed)")
-    let read = setup.featureBytes.map { String(format: ", reading %.1f MB from the features file (%.1f MB)", Double($0.read) / 1e6, Double($0.file) / 1e6) } ?? ""
+    let read = setup.featureBytes.map { String(format: ", reading %.1f MB from the features file (%.1f MB)", Double($0.byRank[0]) / 1e6, Double($0.file) / 1e6) } ?? ""
     let held = train.featureRow == nil ? "" : "; rank 0 holds \(train.features.count / max(train.dim, 1)) of them\(read)"
     let shards = setup.sampler.shards.map { " in \($0) shard\($0 == 1 ? "" : "s")\(held)" } ?? ""
     say("  train \(train.count) (labelled \(setup.split.labelled.count), unlabelled \(setup.split.unlabelled.count)\(shards)), "

@@ -31,10 +31,9 @@ struct RunSetup {
     let capacity: Capacity
     /// Digest of what every rank holds of the data (`dataHash`): the labels, and the labelled examples' features.
     let dataDigest: UInt64
-    /// With features read by row (a sharded run on an `npy:`, `cube:` or IDX file): the bytes this rank read of the features
-    /// file, and the file's size.
-    /// Read by row: the bytes this rank read of the features file, every rank's, and the file's size.
-    let featureBytes: (read: Int, byRank: [Int], file: Int)?
+    /// With features read by row (a sharded run on several ranks): the bytes each rank read of the features file (rank
+    /// 0's first), and the file's size.
+    let featureBytes: (byRank: [Int], file: Int)?
     let engine: EngineChoice
 
     var train: Dataset { splits.train }
@@ -160,10 +159,10 @@ struct RunSetup {
     /// (`Evaluator.score(_:store:noise:comm:)`; M1 keeps them whole): read by row when `make` deferred them (then the
     /// standardisation is taken over every rank's share), otherwise let go of. Returns the training examples whose
     /// features this rank counts in statistics over the split (each once over the ranks: by the rank of its shard, or
-    /// rank 0 when it is in no shard) and, when read by row, the bytes read of the features file and its size.
+    /// rank 0 when it is in no shard) and, when read by row, every rank's bytes read of the features file and its size.
     static func keepOwnRows(_ splits: inout DataSplits, _ standardization: inout Standardization?, mine: [Int], split: LabelSplit,
                             sharded: Bool, c: TrainConfig, spec: DataSpec, options: SplitOptions, saved: TrainingState?,
-                            m1: LoadedModel?, comm: Communicator) throws -> (counted: [Int], featureBytes: (read: Int, byRank: [Int], file: Int)?) {
+                            m1: LoadedModel?, comm: Communicator) throws -> (counted: [Int], featureBytes: (byRank: [Int], file: Int)?) {
         let trainCount = splits.train.count
         guard comm.size > 1 && sharded else { return (comm.isRoot ? Array(0..<trainCount) : [], nil) }
         let trainRows = Array(Set(mine).union(split.labelled)).sorted()
@@ -188,7 +187,7 @@ struct RunSetup {
         var byRank = [Double](repeating: 0, count: comm.size)
         byRank[comm.rank] = Double(file.bytesRead)
         try comm.allreduce(&byRank, .sum)
-        return (counted, (file.bytesRead, byRank.map { Int($0) }, file.fileBytes))
+        return (counted, (byRank.map { Int($0) }, file.fileBytes))
     }
 
     /// The run's standardisation (nil: none): a stacked model's M1's; on resume the checkpoint's; else the training

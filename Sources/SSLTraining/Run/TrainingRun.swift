@@ -232,7 +232,7 @@ final class TrainingRun {
                 "batch_statistic_seconds": comm.size > 1 ? s.reducer.seconds : NSNull(),
                 "allreduce_exposed_seconds": s.overlap?.exposedSeconds as Any,
                 "optimizer_parts": s.shards?.parts.count as Any,
-                "feature_file_bytes_read": setup.featureBytes?.read as Any, "feature_file_bytes": setup.featureBytes?.file as Any,
+                "feature_file_bytes_read": setup.featureBytes?.byRank[0] as Any, "feature_file_bytes": setup.featureBytes?.file as Any,
                 "feature_file_bytes_read_by_rank": setup.featureBytes?.byRank as Any,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
