@@ -323,8 +323,11 @@ extension CSVRows.Index {
     public init(decoding bytes: [UInt8], path: String) throws {
         var at = 0
         func take<T: FixedWidthInteger>(_: T.Type, _ n: Int) throws -> [T] {
+            // n is compared by division, so a corrupt count cannot overflow the product.
+            guard n >= 0, n <= (bytes.count - at) / MemoryLayout<T>.size else {
+                throw DataError(path, "its index from rank 0 is cut short at byte \(at)")
+            }
             let size = n * MemoryLayout<T>.size
-            guard n >= 0, at + size <= bytes.count else { throw DataError(path, "its index from rank 0 is cut short at byte \(at)") }
             defer { at += size }
             return bytes.withUnsafeBytes { b in (0..<n).map { T(littleEndian: b.loadUnaligned(fromByteOffset: at + $0 * MemoryLayout<T>.size, as: T.self)) } }
         }
@@ -333,7 +336,9 @@ extension CSVRows.Index {
             try array(Int64.self).map { n in String(decoding: try take(UInt8.self, Int(n)), as: UTF8.self) }
         }
         let f = try array(Int64.self)
-        guard f.count == 6 else { throw DataError(path, "its index from rank 0 has \(f.count) fields, expected 6") }
+        guard f.count == 6, (0...255).contains(f[0]) else {
+            throw DataError(path, "its index from rank 0 has \(f.count) fields (expected 6) or no one-byte delimiter")
+        }
         let header = try strings()
         self.init(delimiter: UInt8(f[0]), labelIndex: Int(f[1]), header: f[5] == 1 ? header : nil, width: Int(f[2]),
                   compressed: f[3] == 1, fileBytes: Int(f[4]), labelCells: try strings(), lineNumbers: try array(Int64.self).map(Int.init),

@@ -237,6 +237,10 @@ final class ReaderTests: XCTestCase {
         XCTAssertEqual(try other.read(asked), got)
         assertDataError(try other.read([20]), file: path, contains: "line 23, column 2 ('b'): 'x' is not a number")
         assertDataError(try CSVRows.Index(decoding: Array(rows.index.encoded().dropLast(3)), path: path), file: path, contains: "cut short")
+        // A count no sender wrote (the header's, after the six fields) is an error, not an overflow.
+        var huge = rows.index.encoded()
+        withUnsafeBytes(of: Int64.max.littleEndian) { huge.replaceSubrange(56..<64, with: $0) }
+        assertDataError(try CSVRows.Index(decoding: huge, path: path), file: path, contains: "cut short at byte 64")
         // A rank whose file is missing, or not the file rank 0 indexed, says so.
         assertDataError(try CSVRows(path + ".gone", index: sent), file: path + ".gone", contains: "no such file")
         // A symbolic link to the file is the file: its size is the target's.

@@ -9,26 +9,12 @@ import SSLDistributed
 struct CheckpointLoading {
     let comm: Communicator
 
-    /// Runs `body` on rank 0 only; every rank then learns whether it failed, so no rank goes on alone.
-    func onRoot(_ what: String, _ body: () throws -> Void) throws {
-        var failed: Int32 = 0
-        var message: [UInt8] = []
-        if comm.isRoot {
-            do { try body() } catch { failed = 1; message = Array("\(error)".utf8) }
-        }
-        try comm.broadcast(&failed)
-        if failed != 0 {
-            try comm.broadcastBytes(&message)
-            throw TrainingError(message: "\(what) failed on rank 0: \(String(decoding: message, as: UTF8.self))")
-        }
-    }
-
     /// The header of `spec` ("latest" in `runDir`'s checkpoints, a file, or a run directory), on every rank.
     /// The reader is returned on rank 0 only.
     func header(_ spec: String, runDir: String) throws -> (TrainingState, CheckpointReader?) {
         var reader: CheckpointReader? = nil
         var header: [UInt8] = []
-        try onRoot("reading the checkpoint") {
+        try comm.onRoot("reading the checkpoint") {
             let path = try CheckpointDirectory(runDir: runDir).resolve(spec)
             reader = try CheckpointReader(path: path)
             _ = try readTrainingState(reader!)
@@ -41,7 +27,7 @@ struct CheckpointLoading {
 
     /// Reads the payload on rank 0 into `sections` and broadcasts it.
     func payload(_ reader: CheckpointReader?, into sections: [PayloadSection]) throws {
-        try onRoot("reading the checkpoint payload") { try reader!.readPayload(into: sections) }
+        try comm.onRoot("reading the checkpoint payload") { try reader!.readPayload(into: sections) }
         for s in sections { try comm.broadcast(UnsafeMutableRawBufferPointer(start: s.pointer, count: s.bytes), root: 0) }
     }
 }

@@ -145,7 +145,7 @@ struct RunSetup {
         guard same, byRow, case .csv(let path) = spec else { return nil }
         var made: (CSVRows.Index, bytesRead: Int)? = nil
         var bytes: [UInt8] = []
-        try CheckpointLoading(comm: comm).onRoot("indexing the CSV file") {
+        try comm.onRoot("indexing the CSV file") {
             made = try CSVRows.index(path, labelColumn: options.labelColumn)
             bytes = made!.0.encoded()
         }

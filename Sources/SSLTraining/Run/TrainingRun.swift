@@ -59,12 +59,10 @@ final class TrainingRun {
         output(s)
     }
 
-    func onRoot(_ what: String, _ body: () throws -> Void) throws { try CheckpointLoading(comm: comm).onRoot(what, body) }
-
     func train() throws -> TrainResult {
         let runDir = c.resolvedRunDir
         try claimRunDirectory(runDir)
-        try onRoot("preparing the run directory") {
+        try comm.onRoot("preparing the run directory") {
             events = try EventFileWriter(directory: "\(runDir)/tb")
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(c).write(to: URL(fileURLWithPath: "\(runDir)/config.json"))
@@ -121,7 +119,7 @@ final class TrainingRun {
     /// checkpoint along (or, when the old directory has none, starts choosing a best anew), on every rank alike.
     func claimRunDirectory(_ runDir: String) throws {
         var travel = 0.0  // 1: best.ckpt copied to the new directory; −1: none to copy, forget the best
-        try onRoot("claiming the run directory") {
+        try comm.onRoot("claiming the run directory") {
             let from = setup.reader.flatMap { RunDirectoryClaim.runDirectory(ofCheckpoint: $0.path) }
             let own = from == RunDirectoryClaim.standardized(runDir)
             let (claim, moved) = try RunDirectoryClaim.claim(runDir, ownRun: own, overwrite: overwrite)
@@ -159,7 +157,7 @@ final class TrainingRun {
             if best == nil || (c.model.classifies ? v > best!.score : v < best!.score) {
                 best = (v, s.step)
                 try s.completeOptimizerState()
-                try onRoot("writing the best checkpoint (the previous best is unchanged)") {
+                try comm.onRoot("writing the best checkpoint (the previous best is unchanged)") {
                     _ = try checkpoints.writeBest(state: s.state(lastValidation: v, best: best, clock: clock), sections: s.sections)
                 }
             }
@@ -171,7 +169,7 @@ final class TrainingRun {
         report.classMix = ClassMixEstimate.read(s.store)
         if report.classMix != nil { report.trueMix = trueClassMix }
         say(report.line)
-        try onRoot("writing metrics") {
+        try comm.onRoot("writing metrics") {
             try metrics?.append(report.record)
             try events?.addScalars(step: s.step, report.scalars)
             events?.flush()
@@ -181,7 +179,7 @@ final class TrainingRun {
     func writeCheckpoint() throws -> String {
         try session.completeOptimizerState()
         var path = ""
-        try onRoot("checkpoint at step \(session.step) (the previous checkpoint is unchanged)") {
+        try comm.onRoot("checkpoint at step \(session.step) (the previous checkpoint is unchanged)") {
             path = try checkpoints.write(state: session.state(lastValidation: lastValidation, best: best, clock: clock),
                                          sections: session.sections, keep: c.keepCheckpoints)
         }
@@ -214,7 +212,7 @@ final class TrainingRun {
         say(finalLine(testScore: testScore, testAtBest: testAtBest))
         if let o = s.overlap { say(o.summary(stepSeconds: trainSeconds)) }
         if let line = s.reducer.summary(steps: s.step - stepBefore, stepSeconds: trainSeconds) { say(line) }
-        try onRoot("writing the results") {
+        try comm.onRoot("writing the results") {
             let result: [String: Any] = [
                 "model": c.model.rawValue, "data": "\(setup.spec)", "seed": Int(c.seed), "steps": s.step, "epochs": s.epoch,
                 "test_accuracy": classifies ? testScore : NSNull(), "test_bound": classifies ? NSNull() : testScore,
