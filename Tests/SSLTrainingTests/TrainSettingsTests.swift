@@ -99,12 +99,13 @@ final class TrainSettingsTests: XCTestCase {
     }
 
     /// `--lr-reference-batch N` (adgm's recipe: 100): at a global batch B above N the rate is lr·min(B/N, 8), reached after a
-    /// warm-up of one epoch unless one is given; at or below N, and without the setting, `--lr` as given and no warm-up.
+    /// warm-up of `--scaled-lr-warmup-epochs` (adgm: 2; one epoch when not given) unless `--lr-warmup-epochs` is given;
+    /// at or below N, and without the setting, `--lr` as given and no warm-up.
     func testTheLearningRateScalesWithTheGlobalBatchAfterAWarmUp() throws {
         let big = try config(["--model", "adgm", "--batch-size", "800", "--labelled-batch-size", "800"])
         XCTAssertEqual(big.lrReferenceBatch, 100)
         XCTAssertEqual(big.batchScaledLearningRate, big.learningRate * 8, accuracy: 1e-9)
-        XCTAssertEqual(big.lrWarmupSteps(stepsPerEpoch: 63), 63)
+        XCTAssertEqual(big.lrWarmupSteps(stepsPerEpoch: 63), 126)
         let huge = try config(["--model", "adgm", "--batch-size", "1600", "--lr-warmup-epochs", "0.5"])
         XCTAssertEqual(huge.lrWarmupSteps(stepsPerEpoch: 32), 16)
         XCTAssertEqual(huge.batchScaledLearningRate, huge.learningRate * TrainConfig.maxBatchScale, accuracy: 1e-9, "at most × 8")
@@ -116,6 +117,18 @@ final class TrainSettingsTests: XCTestCase {
         var old = TrainConfig()  // a config without the key (written before the setting)
         old.batchSize = 800
         XCTAssertEqual(old.batchScaledLearningRate, old.learningRate)
+        // At a scaled rate adgm's recipe warms up over two epochs and cools down over the run's last third; at batch
+        // 100 its cosine with no warm-up; a run started before `--scaled-lr-schedule` and `--scaled-lr-warmup-epochs`
+        // keeps the cosine and one epoch.
+        XCTAssertEqual(big.resolvedSchedule, .cooldown)
+        XCTAssertEqual(big.schedule(stepsPerEpoch: 62, totalSteps: 744), .cooldown(start: 498, total: 744, floor: Double(Float(1e-5))))
+        XCTAssertEqual(big.lrWarmupSteps(stepsPerEpoch: 62), 124)
+        XCTAssertEqual(small.resolvedSchedule, .cosine)
+        XCTAssertEqual(small.schedule(stepsPerEpoch: 500, totalSteps: 5000), .cosine(total: 5000, floor: Double(Float(1e-5))))
+        var before = big; before.scaledLRSchedule = nil; before.scaledLRWarmupEpochs = nil
+        XCTAssertEqual(before.resolvedSchedule, .cosine)
+        XCTAssertEqual(before.lrWarmupSteps(stepsPerEpoch: 62), 62)
+        XCTAssertEqual(try config(["--model", "sdgm", "--batch-size", "800"]).resolvedSchedule, .cosine, "sdgm does not scale its rate")
     }
 
     /// m2's recipe switches to LAMB at 0.01 above a global batch of 100 (`--lamb-above`), with no warm-up, its rate

@@ -117,6 +117,12 @@ public struct TrainSettings {
     public let lrReferenceBatch = Setting<Int?>("lr-reference-batch", nil, check: SettingChecks.atLeast(1),
         "the global unlabelled batch --lr is meant for: at a larger --batch-size B the rate is --lr × B/N (at most × 8), "
         + "after a warm-up of one epoch unless --lr-warmup-epochs is given (the linear scaling rule); unset: --lr at every batch")
+    /// The schedule the rate follows when `lrReferenceBatch` scales it (nil: `lrSchedule`): `TrainConfig.resolvedSchedule`.
+    public let scaledLRSchedule = Setting<LRScheduleKind?>("scaled-lr-schedule", nil,
+        "the learning-rate schedule when --lr-reference-batch scales the rate (adgm's recipe: cooldown; unset: --lr-schedule)")
+    /// The warm-up when `lrReferenceBatch` scales the rate and `lrWarmupEpochs` is not given (nil: one epoch).
+    public let scaledLRWarmupEpochs = Setting<Double?>("scaled-lr-warmup-epochs", nil, check: SettingChecks.notNegative,
+        "the warm-up in epochs when --lr-reference-batch scales the rate and --lr-warmup-epochs is not given (adgm's recipe: 2; unset: 1)")
     /// The rate rises linearly from lr/steps to the schedule's over this many epochs (nil: from the first step).
     public let lrWarmupEpochs = Setting<Double?>("lr-warmup-epochs", nil, check: SettingChecks.notNegative,
         "the learning rate rises linearly to the schedule's over the first E epochs (0 or unset: none)")
