@@ -48,7 +48,7 @@ public struct LoadedModel {
         }
         let store = ParameterStore(layout: model.layout)
         var hasAverage = false
-        try loading.comm.onRoot("reading the checkpoint") { hasAverage = reader!.payload.sections.contains { $0.name == "average" } }
+        try comm.onRoot("reading the checkpoint") { hasAverage = reader!.payload.sections.contains { $0.name == "average" } }
         try comm.broadcast(&hasAverage)
         if hasAverage { store.keepAverage() }
         let adam = Adam(count: model.layout.parameterCount)
