@@ -116,7 +116,7 @@ public struct TrainSettings {
     /// The global batch `--lr` is meant for (nil: `--lr` at every batch): `TrainConfig.batchScaledLearningRate`.
     public let lrReferenceBatch = Setting<Int?>("lr-reference-batch", nil, check: SettingChecks.atLeast(1),
         "the global unlabelled batch --lr is meant for: at a larger --batch-size B the rate is --lr × B/N (at most × 8), "
-        + "after a warm-up of one epoch unless --lr-warmup-epochs is given (the linear scaling rule); unset: --lr at every batch")
+        + "after a warm-up of --scaled-lr-warmup-epochs unless --lr-warmup-epochs is given (the linear scaling rule); unset: --lr at every batch")
     /// The schedule the rate follows when `lrReferenceBatch` scales it (nil: `lrSchedule`): `TrainConfig.resolvedSchedule`.
     public let scaledLRSchedule = Setting<LRScheduleKind?>("scaled-lr-schedule", nil,
         "the learning-rate schedule when --lr-reference-batch scales the rate (adgm's recipe: cooldown; unset: --lr-schedule)")
